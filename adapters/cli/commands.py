@@ -1,0 +1,5 @@
+"""Registers every subcommand module on the group."""
+
+from __future__ import annotations
+
+from . import admin, demo, messages, orders, users  # noqa: F401

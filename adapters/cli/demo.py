@@ -1,0 +1,40 @@
+"""`demo`: a realistic data set made by the engine's own flows."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from postsales.core.persistence import tables as T
+from postsales.core.persistence.migrate import upgrade
+from postsales.core.services.demo import build_demo
+from sqlalchemy import func, select
+
+from .errors import handled
+from .main import cli, state
+
+
+@cli.command()
+@click.option("--orders", default=2000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has orders.")
+@handled
+def demo(orders: int, seed: int, if_empty: bool) -> None:
+    """Build demo orders, returns, refunds, appeasements, exchanges and reshipments."""
+    app = state().app(migrated=False)
+    upgrade(app.engine)
+    if if_empty:
+        with app.uow(read_only=True) as uow:
+            if uow.conn.execute(select(func.count()).select_from(T.orders)).scalar_one():
+                click.echo("demo data already present; nothing to do")
+                return
+    if sys.stderr.isatty():
+        with click.progressbar(length=orders, label="demo orders", file=sys.stderr) as bar:
+            report = build_demo(app, orders, seed=seed, progress=bar.update)
+    else:
+        report = build_demo(app, orders, seed=seed)
+    click.echo(f"{report.orders} orders imported")
+    for action, count in sorted(report.actions.items()):
+        click.echo(f"  {action}: {count}")
+    for name, password in report.users:
+        click.echo(f"user {name} / password {password}")

@@ -1,0 +1,152 @@
+"""The composition root: settings + plugins + database -> one `Postsales` services object.
+
+Every door (CLI, web, API, message consumer) calls `bootstrap()` once and hands the result to
+the core services. There are no globals: tests build as many as they like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import Engine
+
+from .actions import ActionSpec
+from .errors import ConfigError
+from .gateways import PaymentGateway
+from .persistence.database import make_engine
+from .persistence.unit_of_work import UnitOfWork
+from .plugin_manager import PluginInfo, make_plugin_manager
+from .rules import Rule
+from .settings import Settings, load_settings
+
+
+@attrs.frozen
+class Registry:
+    """What the plugins contributed, validated and frozen at start-up."""
+
+    actions: dict[str, ActionSpec]
+    action_plugins: dict[str, str]
+    rules: tuple[Rule, ...]
+    rule_plugins: dict[str, str]
+    gateways: tuple[PaymentGateway, ...]
+    notifiers: tuple[Any, ...]
+    plugins: tuple[PluginInfo, ...]
+
+    def rules_for(self, point: str) -> list[Rule]:
+        return [rule for rule in self.rules if rule.point == point]
+
+    def gateway_for(self, method: str) -> PaymentGateway | None:
+        fallback = None
+        for gateway in self.gateways:
+            if method in gateway.methods:
+                return gateway
+            if "*" in gateway.methods:
+                fallback = gateway
+        return fallback
+
+
+def _collect(pm: Any, hook: str, settings: Settings) -> list[tuple[str, Any]]:
+    """Call a register hook on each plugin, remembering which plugin gave what."""
+    out: list[tuple[str, Any]] = []
+    for impl in getattr(pm.hook, hook).get_hookimpls():
+        result = impl.function(**{a: settings for a in impl.argnames if a == "settings"})
+        for item in result or ():
+            out.append((impl.plugin_name, item))
+    return out
+
+
+def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Registry:
+    problems: list[str] = []
+    actions: dict[str, ActionSpec] = {}
+    action_plugins: dict[str, str] = {}
+    for plugin, spec in _collect(pm, "postsales_register_actions", settings):
+        if not isinstance(spec, ActionSpec):
+            problems.append(f"plugin {plugin}: postsales_register_actions returned {spec!r}")
+        elif spec.name in actions:
+            problems.append(
+                f"action {spec.name!r} is declared by both {action_plugins[spec.name]} and {plugin}"
+            )
+        else:
+            actions[spec.name] = spec
+            action_plugins[spec.name] = plugin
+    rules: list[Rule] = []
+    rule_plugins: dict[str, str] = {}
+    for plugin, rule in _collect(pm, "postsales_register_rules", settings):
+        if not isinstance(rule, Rule):
+            problems.append(f"plugin {plugin}: postsales_register_rules returned {rule!r}")
+        elif rule.name in rule_plugins:
+            problems.append(
+                f"rule {rule.name!r} is declared by both {rule_plugins[rule.name]} and {plugin}"
+            )
+        else:
+            rules.append(rule)
+            rule_plugins[rule.name] = plugin
+    gateways: list[PaymentGateway] = []
+    claimed: dict[str, str] = {}
+    for plugin, gateway in _collect(pm, "postsales_register_gateways", settings):
+        for method in gateway.methods:
+            if method in claimed:
+                problems.append(
+                    f"payment method {method!r} is claimed by {claimed[method]} and {plugin}"
+                )
+            claimed[method] = plugin
+        gateways.append(gateway)
+    notifiers = [n for _, n in _collect(pm, "postsales_register_notifiers", settings)]
+    for channel_id, channel in settings.sales_channels.items():
+        for name in channel.postsales.disabled_actions:
+            if name not in actions:
+                where = f"$.sales_channels['{channel_id}'].postsales.disabled_actions"
+                problems.append(f"unknown action {name!r} @ {where}")
+    if problems:
+        raise ConfigError(problems)
+    return Registry(
+        actions=actions,
+        action_plugins=action_plugins,
+        rules=tuple(rules),
+        rule_plugins=rule_plugins,
+        gateways=tuple(gateways),
+        notifiers=tuple(notifiers),
+        plugins=tuple(infos),
+    )
+
+
+@attrs.define
+class Postsales:
+    """The services object every door holds: settings, plugins, database, clock."""
+
+    settings: Settings
+    engine: Engine
+    pm: Any
+    registry: Registry
+    clock: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(UTC))
+
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        return UnitOfWork(
+            self.engine, read_only=read_only, type_prefix=self.settings.messages.type_prefix
+        )
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def bootstrap(
+    config: str | None = None,
+    db_url: str | None = None,
+    *,
+    entry_points: bool = True,
+    extra_plugins: Iterable[tuple[str, Any]] = (),
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+) -> Postsales:
+    """Load config (POSTSALES_CONFIG when `config` is None), plugins and the database engine."""
+    import os
+
+    settings = settings or load_settings(config or os.environ.get("POSTSALES_CONFIG"))
+    pm, infos = make_plugin_manager(
+        settings, entry_points_enabled=entry_points, extra=extra_plugins
+    )
+    registry = build_registry(pm, infos, settings)
+    return Postsales(settings, engine or make_engine(db_url), pm, registry)

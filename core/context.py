@@ -1,0 +1,124 @@
+"""ActionContext: everything a plugin may touch while it runs, and nothing else.
+
+Plugins never see SQL or the plugin manager; they get the acting user, the time, the channel's
+settings, the rules, and ports to record history, emit messages, notify customers and create or
+load orders — all inside the one unit of work of the command.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from sqlalchemy import select
+
+from .domain.history import HistoryEvent
+from .domain.orders import Order
+from .domain.users import User
+from .persistence import tables as T
+
+if TYPE_CHECKING:
+    from .bootstrap import Postsales
+    from .persistence.unit_of_work import UnitOfWork
+    from .settings import SalesChannel
+
+
+@attrs.define
+class ActionContext:
+    app: Postsales
+    uow: UnitOfWork
+    user: User
+    now: datetime
+    dry_run: bool = False
+    result: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def actor(self) -> str:
+        return self.user.name
+
+    @property
+    def settings(self) -> Any:
+        return self.app.settings
+
+    def channel(self, order: Order) -> SalesChannel:
+        return self.app.settings.sales_channels[order.sales_channel]
+
+    # -- rules ---------------------------------------------------------------------------------
+    def ask(self, point: str, *args: Any) -> list[tuple[str, Any]]:
+        """Ask every registered rule of a decision point; returns (rule name, answer) pairs,
+        skipping rules that answered None."""
+        answers = []
+        for rule in self.app.registry.rules_for(point):
+            answer = rule.decide(*args, self)
+            if answer is not None:
+                answers.append((rule.name, answer))
+        return answers
+
+    # -- ports ---------------------------------------------------------------------------------
+    def record(
+        self,
+        order: Order,
+        kind: str,
+        summary: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        actor: str | None = None,
+    ) -> None:
+        order.record(HistoryEvent(self.now, actor or self.actor, kind, summary, payload or {}))
+
+    def emit(self, type_: str, payload: dict[str, Any], *, order: Order | None = None) -> str:
+        return self.uow.emit(type_, payload, order_id=order.id if order else None, at=self.now)
+
+    def notify(self, order: Order, template: str, subject: str, **data: Any) -> None:
+        """Record a customer notification (history + `notification.email` in the outbox)."""
+        to = order.customer.email
+        self.record(
+            order, "notification", f"Customer notified: {subject}", {"template": template, "to": to}
+        )
+        self.emit(
+            "notification.email",
+            {
+                "order_id": order.id,
+                "to": to,
+                "language": order.language,
+                "template": template,
+                "subject": subject,
+                "data": data,
+            },
+            order=order,
+        )
+
+    def get_order(self, order_id: str) -> Order:
+        return self.uow.get_order(order_id)
+
+    def add_order(self, order: Order) -> None:
+        self.uow.add_order(order)
+
+    def order_exists(self, order_id: str) -> bool:
+        return self.uow.order_exists(order_id)
+
+    def created(self, key: str, value: str) -> None:
+        """Note an id the action created, for the `result` of `act --json`."""
+        self.result.setdefault(key, []).append(value)
+
+    # -- catalog -------------------------------------------------------------------------------
+    def product(self, sku: str) -> Any:
+        return self.uow.conn.execute(select(T.products).where(T.products.c.sku == sku)).first()
+
+    def siblings(self, parent_sku: str) -> list[Any]:
+        q = select(T.products).where(T.products.c.parent_sku == parent_sku)
+        return list(self.uow.conn.execute(q.order_by(T.products.c.sku)))
+
+    def stock(self, sku: str, sources: tuple[str, ...]) -> dict[str, int]:
+        q = select(T.stock.c.source_id, T.stock.c.quantity).where(
+            T.stock.c.sku == sku, T.stock.c.source_id.in_(sources)
+        )
+        return {row.source_id: row.quantity for row in self.uow.conn.execute(q)}
+
+    def search_products(self, text: str, limit: int = 20) -> list[Any]:
+        pattern = f"%{text.lower()}%"
+        q = select(T.products).where(
+            T.products.c.sku.ilike(pattern) | T.products.c.name.ilike(pattern)
+        )
+        return list(self.uow.conn.execute(q.order_by(T.products.c.sku).limit(limit)))

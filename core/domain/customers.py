@@ -1,0 +1,83 @@
+"""Customers and their addresses (SPEC §2)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class Address:
+    """A postal address as the web store sent it; never validated (A-7 allows any address)."""
+
+    first_name: str = ""
+    last_name: str = ""
+    company_name: str = ""
+    address1: str = ""
+    address2: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+    country_code: str = ""
+    phone: str = ""
+    email: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Address | None:
+        if data is None:
+            return None
+        fields = attrs.fields_dict(cls)
+        return cls(**{k: str(v or "") for k, v in data.items() if k in fields})
+
+    def one_line(self) -> str:
+        parts = [
+            f"{self.first_name} {self.last_name}".strip(),
+            self.address1,
+            self.address2,
+            f"{self.zip} {self.city}".strip(),
+            self.state,
+            self.country_code,
+        ]
+        return ", ".join(p for p in parts if p)
+
+
+@attrs.define
+class Customer:
+    """The customer snapshot an order carries (and the customer record of A-12)."""
+
+    id: str
+    type: str = "guest"  # guest | registered | b2b
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+CUSTOMER_TYPES = ("guest", "registered", "b2b")
+
+_NON_DIGITS = re.compile(r"\D+")
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_email(email: str) -> str:
+    """Emails compare exactly but case-insensitively (S-1)."""
+    return email.strip().lower()
+
+
+def phone_digits(phone: str) -> str:
+    """Telephones compare by digits; punctuation and spaces are ignored (S-1)."""
+    return _NON_DIGITS.sub("", phone)
+
+
+def normalise_text(text: str) -> str:
+    """Lower-cased, single-spaced text for partial-name and address search."""
+    return _SPACES.sub(" ", text.strip().lower())

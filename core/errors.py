@@ -1,0 +1,53 @@
+"""The one error hierarchy of Postsales.
+
+Every door maps these to its own vocabulary in one place: the CLI to exit codes (SPEC §10),
+the API to HTTP statuses and problem+json, the web app to flash messages and pages.
+"""
+
+from __future__ import annotations
+
+
+class PostsalesError(Exception):
+    """Base of every error a user can cause; carries a message meant for that user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(PostsalesError):
+    """Input that cannot be accepted: a malformed message, parameter, filter or config (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ConfigError(BadInput):
+    """An invalid configuration file; `lines` name the file, the key path and what was expected."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class Refused(PostsalesError):
+    """Refused by a rule or by the state of the order (exit 3, HTTP 409)."""
+
+    exit_code = 3
+
+
+class NotFound(PostsalesError):
+    """Unknown, or outside the user's stores: both answer "not found" (exit 4, HTTP 404)."""
+
+    exit_code = 4
+
+
+class Forbidden(PostsalesError):
+    """The user lacks the permission (exit 5, HTTP 403)."""
+
+    exit_code = 5

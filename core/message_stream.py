@@ -1,0 +1,62 @@
+"""Reading a stream of messages: JSON lines, or whole (pretty-printed) JSON documents one after
+another, or a JSON array of envelopes — so the example files import as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+
+MAX_DOCUMENT = 16 * 1024 * 1024
+
+
+def _loads(text: str) -> object:
+    return json.loads(text, parse_float=Decimal)
+
+
+def iter_documents(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """Yield (first line number, raw text) per message.
+
+    A line that is a whole JSON value is one message (JSON lines, the fast path). A line that
+    starts a value continuing on later lines is joined with them until the value is complete.
+    A JSON array yields each element. Text that cannot be completed is yielded as it is, so the
+    caller refuses it with the parser's own reason; reading resumes at the next line that opens
+    a new object at column 0.
+    """
+    buffer: list[str] = []
+    start = 0
+    size = 0
+    skipping = False
+    for number, line in enumerate(lines, start=1):
+        if skipping:
+            if not line.startswith("{"):
+                continue
+            skipping = False
+        if not buffer:
+            if not line.strip():
+                continue
+            start = number
+        buffer.append(line)
+        size += len(line)
+        text = "".join(buffer)
+        try:
+            value = _loads(text)
+        except json.JSONDecodeError as exc:
+            incomplete = exc.pos >= len(text.rstrip())
+            if incomplete and size < MAX_DOCUMENT:
+                continue
+            yield start, text
+            skipping = len(buffer) > 1  # a broken multi-line document: resync on the next one
+            buffer, size = [], 0
+            continue
+        except ValueError:
+            pass  # bad numbers and the like: the envelope parser reports them
+        buffer, size = [], 0
+        if isinstance(value, list):
+            for item in value:
+                yield start, json.dumps(item, default=str)
+        else:
+            yield start, text
+    if buffer:
+        yield start, "".join(buffer)

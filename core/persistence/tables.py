@@ -1,0 +1,325 @@
+"""SQLAlchemy Core tables: the schema the Alembic migrations create.
+
+Money is stored as integer minor units (`*_minor`), times as naive UTC (see `UTCDateTime`).
+The denormalised search columns on `orders` (normalised email, phone digits, names, zip) exist
+so that the agent's searches of S-1 can be indexed on both SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC and hands back aware UTC datetimes, the same on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQL paths on SQLite
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+
+Money = BigInteger  # minor units
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("sales_channel", String(32), nullable=False),
+    Column("market", String(16), nullable=False, default=""),
+    Column("status", String(32), nullable=False),
+    Column("status_reason", String(64)),
+    Column("held_from", String(32)),
+    Column("order_type", String(16), nullable=False, default="NORMAL"),
+    Column("parent_order_id", String(64)),
+    Column("related_order_ids", JSON, nullable=False, default=list),
+    Column("client_order_reference", String(64)),
+    Column("origin", String(16), nullable=False, default="WEB"),
+    Column("origin_date", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("language", String(16), nullable=False, default="en_US"),
+    Column("vat_country", String(8), nullable=False, default=""),
+    Column("currency", String(3), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("customer_type", String(16), nullable=False),
+    Column("customer_first_name", String(128), nullable=False, default=""),
+    Column("customer_last_name", String(128), nullable=False, default=""),
+    Column("customer_email", String(256), nullable=False, default=""),
+    Column("customer_phone", String(64), nullable=False, default=""),
+    Column("email_norm", String(256), nullable=False, default=""),
+    Column("phone_digits", String(32), nullable=False, default=""),
+    Column("name_norm", String(256), nullable=False, default=""),
+    Column("ship_zip", String(32), nullable=False, default=""),
+    Column("ship_address_norm", String(512), nullable=False, default=""),
+    Column("billing_address", JSON),
+    Column("shipping_address", JSON),
+    Column("shipping_method", String(64), nullable=False, default=""),
+    Column("grand_total_minor", Money, nullable=False, default=0),
+    Column("captured_minor", Money, nullable=False, default=0),
+    # D-4 ledger: sum of non-cancelled refunds, moved only by guarded UPDATEs.
+    Column("refunded_minor", Money, nullable=False, default=0),
+    Column("lock_holder", String(64)),
+    Column("lock_expires_at", UTCDateTime),
+    Column("version", Integer, nullable=False, default=1),
+)
+Index(None, orders.c.email_norm)
+Index(None, orders.c.phone_digits)
+Index(None, orders.c.ship_zip)
+Index(None, orders.c.customer_last_name)
+Index(None, orders.c.client_order_reference)
+Index(None, orders.c.sales_channel, orders.c.seq)
+Index(None, orders.c.status, orders.c.seq)
+Index(None, orders.c.created_at)
+Index(None, orders.c.parent_order_id)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_seq", Integer, ForeignKey("orders.seq"), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("parent_sku", String(64)),
+    Column("name", String(256), nullable=False, default=""),
+    Column("image_url", String(512), nullable=False, default=""),
+    Column("product_type", String(16), nullable=False),
+    Column("parent_line_number", Integer),
+    Column("original_price_minor", Money, nullable=False),
+    Column("discount_minor", Money, nullable=False),
+    Column("net_minor", Money, nullable=False),
+    Column("tax_minor", Money, nullable=False),
+    Column("gross_minor", Money, nullable=False),
+    Column("tax_rate", String(16), nullable=False, default="0"),
+    Column("taxes", JSON, nullable=False, default=list),
+    Column("promotions", JSON, nullable=False, default=list),
+    Column("status", String(32), nullable=False),
+    Column("status_reason", String(64)),
+    Column("source_id", String(32)),
+    # D-1/D-2 ledgers, moved only by guarded UPDATEs (refunded <= gross, appeased <= net).
+    Column("refunded_minor", Money, nullable=False, default=0),
+    Column("appeased_minor", Money, nullable=False, default=0),
+    PrimaryKeyConstraint("order_seq", "line_number"),
+)
+Index(None, order_lines.c.sku)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("order_seq", Integer, ForeignKey("orders.seq"), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("payment_id", String(128), nullable=False, default=""),
+    Column("requested_minor", Money, nullable=False),
+    Column("captured_minor", Money, nullable=False),
+    PrimaryKeyConstraint("order_seq", "reference"),
+)
+Index(None, payments.c.payment_id)
+
+payment_operations = Table(
+    "payment_operations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_seq", Integer, ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("payment_reference", String(64), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("amount_minor", Money, nullable=False),
+    Column("response", String(256), nullable=False, default=""),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", String(96), primary_key=True),
+    Column("order_seq", Integer, ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("source_id", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("carrier", String(64)),
+    Column("tracking_number", String(128), index=True),
+    Column("tracking_link", String(512)),
+    Column("tracking_comment", String(512)),
+    Column("box_number", String(32)),
+    Column("created_at", UTCDateTime),
+    Column("shipped_at", UTCDateTime),
+)
+Index(None, shipments.c.source_id, shipments.c.order_seq)
+
+returns = Table(
+    "returns",
+    metadata,
+    Column("id", String(96), primary_key=True),
+    Column("order_seq", Integer, ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("status", String(32), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("reason", String(128), nullable=False, default=""),
+    Column("comment", Text, nullable=False, default=""),
+    Column("source_id", String(32)),
+    Column("refunds", Boolean, nullable=False, default=True),
+    Column("needs_approval_reason", String(256)),
+    Column("related_order_id", String(64)),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index(None, returns.c.status)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(96), primary_key=True),
+    Column("order_seq", Integer, ForeignKey("orders.seq"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("amount_minor", Money, nullable=False),
+    Column("lines", JSON, nullable=False),  # [[line_number, amount_minor], ...]
+    Column("return_id", String(96)),
+    Column("payment_reference", String(64)),
+    Column("credit_note", String(64)),
+    Column("reason", String(128), nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("gateway_response", String(256)),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime),
+)
+Index(None, refunds.c.kind, refunds.c.status)
+
+history = Table(
+    "history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_seq", Integer, ForeignKey("orders.seq"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(96), nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("payload", JSON, nullable=False, default=dict),
+)
+Index(None, history.c.order_seq, history.c.id)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(96), nullable=False, unique=True),
+    Column("type", String(128), nullable=False),
+    Column("order_id", String(64)),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+)
+Index(None, outbox.c.sent_at, outbox.c.seq)
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("message_id", String(191), primary_key=True),
+    Column("type", String(128), nullable=False),
+    Column("order_id", String(64)),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(191)),
+    Column("type", String(128)),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("parent_sku", String(64), index=True),
+    Column("name", String(256), nullable=False),
+    Column("image_url", String(512), nullable=False, default=""),
+    Column("product_type", String(16), nullable=False, default="PHYSICAL"),
+    Column("prices", JSON, nullable=False, default=dict),  # {channel: "amount"}
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+stock = Table(
+    "stock",
+    metadata,
+    Column("source_id", String(32), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source_id", "sku"),
+)
+Index(None, stock.c.sku)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("first_name", String(128), nullable=False, default=""),
+    Column("last_name", String(128), nullable=False, default=""),
+    Column("email", String(256), nullable=False, default=""),
+    Column("email_norm", String(256), nullable=False, default="", index=True),
+    Column("phone", String(64), nullable=False, default=""),
+    Column("addresses", JSON, nullable=False, default=list),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", String(256)),
+    Column("roles", JSON, nullable=False),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)

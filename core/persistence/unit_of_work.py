@@ -1,0 +1,287 @@
+"""One unit of work per command: the change, its history and its outbox messages commit
+together, or nothing does (SPEC §12).
+
+Orders are loaded as aggregates and saved by diffing against the rows they were loaded from.
+Refund ledgers are never diffed: they move by guarded UPDATEs (`… WHERE refunded + x <= cap`,
+row count checked), so a cap holds even if two writers both believed there was room (D-4).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+
+from ..domain.orders import Order
+from ..errors import NotFound, Refused
+from ..money import to_minor
+from . import rows as R
+from . import tables as T
+from .database import READ_ONLY, is_sqlite
+
+_CHILD_TABLES = (
+    (T.order_lines, ("line_number",)),
+    (T.payments, ("reference",)),
+    (T.shipments, ("id",)),
+    (T.returns, ("id",)),
+    (T.refunds, ("id",)),
+)
+
+
+class _Tracked:
+    __slots__ = ("history_loaded", "ops_loaded", "order", "snapshot")
+
+    def __init__(self, order: Order, snapshot: dict[str, dict[Any, dict[str, Any]]] | None):
+        self.order = order
+        self.snapshot = snapshot  # None: a new order, inserted whole
+        self.history_loaded = len(order.history)
+        self.ops_loaded = {p.reference: len(p.operations) for p in order.payments}
+
+
+def snapshot_of(order: Order) -> dict[str, dict[Any, dict[str, Any]]]:
+    seq = order.seq
+    assert seq is not None
+    cur = order.currency
+    return {
+        "orders": {seq: R.order_row(order)},
+        "order_lines": {ln.line_number: R.line_row(seq, ln, cur) for ln in order.lines},
+        "payments": {p.reference: R.payment_row(seq, p, cur) for p in order.payments},
+        "shipments": {s.id: R.shipment_row(seq, s) for s in order.shipments},
+        "returns": {r.id: R.return_row(seq, r) for r in order.returns},
+        "refunds": {r.id: R.refund_row(seq, r, cur) for r in order.refunds},
+    }
+
+
+class UnitOfWork:
+    """A transaction on one connection. Use as a context manager; call `commit()` to keep."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False, type_prefix: str = "") -> None:
+        self.engine = engine
+        self.read_only = read_only
+        self.type_prefix = type_prefix
+        self._tracked: dict[str, _Tracked] = {}
+        self._outbox: list[dict[str, Any]] = []
+        self.conn: Connection
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self.engine.connect().execution_options(**{READ_ONLY: self.read_only})
+        self._tx = self.conn.begin()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    # -- orders ------------------------------------------------------------------------------
+    def get_order(self, order_id: str, *, history: bool = False, lock: bool = True) -> Order:
+        """Load an order aggregate (raises NotFound). With `lock`, the order row is locked first
+        on PostgreSQL; SQLite writers already hold the database lock (BEGIN IMMEDIATE)."""
+        if order_id in self._tracked:
+            return self._tracked[order_id].order
+        query = select(T.orders).where(T.orders.c.id == order_id)
+        if lock and not self.read_only and not is_sqlite(self.engine):
+            query = query.with_for_update()
+        o = self.conn.execute(query).first()
+        if o is None:
+            raise NotFound(f"order {order_id} not found")
+        order = self._load_children(o, history=history)
+        self._tracked[order_id] = _Tracked(order, None if self.read_only else snapshot_of(order))
+        return order
+
+    def order_exists(self, order_id: str) -> bool:
+        return (
+            self.conn.execute(select(T.orders.c.seq).where(T.orders.c.id == order_id)).first()
+            is not None
+        )
+
+    def _load_children(self, o: Any, *, history: bool) -> Order:
+        seq = o.seq
+        c = self.conn
+
+        def rows(table: Any, order_by: Any = None) -> list[Any]:
+            q = select(table).where(table.c.order_seq == seq)
+            return list(c.execute(q.order_by(order_by) if order_by is not None else q))
+
+        hist = rows(T.history, T.history.c.id) if history else []
+        return R.order_from_rows(
+            o,
+            rows(T.order_lines),
+            rows(T.payments),
+            rows(T.payment_operations, T.payment_operations.c.id),
+            rows(T.shipments),
+            rows(T.returns),
+            rows(T.refunds),
+            hist,
+        )
+
+    def add_order(self, order: Order) -> None:
+        """Insert a new order aggregate (its seq is assigned by the database)."""
+        self._tracked[order.id] = _Tracked(order, None)
+        self._tracked[order.id].history_loaded = 0
+        self._tracked[order.id].ops_loaded = {}
+
+    # -- outbox ------------------------------------------------------------------------------
+    def emit(
+        self, type_: str, payload: dict[str, Any], *, order_id: str | None, at: datetime
+    ) -> str:
+        """Queue an outbound message; it is written in this transaction (SPEC §9)."""
+        message_id = f"out-{uuid.uuid4().hex}"
+        self._outbox.append(
+            {
+                "message_id": message_id,
+                "type": self.type_prefix + type_,
+                "order_id": order_id,
+                "payload": payload,
+                "created_at": at,
+            }
+        )
+        return message_id
+
+    @property
+    def pending_messages(self) -> list[dict[str, Any]]:
+        return list(self._outbox)
+
+    # -- commit ------------------------------------------------------------------------------
+    def flush(self) -> None:
+        for tracked in self._tracked.values():
+            if tracked.snapshot is None:
+                self._insert_order(tracked)
+            else:
+                self._save_order(tracked)
+            tracked.snapshot = snapshot_of(tracked.order)
+            tracked.history_loaded = len(tracked.order.history)
+            tracked.ops_loaded = {p.reference: len(p.operations) for p in tracked.order.payments}
+        if self._outbox:
+            self.conn.execute(insert(T.outbox), self._outbox)
+            self._outbox = []
+
+    def commit(self) -> None:
+        self.flush()
+        self._tx.commit()
+
+    def _insert_order(self, tracked: _Tracked) -> None:
+        order = tracked.order
+        row = R.order_row(order)
+        row["updated_at"] = order.created_at
+        order.seq = self.conn.execute(insert(T.orders).returning(T.orders.c.seq), row).scalar_one()
+        insert_children(self.conn, [order])
+
+    def _save_order(self, tracked: _Tracked) -> None:
+        order = tracked.order
+        seq = order.seq
+        cur = order.currency
+        old = tracked.snapshot
+        assert old is not None and seq is not None
+        self._move_ledgers(order, old["refunds"])
+        new = snapshot_of(order)
+        changed = False
+        for table, keys in _CHILD_TABLES:
+            before, after = old[table.name], new[table.name]
+            for key, row in after.items():
+                if key not in before:
+                    self.conn.execute(insert(table), row)
+                    changed = True
+                elif (diff := _diff(before[key], row)) is not None:
+                    cond = and_(table.c.order_seq == seq, *(table.c[k] == row[k] for k in keys))
+                    self.conn.execute(update(table).where(cond).values(diff))
+                    changed = True
+        new_ops = [
+            R.operation_row(seq, p.reference, op, cur)
+            for p in order.payments
+            for op in p.operations[tracked.ops_loaded.get(p.reference, 0) :]
+        ]
+        if new_ops:
+            self.conn.execute(insert(T.payment_operations), new_ops)
+        new_history = order.history[tracked.history_loaded :]
+        if new_history:
+            self.conn.execute(insert(T.history), [R.history_row(seq, e) for e in new_history])
+        order_diff = _diff(old["orders"][seq], new["orders"][seq])
+        if order_diff is not None or changed or new_ops or new_history:
+            values = dict(order_diff or {})
+            values["updated_at"] = (new_history[-1].at if new_history else None) or values.get(
+                "updated_at"
+            )
+            values = {k: v for k, v in values.items() if v is not None or k in (order_diff or {})}
+            values["version"] = T.orders.c.version + 1
+            self.conn.execute(update(T.orders).where(T.orders.c.seq == seq).values(values))
+
+    def _move_ledgers(self, order: Order, old_refunds: dict[str, dict[str, Any]]) -> None:
+        """Apply refund deltas with guarded UPDATEs; refuse if a cap would be exceeded."""
+        cur = order.currency
+        line_delta: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        for refund in order.refunds:
+            before = old_refunds.get(refund.id)
+            was_active = before is not None and before["status"] != "CANCELLED"
+            sign = (1 if refund.active else 0) - (1 if was_active else 0)
+            if not sign:
+                continue
+            for rl in refund.lines:
+                minor = sign * to_minor(rl.amount, cur)
+                line_delta[rl.line_number][0] += minor
+                if refund.kind == "APPEASEMENT":
+                    line_delta[rl.line_number][1] += minor
+        if not line_delta:
+            return
+        seq = order.seq
+        lines = T.order_lines.c
+        for number, (refunded, appeased) in sorted(line_delta.items()):
+            result = self.conn.execute(
+                update(T.order_lines)
+                .where(
+                    lines.order_seq == seq,
+                    lines.line_number == number,
+                    lines.refunded_minor + refunded <= lines.gross_minor,
+                    lines.appeased_minor + appeased <= lines.net_minor,
+                    lines.refunded_minor + refunded >= 0,
+                )
+                .values(
+                    refunded_minor=lines.refunded_minor + refunded,
+                    appeased_minor=lines.appeased_minor + appeased,
+                )
+            )
+            if result.rowcount != 1:
+                raise Refused(f"line {number}: the refund would exceed what is left to refund")
+        total = sum(d[0] for d in line_delta.values())
+        o = T.orders.c
+        result = self.conn.execute(
+            update(T.orders)
+            .where(o.seq == seq, o.refunded_minor + total <= o.captured_minor)
+            .values(refunded_minor=o.refunded_minor + total)
+        )
+        if result.rowcount != 1:
+            raise Refused("the refund would exceed what is left of the captured amount (D-4)")
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
+    changed = {k: v for k, v in after.items() if k not in R.LEDGER_COLUMNS and before.get(k) != v}
+    return changed or None
+
+
+def insert_children(conn: Connection, orders: Iterable[Order]) -> None:
+    """Insert every child row of freshly inserted orders (their `seq` set), batched per table."""
+    batches: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for order in orders:
+        seq = order.seq
+        assert seq is not None
+        cur = order.currency
+        batches["order_lines"] += [R.line_row(seq, ln, cur) for ln in order.lines]
+        batches["payments"] += [R.payment_row(seq, p, cur) for p in order.payments]
+        batches["payment_operations"] += [
+            R.operation_row(seq, p.reference, op, cur)
+            for p in order.payments
+            for op in p.operations
+        ]
+        batches["shipments"] += [R.shipment_row(seq, s) for s in order.shipments]
+        batches["returns"] += [R.return_row(seq, r) for r in order.returns]
+        batches["refunds"] += [R.refund_row(seq, r, cur) for r in order.refunds]
+        batches["history"] += [R.history_row(seq, e) for e in order.history]
+    for name, rows in batches.items():
+        if rows:
+            conn.execute(insert(T.metadata.tables[name]), rows)

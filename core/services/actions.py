@@ -1,0 +1,127 @@
+"""Listing and running actions: the one path every door uses (SPEC §6, §10).
+
+A preview (`dry_run`) runs exactly the same code as the real action, inside the same kind of
+transaction, and then rolls it back: the amounts an agent is shown are the amounts that would be
+refunded, because they come from the same computation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ..actions import ActionSpec, params_schema, parse_params
+from ..bootstrap import Postsales
+from ..context import ActionContext
+from ..documents import order_document
+from ..domain.orders import Order
+from ..domain.users import User
+from ..errors import BadInput, Forbidden, Refused
+from .orders import load_visible
+
+
+@attrs.frozen
+class ActionAvailability:
+    name: str
+    label: str
+    permission: str
+    available: bool
+    reason: str | None
+    params: dict[str, Any]
+    confirm: str | None
+    requirement: str
+    plugin: str
+
+
+def _spec(app: Postsales, name: str) -> ActionSpec:
+    spec = app.registry.actions.get(name)
+    if spec is None:
+        known = ", ".join(sorted(app.registry.actions))
+        raise BadInput(f"action: unknown action {name!r}; available: {known}", field="action")
+    return spec
+
+
+def _blocker(spec: ActionSpec, order: Order, ctx: ActionContext) -> tuple[str, type] | None:
+    """Why this user cannot run this action on this order now, and the error kind."""
+    if not ctx.user.can(spec.permission):
+        return f"you lack the permission {spec.permission}", Forbidden
+    channel = ctx.channel(order)
+    if spec.name in channel.postsales.disabled_actions:
+        return f"{spec.name} is switched off in sales channel {order.sales_channel}", Refused
+    lock = order.lock
+    if spec.respects_lock and lock and lock.active(ctx.now) and lock.holder != ctx.actor:
+        until = lock.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        return f"order is locked by {lock.holder} until {until}", Refused
+    reason = spec.unavailable_reason(order, ctx)
+    return (reason, Refused) if reason else None
+
+
+def list_actions(app: Postsales, order_id: str, user: User) -> list[ActionAvailability]:
+    with app.uow(read_only=True) as uow:
+        order = load_visible(uow, order_id, user)
+        ctx = ActionContext(app=app, uow=uow, user=user, now=app.now(), dry_run=True)
+        out = []
+        for name in sorted(app.registry.actions):
+            spec = app.registry.actions[name]
+            blocker = _blocker(spec, order, ctx)
+            out.append(
+                ActionAvailability(
+                    name=name,
+                    label=spec.label,
+                    permission=spec.permission,
+                    available=blocker is None,
+                    reason=blocker[0] if blocker else None,
+                    params=params_schema(spec),
+                    confirm=spec.confirm,
+                    requirement=spec.requirement,
+                    plugin=app.registry.action_plugins[name],
+                )
+            )
+    return out
+
+
+@attrs.frozen
+class ActionOutcome:
+    order_id: str
+    action: str
+    dry_run: bool
+    result: dict[str, Any]
+    messages: list[dict[str, Any]]
+    order: dict[str, Any]
+
+
+def run_action(
+    app: Postsales,
+    order_id: str,
+    name: str,
+    raw_params: Mapping[str, Any],
+    user: User,
+    *,
+    dry_run: bool = False,
+) -> ActionOutcome:
+    """Run (or preview) one action in one transaction with its history and messages."""
+    spec = _spec(app, name)
+    with app.uow() as uow:
+        order = load_visible(uow, order_id, user, history=True)
+        ctx = ActionContext(app=app, uow=uow, user=user, now=app.now(), dry_run=dry_run)
+        blocker = _blocker(spec, order, ctx)
+        if blocker and blocker[1] is Forbidden:
+            raise Forbidden(blocker[0])
+        params = parse_params(spec, raw_params)
+        if blocker:
+            raise blocker[1](blocker[0])
+        returned = spec.run(order, params, ctx)
+        result = dict(ctx.result)
+        if returned:
+            result.update(returned)
+        messages = [
+            {"id": m["message_id"], "type": m["type"], "payload": m["payload"]}
+            for m in uow.pending_messages
+        ]
+        uow.flush()  # refuses here if a guarded cap (D-1…D-4) would be exceeded
+        document = order_document(order)
+        if not dry_run:
+            uow.commit()
+    return ActionOutcome(order.id, name, dry_run, result, messages, document)

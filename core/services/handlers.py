@@ -1,0 +1,194 @@
+"""Handlers of inbound messages other than order creation, one per type (SPEC §9).
+
+Each runs inside the caller's unit of work and returns the order id it touched (or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import machines
+from ..bootstrap import Postsales
+from ..context import ActionContext
+from ..domain.orders import Shipment
+from ..domain.users import User
+from ..errors import BadInput, NotFound, Refused
+from ..messages_schema import Envelope
+from ..persistence import tables as T
+from ..persistence.unit_of_work import UnitOfWork
+from .lifecycle import sync_order_status
+from .messages_out import order_updated
+from .refunds import confirm_refund, fail_refund
+from .returns import approve_return
+
+Handler = Callable[[Postsales, UnitOfWork, Envelope, Any], "str | None"]
+
+
+def _ctx(app: Postsales, uow: UnitOfWork, actor: str) -> ActionContext:
+    user = User(actor, (), frozenset(), None, is_system=True)
+    return ActionContext(app=app, uow=uow, user=user, now=app.now())
+
+
+def _order(uow: UnitOfWork, order_id: str) -> Any:
+    try:
+        return uow.get_order(order_id)
+    except NotFound:
+        raise NotFound(f"payload.order_id: order {order_id} not found") from None
+
+
+def shipped(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
+    """The source's word that lines left it: accepted for NEW, ALLOCATED or PICKING lines."""
+    order = _order(uow, p.order_id)
+    ctx = _ctx(app, uow, f"warehouse:{p.source_id}")
+    for n in p.lines:
+        if not order.has_line(n):
+            raise BadInput(
+                f"payload.lines: order {order.id} has no line {n}", field="payload.lines"
+            )
+    to_ship = [n for n in p.lines if order.line(n).status in ("NEW", "ALLOCATED", "PICKING")]
+    shipment = None
+    if p.shipment_request_id:
+        shipment = next((s for s in order.shipments if s.id == p.shipment_request_id), None)
+    if shipment is None:
+        shipment = Shipment(
+            id=p.shipment_request_id or order.next_shipment_id(),
+            source_id=p.source_id,
+            lines=list(p.lines),
+            created_at=ctx.now,
+        )
+        order.shipments.append(shipment)
+    if shipment.status != "SHIPPED":
+        machines.fire(machines.SHIPMENT, shipment, "ship", label=f"shipment {shipment.id}")
+    shipment.carrier = p.carrier
+    shipment.tracking_number = p.tracking_number
+    shipment.tracking_link = p.tracking_link
+    shipment.tracking_comment = p.tracking_comment
+    shipment.box_number = p.box_number
+    shipment.shipped_at = ctx.now
+    for n in to_ship:
+        line = order.line(n)
+        machines.fire(machines.LINE, line, "ship", label=f"line {n}")
+        line.status_reason = None
+        line.source_id = p.source_id
+    sync_order_status(order)
+    skipped = [n for n in p.lines if n not in to_ship]
+    ctx.record(
+        order,
+        "shipment.shipped",
+        f"Shipment {shipment.id} shipped by {p.carrier}, tracking {p.tracking_number}"
+        + (f"; lines {skipped} were already {order.line(skipped[0]).status}" if skipped else ""),
+        {
+            "shipment_id": shipment.id,
+            "lines": to_ship,
+            "carrier": p.carrier,
+            "tracking_number": p.tracking_number,
+            "tracking_link": p.tracking_link,
+            "tracking_comment": p.tracking_comment,
+            "box_number": p.box_number,
+        },
+    )
+    if to_ship:
+        ctx.notify(
+            order,
+            "order_shipped",
+            "Your order has shipped",
+            carrier=p.carrier,
+            tracking_number=p.tracking_number,
+        )
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+    return order.id
+
+
+def return_received(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
+    """A source received returned lines: approves the return that holds them (A-3)."""
+    order = _order(uow, p.order_id)
+    ctx = _ctx(app, uow, f"warehouse:{p.source_id}")
+    candidates = [r for r in order.returns if r.status == "REQUESTED"]
+    if p.return_id:
+        candidates = [r for r in order.returns if r.id == p.return_id]
+        if not candidates:
+            raise NotFound(f"payload.return_id: order {order.id} has no return {p.return_id}")
+    ret = next((r for r in candidates if set(p.lines) <= set(r.lines)), None)
+    if ret is None:
+        raise Refused(
+            f"payload.lines: no requested return of order {order.id} holds lines {p.lines}"
+        )
+    if ret.status == "APPROVED":
+        ctx.record(order, "return.received", f"Source {p.source_id} received return {ret.id}")
+        return order.id
+    ctx.record(
+        order,
+        "return.received",
+        f"Source {p.source_id} received return {ret.id}",
+        {"return_id": ret.id, "lines": list(p.lines)},
+    )
+    approve_return(ctx, order, ret, actor=ctx.actor)
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+    return order.id
+
+
+def _refund_answer(confirmed: bool) -> Handler:
+    def handle(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
+        order = _order(uow, p.order_id)
+        ctx = _ctx(app, uow, "gateway:payment")
+        try:
+            refund = order.refund(p.refund_id)
+        except KeyError:
+            raise NotFound(
+                f"payload.refund_id: order {order.id} has no refund {p.refund_id}"
+            ) from None
+        response = p.response or ("confirmed" if confirmed else "failed")
+        if confirmed:
+            confirm_refund(ctx, order, refund, response, actor=ctx.actor)
+        else:
+            fail_refund(ctx, order, refund, response, actor=ctx.actor)
+        return order.id
+
+    return handle
+
+
+def _upsert(uow: UnitOfWork, table: Any, row: dict[str, Any], keys: tuple[str, ...]) -> None:
+    dialect = uow.conn.dialect.name
+    insert_ = (postgresql if dialect == "postgresql" else sqlite).insert
+    stmt = insert_(table).values(row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={k: v for k, v in row.items() if k not in keys}
+    )
+    uow.conn.execute(stmt)
+
+
+def product_upsert(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> None:
+    row = {
+        "sku": p.sku,
+        "parent_sku": p.parent_sku,
+        "name": p.name,
+        "image_url": p.image_url,
+        "product_type": p.product_type,
+        "prices": {channel: str(amount) for channel, amount in p.prices.items()},
+        "updated_at": app.now(),
+    }
+    _upsert(uow, T.products, row, ("sku",))
+    return None
+
+
+def source_item_update(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> None:
+    if p.source_id not in app.settings.sources:
+        raise BadInput(
+            f"payload.source_id: unknown source {p.source_id!r}", field="payload.source_id"
+        )
+    row = {"source_id": p.source_id, "sku": p.sku, "quantity": p.quantity, "updated_at": app.now()}
+    _upsert(uow, T.stock, row, ("source_id", "sku"))
+    return None
+
+
+HANDLERS: dict[str, Handler] = {
+    "logistics.shipment_request_management.shipped": shipped,
+    "logistics.return.received": return_received,
+    "payment.refund.confirmed": _refund_answer(True),
+    "payment.refund.failed": _refund_answer(False),
+    "catalog.product.upsert": product_upsert,
+    "inventory.source_item.update": source_item_update,
+}

@@ -1,0 +1,154 @@
+"""The refund lifecycle (SPEC §3, A-4) and the money rules applied to it (D-1…D-4).
+
+Refunds are created here whichever action causes them (return approval, appeasement,
+cancellation), so the caps and the lifecycle are enforced in one place. Whether a new refund is
+released at once is a rule's decision (R-6, `refund_auto_release`).
+"""
+
+from __future__ import annotations
+
+from ..context import ActionContext
+from ..domain.orders import Order, Payment, Refund, RefundLine
+from ..domain.refunds import apply_refund, check_refund
+from ..errors import Refused
+from ..machines import REFUND, fire
+from ..money import format_amount
+
+
+def _payment_for(order: Order) -> Payment | None:
+    captured = [p for p in order.payments if p.captured_amount > 0]
+    return captured[0] if captured else (order.payments[0] if order.payments else None)
+
+
+def create_refund(
+    ctx: ActionContext,
+    order: Order,
+    kind: str,
+    lines: list[RefundLine],
+    *,
+    reason: str = "",
+    description: str = "",
+    return_id: str | None = None,
+    auto_release: bool | None = None,
+) -> Refund:
+    """Create a REQUESTED refund within the caps; release it if the rules say so."""
+    if not lines:
+        raise Refused("nothing to refund")
+    appeasement = kind == "APPEASEMENT"
+    check_refund(order, lines, appeasement=appeasement)
+    payment = _payment_for(order)
+    refund = Refund(
+        id=order.next_refund_id(),
+        kind=kind,
+        lines=lines,
+        created_by=ctx.actor,
+        created_at=ctx.now,
+        reason=reason,
+        description=description,
+        return_id=return_id,
+        payment_reference=payment.reference if payment else None,
+    )
+    order.refunds.append(refund)
+    apply_refund(order, lines, appeasement=appeasement, sign=1)
+    cur = order.currency
+    ctx.record(
+        order,
+        "refund.requested",
+        f"{kind.title()} refund {refund.id} of {format_amount(refund.amount, cur)} requested",
+        {
+            "refund_id": refund.id,
+            "kind": kind,
+            "amount": format_amount(refund.amount, cur),
+            "lines": [[rl.line_number, format_amount(rl.amount, cur)] for rl in lines],
+        },
+    )
+    ctx.created("refunds", refund.id)
+    if auto_release is None:
+        answers = [answer for _, answer in ctx.ask("refund_auto_release", order, refund)]
+        auto_release = bool(answers) and all(answers)
+    if auto_release:
+        release_refund(ctx, order, refund)
+    return refund
+
+
+def release_refund(ctx: ActionContext, order: Order, refund: Refund) -> None:
+    """Send to the payment gateway of the payment's method (REQUESTED -> PENDING_RELEASE)."""
+    payment = order.payments and next(
+        (p for p in order.payments if p.reference == refund.payment_reference), None
+    )
+    if not payment:
+        raise Refused(f"refund {refund.id}: the order has no payment to refund to")
+    gateway = ctx.app.registry.gateway_for(payment.method)
+    if gateway is None:
+        raise Refused(f"refund {refund.id}: no payment gateway handles method {payment.method!r}")
+    fire(REFUND, refund, "release", label=f"refund {refund.id}")
+    refund.updated_at = ctx.now
+    ctx.record(
+        order,
+        "refund.released",
+        f"Refund {refund.id} sent to {gateway.name}",
+        {"refund_id": refund.id, "gateway": gateway.name},
+    )
+    answer = gateway.send(order, refund, payment, ctx)
+    if answer is not None:
+        if answer.confirmed:
+            confirm_refund(ctx, order, refund, answer.response, actor=f"gateway:{gateway.name}")
+        else:
+            fail_refund(ctx, order, refund, answer.response, actor=f"gateway:{gateway.name}")
+
+
+def confirm_refund(
+    ctx: ActionContext, order: Order, refund: Refund, response: str, *, actor: str
+) -> None:
+    from ..domain.orders import PaymentOperation
+
+    fire(REFUND, refund, "confirm", label=f"refund {refund.id}")
+    refund.gateway_response = response
+    refund.credit_note = f"CN-{refund.id[3:]}" if refund.id.startswith("RF-") else f"CN-{refund.id}"
+    refund.updated_at = ctx.now
+    payment = next((p for p in order.payments if p.reference == refund.payment_reference), None)
+    if payment is not None:
+        payment.operations.append(PaymentOperation("refund", refund.amount, response, ctx.now))
+    cur = order.currency
+    ctx.record(
+        order,
+        "refund.confirmed",
+        f"Refund {refund.id} of {format_amount(refund.amount, cur)} released ({response})",
+        {"refund_id": refund.id, "credit_note": refund.credit_note},
+        actor=actor,
+    )
+    ctx.notify(
+        order,
+        "refund_released",
+        "Your refund is on its way",
+        refund_id=refund.id,
+        amount=format_amount(refund.amount, cur),
+    )
+
+
+def fail_refund(
+    ctx: ActionContext, order: Order, refund: Refund, response: str, *, actor: str
+) -> None:
+    """The gateway refused: back to REQUESTED, with the failure in history (work queue S-5)."""
+    fire(REFUND, refund, "fail", label=f"refund {refund.id}")
+    refund.gateway_response = response
+    refund.updated_at = ctx.now
+    ctx.record(
+        order,
+        "refund.failed",
+        f"Refund {refund.id} failed at the gateway: {response}",
+        {"refund_id": refund.id, "response": response},
+        actor=actor,
+    )
+
+
+def cancel_refund(ctx: ActionContext, order: Order, refund: Refund, reason: str = "") -> None:
+    fire(REFUND, refund, "cancel", label=f"refund {refund.id}")
+    refund.updated_at = ctx.now
+    apply_refund(order, refund.lines, appeasement=refund.kind == "APPEASEMENT", sign=-1)
+    ctx.record(
+        order,
+        "refund.cancelled",
+        f"Refund {refund.id} cancelled" + (f": {reason}" if reason else ""),
+        {"refund_id": refund.id},
+    )

@@ -1,0 +1,147 @@
+"""Returns (A-2, A-3): eligibility and composition come from rules; the core applies them.
+
+Also used by exchanges and reshipments, whose returns do not refund (R-4, R-5).
+"""
+
+from __future__ import annotations
+
+from ..context import ActionContext
+from ..domain.orders import Order, RefundLine, Return
+from ..domain.refunds import return_refund_lines
+from ..errors import BadInput, Refused
+from ..machines import LINE, RETURN, fire
+from ..rules import Decision, combine
+from .lifecycle import sync_order_status
+from .refunds import create_refund
+
+
+def eligibility(ctx: ActionContext, order: Order, line_number: int) -> Decision:
+    """May this line be returned? Allowed, needs a supervisor's approval, or refused."""
+    line = order.line(line_number)
+    if line.status != "SHIPPED":
+        return Decision.refused(f"line {line_number} is {line.status}; a return needs SHIPPED")
+    decisions = []
+    for name, answer in ctx.ask("return_eligibility", order, line):
+        decisions.append(Decision(answer.outcome, answer.reason, name))
+    return combine(decisions)
+
+
+def create_return(
+    ctx: ActionContext,
+    order: Order,
+    lines: list[int],
+    *,
+    reason: str,
+    comment: str,
+    source_id: str | None = None,
+    refunds: bool = True,
+    related_order_id: str | None = None,
+    approval_override: bool = False,
+) -> Return:
+    """Create a return of `lines`; rules add service and shipping lines (R-1…R-3)."""
+    if not lines:
+        raise BadInput("lines: choose at least one line", field="lines")
+    for n in lines:
+        if not order.has_line(n):
+            raise BadInput(f"lines: order {order.id} has no line {n}", field="lines")
+    if len(set(lines)) != len(lines):
+        raise BadInput("lines: a line is listed twice", field="lines")
+    needs_approval = []
+    for n in lines:
+        decision = eligibility(ctx, order, n)
+        if decision.outcome == "refused":
+            raise Refused(decision.reason)
+        if decision.outcome == "needs_approval":
+            needs_approval.append(decision.reason)
+    chosen = list(lines)
+    for _name, extra in ctx.ask("return_composition", order, list(chosen)):
+        for n in extra:
+            if n not in chosen and order.line(n).status == "SHIPPED":
+                chosen.append(n)
+    if source_id is None:
+        source_id = order.line(lines[0]).source_id
+    ret = Return(
+        id=order.next_return_id(),
+        lines=chosen,
+        reason=reason,
+        comment=comment,
+        source_id=source_id,
+        created_by=ctx.actor,
+        created_at=ctx.now,
+        refunds=refunds,
+        needs_approval_reason="; ".join(needs_approval) or None,
+        related_order_id=related_order_id,
+    )
+    for n in chosen:
+        fire(LINE, order.line(n), "request_return", label=f"line {n}")
+        order.line(n).status_reason = "RETURN_PENDING"
+    order.returns.append(ret)
+    added = [n for n in chosen if n not in lines]
+    ctx.record(
+        order,
+        "return.requested",
+        f"Return {ret.id} of line(s) {', '.join(map(str, chosen))} requested: {reason}"
+        + (f" (added by rules: {', '.join(map(str, added))})" if added else ""),
+        {"return_id": ret.id, "lines": chosen, "refunds": refunds, "comment": comment},
+    )
+    ctx.emit("postsales.return.management.created", _return_message(order, ret), order=order)
+    ctx.created("returns", ret.id)
+    sync_order_status(order)
+    if not needs_approval and not approval_override:
+        answers = [a for _, a in ctx.ask("return_auto_approve", order, ret)]
+        if answers and all(answers):
+            approve_return(ctx, order, ret, actor="system")
+    return ret
+
+
+def approve_return(
+    ctx: ActionContext, order: Order, ret: Return, *, actor: str | None = None
+) -> None:
+    """REQUESTED -> APPROVED; lines RETURNED; the refund of D-3 unless the return does not
+    refund (exchange, reshipment)."""
+    fire(RETURN, ret, "approve", label=f"return {ret.id}")
+    for n in ret.lines:
+        fire(LINE, order.line(n), "approve_return", label=f"line {n}")
+        order.line(n).status_reason = None
+    ctx.record(
+        order, "return.approved", f"Return {ret.id} approved", {"return_id": ret.id}, actor=actor
+    )
+    ctx.emit("postsales.return.management.approved", _return_message(order, ret), order=order)
+    if ret.refunds:
+        refund_lines: list[RefundLine] = return_refund_lines(order, ret.lines)
+        for _name, adjusted in ctx.ask("refund_lines", order, ret, refund_lines):
+            refund_lines = adjusted
+        if refund_lines:
+            create_refund(
+                ctx,
+                order,
+                "RETURN",
+                refund_lines,
+                reason=ret.reason,
+                description=ret.comment,
+                return_id=ret.id,
+            )
+    sync_order_status(order)
+
+
+def cancel_return(ctx: ActionContext, order: Order, ret: Return) -> None:
+    fire(RETURN, ret, "cancel", label=f"return {ret.id}")
+    for n in ret.lines:
+        fire(LINE, order.line(n), "cancel_return", label=f"line {n}")
+        order.line(n).status_reason = None
+    ctx.record(order, "return.cancelled", f"Return {ret.id} cancelled", {"return_id": ret.id})
+
+
+def _return_message(order: Order, ret: Return) -> dict[str, object]:
+    return {
+        "return": {
+            "id": ret.id,
+            "order_id": order.id,
+            "sales_channel_id": order.sales_channel,
+            "status": ret.status,
+            "source_id": ret.source_id,
+            "lines": ret.lines,
+            "reason": ret.reason,
+            "refunds": ret.refunds,
+        }
+    }

@@ -1,0 +1,124 @@
+"""Users and API tokens (SPEC §4, §10). Passwords are hashed with argon2id."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert, select
+
+from ..bootstrap import Postsales
+from ..domain.users import SYSTEM_USER, User, system_user
+from ..errors import BadInput, NotFound
+from ..persistence import tables as T
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+def _user_from_roles(app: Postsales, name: str, roles: list[str], timezone: str) -> User:
+    permissions: set[str] = set()
+    channels: set[str] | None = set()
+    for role_name in roles:
+        role = app.settings.roles.get(role_name)
+        if role is None:
+            continue  # a role removed from the config grants nothing
+        permissions.update(role.permissions)
+        if role.sales_channels == "*":
+            channels = None
+        elif channels is not None:
+            channels.update(role.sales_channels)
+    return User(
+        name,
+        tuple(roles),
+        frozenset(permissions),
+        None if channels is None else frozenset(channels),
+        timezone,
+    )
+
+
+def add_user(
+    app: Postsales, name: str, roles: list[str], password: str | None, timezone: str = "UTC"
+) -> User:
+    """Create a user; roles must exist in the config, the time zone must be a real zone."""
+    if not name or len(name) > 64 or name == SYSTEM_USER:
+        raise BadInput(f"name: {name!r} cannot be used as a user name", field="name")
+    if not roles:
+        raise BadInput("role: give at least one --role", field="role")
+    for role in roles:
+        if role not in app.settings.roles:
+            known = ", ".join(sorted(app.settings.roles))
+            raise BadInput(f"role: unknown role {role!r}; known roles: {known}", field="role")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"timezone: unknown time zone {timezone!r}", field="timezone") from None
+    if password is not None and len(password) < 8:
+        raise BadInput("password: at least 8 characters", field="password")
+    with app.uow() as uow:
+        exists = uow.conn.execute(select(T.users.c.name).where(T.users.c.name == name)).first()
+        if exists:
+            raise BadInput(f"name: user {name!r} already exists", field="name")
+        uow.conn.execute(
+            insert(T.users).values(
+                name=name,
+                password_hash=_hasher.hash(password) if password else None,
+                roles=list(roles),
+                timezone=timezone,
+                created_at=app.now(),
+            )
+        )
+        uow.commit()
+    return _user_from_roles(app, name, list(roles), timezone)
+
+
+def get_user(app: Postsales, name: str | None) -> User:
+    """The user a door acts as; no name means the built-in `system` user (CLI only)."""
+    if not name or name == SYSTEM_USER:
+        return system_user()
+    with app.uow(read_only=True) as uow:
+        row = uow.conn.execute(select(T.users).where(T.users.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"user {name!r} not found")
+    return _user_from_roles(app, row.name, list(row.roles), row.timezone)
+
+
+def verify_password(app: Postsales, name: str, password: str) -> User | None:
+    with app.uow(read_only=True) as uow:
+        row = uow.conn.execute(select(T.users).where(T.users.c.name == name)).first()
+    if row is None or not row.password_hash:
+        _hasher.hash(password)  # same cost whether or not the user exists
+        return None
+    try:
+        _hasher.verify(row.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return _user_from_roles(app, row.name, list(row.roles), row.timezone)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(app: Postsales, name: str) -> str:
+    """A new API bearer token; only its SHA-256 is stored."""
+    get_user(app, name)
+    token = "pst_" + secrets.token_urlsafe(32)
+    with app.uow() as uow:
+        uow.conn.execute(
+            insert(T.api_tokens).values(
+                token_hash=_token_hash(token), user_name=name, created_at=app.now()
+            )
+        )
+        uow.commit()
+    return token
+
+
+def user_for_token(app: Postsales, token: str) -> User | None:
+    with app.uow(read_only=True) as uow:
+        row = uow.conn.execute(
+            select(T.api_tokens.c.user_name).where(T.api_tokens.c.token_hash == _token_hash(token))
+        ).first()
+    return get_user(app, row.user_name) if row else None

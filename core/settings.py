@@ -1,0 +1,484 @@
+"""The typed configuration (SPEC §5): YAML structured into frozen attrs classes by cattrs.
+
+`load_settings()` reads the packaged defaults, lays a deployment's file or folder over them and
+reports every problem as one `ConfigError` line: "<file>: <what was expected> @ <key path>".
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, get_args, get_origin
+
+import attrs
+import cattrs
+import yaml
+from cattrs.cols import homogenous_tuple_structure_factory, mapping_structure_factory
+from cattrs.errors import ForbiddenExtraKeysError
+from cattrs.gen import make_dict_structure_fn, override
+
+from .errors import ConfigError
+
+# fmt: off
+PERMISSIONS = (
+    "orders.view", "orders.export", "orders.create", "order.edit", "order.cancel", "order.hold",
+    "order.takeover", "order.comment", "order.reorder", "order.delete", "payment.add",
+    "shipment.manage", "return.create", "return.approve", "return.cancel", "refund.approve",
+    "refund.cancel", "appeasement.create", "exchange.create", "reshipment.create", "config.view",
+    "users.manage",
+)
+OrderStatus = Literal[
+    "DRAFT", "NEW", "RECEIVED", "ONHOLD", "LOGISTICS", "PARTIALLY_SHIPPED", "SHIPPED", "CLOSED",
+    "CANCELLED",
+]
+# fmt: on
+ProductType = Literal["PHYSICAL", "SERVICE", "SHIPPING"]
+ChannelScope = tuple[str, ...] | Literal["*"]  # a list of channel ids, or "*" for all
+TOP_LEVEL_KEYS = ("sales_channels", "sources", "roles", "plugins", "messages")
+
+
+class _Invalid(ValueError):
+    """A value we refuse; its text is already the user-facing "what was expected"."""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, int | float):
+        return str(value)
+    return (
+        "a mapping"
+        if isinstance(value, dict)
+        else "a list"
+        if isinstance(value, list)
+        else str(value)
+    )
+
+
+# Validators take (instance, attribute, value); structuring calls them with instance=None so each
+# failure is reported at its own key path instead of at the enclosing object.
+def _at_least(low: int) -> Callable[[Any, Any, Any], None]:
+    def check(_inst: Any, _attr: Any, value: int | None) -> None:
+        if value is not None and value < low:
+            raise _Invalid(f"must be at least {low}, got {value}")
+
+    return check
+
+
+def _currency(_inst: Any, _attr: Any, value: str) -> None:
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise _Invalid(f"expected a currency code of 3 upper-case letters, got {value!r}")
+
+
+def _timezone(_inst: Any, _attr: Any, value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise _Invalid(f"expected a time zone name like Europe/Berlin, got {value!r}") from None
+
+
+def _permissions(_inst: Any, _attr: Any, value: tuple[str, ...]) -> None:
+    # Plugins declare theirs later (SPEC §4): only the `area.verb` shape can be checked here.
+    bad = [p for p in value if p not in PERMISSIONS and not re.fullmatch(r"\w+(\.\w+)+", p)]
+    if bad:
+        raise _Invalid(f"expected permissions like orders.view, got {', '.join(map(repr, bad))}")
+
+
+def _amounts(_inst: Any, _attr: Any, value: dict[str, Decimal] | None) -> None:
+    negative = [f"{amount} for {role!r}" for role, amount in (value or {}).items() if amount < 0]
+    if negative:
+        raise _Invalid(f"amounts must not be negative, got {', '.join(negative)}")
+
+
+@attrs.frozen
+class PostsalesSettings:
+    """One sales channel's post-sales behaviour (`postsales:`, SPEC §5)."""
+
+    auto_approve_return: bool = True
+    auto_release_refund: bool = True
+    return_service_order: bool = False
+    return_service_line: bool = False
+    shipping_refund_rule: Literal["onFirst", "onLast", "never"] = "never"
+    return_source_manual: bool = False
+    cancel_allowed_statuses: tuple[OrderStatus, ...] = ("NEW", "RECEIVED", "ONHOLD")
+    return_comment_max: int = attrs.field(default=1000, validator=_at_least(1))
+    appeasement_limits: dict[str, Decimal] | None = attrs.field(default=None, validator=_amounts)
+    search_max_results: int | None = attrs.field(default=None, validator=_at_least(1))
+    disabled_actions: tuple[str, ...] = ()
+    return_window_days: int | None = attrs.field(default=None, validator=_at_least(0))
+    return_window_exceeded: Literal["refuse", "approval"] = "refuse"
+    non_returnable_skus: tuple[str, ...] = ()
+    non_returnable_product_types: tuple[ProductType, ...] = ()
+    lock_minutes: int = attrs.field(default=30, validator=_at_least(1))
+
+
+@attrs.frozen
+class SalesChannel:
+    """A store; its id is its key under `sales_channels:`."""
+
+    name: str
+    market: str
+    currency: str = attrs.field(validator=_currency)
+    language: str = "en_US"
+    timezone: str = attrs.field(default="UTC", validator=_timezone)
+    sources: tuple[str, ...] = ()
+    return_reasons: tuple[str, ...] = ("Damaged", "Wrong item", "Too small", "Changed mind")
+    payment_methods: tuple[str, ...] = ("card", "paypal", "cash", "cheque")
+    shipping_methods: tuple[str, ...] = ("flatrate Fixed", "express")
+    postsales: PostsalesSettings = PostsalesSettings()
+
+
+@attrs.frozen
+class Source:
+    """A warehouse or store that ships; only some take returns back."""
+
+    name: str
+    accepts_returns: bool = False
+
+
+@attrs.frozen
+class Role:
+    """Permissions, and the sales channels they apply to ("*": all of them)."""
+
+    permissions: tuple[str, ...] = attrs.field(validator=_permissions)
+    sales_channels: ChannelScope
+
+    def sees(self, channel_id: str) -> bool:
+        return self.sales_channels == "*" or channel_id in self.sales_channels
+
+
+@attrs.frozen
+class PluginConfig:
+    """A plugin's switch and its own settings (every key but `enabled`)."""
+
+    enabled: bool = True
+    options: Mapping[str, Any] = attrs.field(factory=dict, converter=MappingProxyType)
+
+
+@attrs.frozen
+class MessagesSettings:
+    """Message bus settings; `type_prefix` (e.g. "magento.") is stripped from incoming types."""
+
+    type_prefix: str = ""
+
+
+@attrs.frozen
+class Settings:
+    """The whole configuration; `origin[channel][postsales key]` is "default" or a file path."""
+
+    sales_channels: dict[str, SalesChannel]
+    sources: dict[str, Source]
+    roles: dict[str, Role]
+    plugins: dict[str, PluginConfig] = attrs.Factory(dict)
+    messages: MessagesSettings = MessagesSettings()
+    origin: dict[str, dict[str, str]] = attrs.Factory(dict)
+
+    def channel(self, channel_id: str) -> SalesChannel:
+        try:
+            return self.sales_channels[channel_id]
+        except KeyError:
+            raise KeyError(f"unknown sales channel {channel_id!r}") from None
+
+    def plugin_enabled(self, name: str) -> bool:
+        return name not in self.plugins or self.plugins[name].enabled
+
+    def plugin_options(self, name: str) -> Mapping[str, Any]:
+        return self.plugins[name].options if name in self.plugins else MappingProxyType({})
+
+
+Hook = Callable[[Any, Any], Any]  # a cattrs structure hook: (value, type) -> value
+
+
+def _only(kind: type | tuple[type, ...], what: str, structure: Hook = lambda v, _t: v) -> Hook:
+    # cattrs converts what it is given (bool("no") is True, "abc" is a list of three letters):
+    # a YAML value must already have the expected shape.
+    def hook(value: Any, type_: Any) -> Any:
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise _Invalid(f"expected {what}, got {_show(value)}")
+        return structure(value, type_)
+
+    return hook
+
+
+def _decimal(value: Any, _type: Any) -> Decimal:
+    text = getattr(value, "text", value)  # a YAML float keeps its text: 50.5 -> Decimal("50.5")
+    if isinstance(value, bool) or not isinstance(text, str | int):
+        raise _Invalid(f'expected an amount like "50.00", got {_show(value)}')
+    try:
+        amount = Decimal(str(text).strip())
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        raise _Invalid(f'expected an amount like "50.00", got {_show(value)}')
+    return amount
+
+
+def _literal(type_: Any) -> Hook:
+    choices = get_args(type_)
+
+    def hook(value: Any, _type: Any) -> Any:
+        if value not in choices:
+            raise _Invalid(f"must be one of {', '.join(map(str, choices))}, got {_show(value)}")
+        return value
+
+    return hook
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(bool, _only(bool, "a boolean (true/false)"))
+    conv.register_structure_hook(int, _only(int, "a whole number"))
+    conv.register_structure_hook(str, _only(str, "a string (quote it)"))
+    conv.register_structure_hook(Decimal, _decimal)
+    conv.register_structure_hook_factory(lambda t: get_origin(t) is Literal, _literal)
+    conv.register_structure_hook_factory(
+        lambda t: get_origin(t) is tuple and get_args(t)[1:] == (...,),
+        lambda t: _only((list, tuple), "a list", homogenous_tuple_structure_factory(t, conv)),
+    )
+    conv.register_structure_hook_factory(
+        lambda t: get_origin(t) is dict,
+        lambda t: _only(dict, "a mapping", mapping_structure_factory(t, conv)),
+    )
+
+    def classes(cls: type) -> Hook:
+        attrs.resolve_types(cls)
+        checked = {
+            a.name: override(struct_hook=_checked(conv, a))
+            for a in attrs.fields(cls)
+            if a.validator
+        }
+        return _only(dict, "a mapping", make_dict_structure_fn(cls, conv, **checked))
+
+    conv.register_structure_hook_factory(attrs.has, classes)
+    names = conv.get_structure_hook(tuple[str, ...])
+
+    def scope(value: Any, type_: Any) -> tuple[str, ...] | str:
+        if isinstance(value, str) and value != "*":
+            raise _Invalid(f'expected "*" or a list of sales channels, got {value!r}')
+        return "*" if value == "*" else names(value, tuple[str, ...])
+
+    conv.register_structure_hook(ChannelScope, scope)
+    plugin = make_dict_structure_fn(PluginConfig, conv)
+
+    def plugins(value: dict, cls: Any) -> PluginConfig:
+        options = dict(value)
+        return plugin({"enabled": options.pop("enabled", True), "options": options}, cls)
+
+    conv.register_structure_hook(
+        PluginConfig, _only(dict, "a mapping like {enabled: false}", plugins)
+    )
+    return conv
+
+
+def _checked(conv: cattrs.Converter, field: attrs.Attribute) -> Hook:
+    structure = conv.get_structure_hook(field.type)
+
+    def hook(value: Any, type_: Any) -> Any:
+        result = structure(value, type_)
+        field.validator(None, field, result)
+        return result
+
+    return hook
+
+
+def _format(exc: BaseException, type_: Any) -> str:
+    if isinstance(exc, _Invalid):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return f"missing required key {exc.args[0]!r}"
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return ", ".join(f"unknown key {k!r}" for k in sorted(exc.extra_fields))
+    return cattrs.v.format_exception(exc, type_)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans (only true/false: `NO` stays Norway) and floats that keep their text."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if key.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key.value!r}", key.start_mark
+                    )
+                seen.add(key.value)
+        return super().construct_mapping(node, deep)
+
+
+class _YamlFloat(float):
+    """A float from YAML that remembers how it was written, for exact amounts."""
+
+    def __new__(cls, value: float, text: str | None = None) -> _YamlFloat:
+        self = super().__new__(cls, value)
+        self.text = str(value) if text is None else text
+        return self
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF")
+_Loader.add_constructor(
+    "tag:yaml.org,2002:float",
+    lambda ld, node: _YamlFloat(ld.construct_yaml_float(node), node.value),
+)
+_CONVERTER = _make_converter()
+
+Origins = dict[tuple, str]  # key path (as a tuple of keys) -> the file that last set it
+
+
+def _parse(file: Any) -> dict:
+    """One file's top-level mapping; raises `_Invalid` holding whole error lines."""
+    try:
+        doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)
+    except FileNotFoundError:
+        raise _Invalid(f"{file}: no such file or folder") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Invalid(f"{file}: cannot read the file ({exc})") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise _Invalid(f"{file}: YAML syntax error{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise _Invalid(f"{file}: YAML syntax error: {exc}") from None
+    if not isinstance(doc, dict):
+        got = "the file is empty" if doc is None else f"got {_show(doc)}"
+        raise _Invalid(f"{file}: expected a mapping of {', '.join(TOP_LEVEL_KEYS)}; {got}")
+    unknown = [f"{file}: unknown key {k!r} @ $" for k in doc if k not in TOP_LEVEL_KEYS]
+    if unknown:
+        raise _Invalid("\n".join(unknown))
+    return doc
+
+
+def _merge(base: dict, over: dict, name: str, origins: Origins, path: tuple = ()) -> None:
+    """Deep-merge `over` into `base` (mappings merge, the rest replaces), noting who set what."""
+    for key, value in over.items():
+        here = (*path, key)
+        if not (isinstance(value, dict) and isinstance(base.get(key), dict)):
+            for replaced in [p for p in origins if p[: len(here)] == here]:
+                del origins[replaced]
+            base[key] = {} if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            _merge(base[key], value, name, origins, here)
+        origins[here] = name
+
+
+def _layer(files: list[Any], problems: list[str]) -> tuple[dict, Origins]:
+    """Files (paths, or the packaged resource) deep-merged in order, later wins."""
+    data: dict = {}
+    origins: Origins = {}
+    for file in files:
+        try:
+            _merge(data, _parse(file), str(file), origins)
+        except _Invalid as exc:
+            problems.extend(str(exc).splitlines())
+    return data, origins
+
+
+def _packaged_defaults() -> Any:
+    try:
+        return resources.files("postsales.config") / "postsales.yaml"
+    except ModuleNotFoundError:  # running from a checkout that is not installed
+        return Path(__file__).resolve().parent.parent / "config" / "postsales.yaml"
+
+
+_STEP = re.compile(r"\.(\w+)|\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?\d+)\]")
+
+
+def _locate(line: str, origins: Origins, fallback: str) -> str:
+    """Prefix a "what @ $.path" line with the file that set the longest known prefix of its path."""
+    steps = tuple(m[1] or ast.literal_eval(m[2]) for m in _STEP.finditer(line.rpartition(" @ ")[2]))
+    for n in range(len(steps), 0, -1):
+        if steps[:n] in origins:
+            return f"{origins[steps[:n]]}: {line}"
+    return f"{fallback}: {line}"
+
+
+def _cross_check(s: Settings) -> list[str]:
+    def unknown(what: str, name: str, known: Mapping) -> str:
+        return f"unknown {what} {name!r} (defined: {', '.join(known) or 'none'})"
+
+    lines = []
+    for cid, channel in s.sales_channels.items():
+        at = f"$.sales_channels[{cid!r}]"
+        lines += [
+            f"{unknown('source', src, s.sources)} @ {at}.sources[{i}]"
+            for i, src in enumerate(channel.sources)
+            if src not in s.sources
+        ]
+        lines += [
+            f"{unknown('role', role, s.roles)} @ {at}.postsales.appeasement_limits[{role!r}]"
+            for role in channel.postsales.appeasement_limits or {}
+            if role not in s.roles
+        ]
+    for rid, role in s.roles.items():
+        at = f"$.roles[{rid!r}].sales_channels"
+        lines += [
+            f"{unknown('sales channel', cid, s.sales_channels)} @ {at}[{i}]"
+            for i, cid in enumerate(() if role.sales_channels == "*" else role.sales_channels)
+            if cid not in s.sales_channels
+        ]
+    return lines
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load the packaged defaults, laid under `path` (a YAML file or a folder of them), if given.
+
+    Each top-level key of the deployment replaces the default one; raises `ConfigError` listing
+    every problem found.
+    """
+    problems: list[str] = []
+    defaults = _packaged_defaults()
+    fallback = str(defaults)
+    data, origins = _layer([defaults], problems)
+    if path is not None and os.fspath(path) != "":  # an empty POSTSALES_CONFIG means "unset"
+        fallback, files = os.fspath(path), [Path(path)]
+        if files[0].is_dir():
+            files = sorted(f for f in files[0].iterdir() if f.suffix in (".yaml", ".yml"))
+            if not files:
+                problems.append(f"{fallback}: no *.yaml or *.yml file in this folder")
+        deployment, given = _layer(files, problems)
+        data.update(deployment)
+        origins = {p: f for p, f in origins.items() if p[0] not in deployment} | given
+    if problems:
+        raise ConfigError(problems)
+    try:
+        settings = _CONVERTER.structure(data, Settings)
+    except Exception as exc:  # cattrs groups every failure; transform_error flattens them
+        lines = cattrs.transform_error(exc, format_exception=_format)
+        # cattrs puts a missing key in the path; we name the mapping that lacks it instead.
+        lines = [re.sub(r"^(missing required key '(\w+)' @ .*)\.\2$", r"\1", ln) for ln in lines]
+        raise ConfigError([_locate(ln, origins, fallback) for ln in lines]) from None
+    problems = [_locate(ln, origins, fallback) for ln in _cross_check(settings)]
+    if problems:
+        raise ConfigError(problems)
+    keys = [f.name for f in attrs.fields(PostsalesSettings)]
+    origin = {
+        cid: {k: origins.get(("sales_channels", cid, "postsales", k), "default") for k in keys}
+        for cid in settings.sales_channels
+    }
+    return attrs.evolve(settings, origin=origin)
+
+
+def effective_channel_settings(settings: Settings) -> dict[str, list[tuple[str, object, str]]]:
+    """Per channel, each `postsales` key with its effective value and where it came from."""
+    keys = [f.name for f in attrs.fields(PostsalesSettings)]
+    return {
+        cid: [
+            (k, getattr(ch.postsales, k), settings.origin.get(cid, {}).get(k, "default"))
+            for k in keys
+        ]
+        for cid, ch in settings.sales_channels.items()
+    }

@@ -1,0 +1,1 @@
+"""Built-in action plugin `hold` (being written)."""

@@ -1,0 +1,1 @@
+"""Built-in payment gateway `message` (being written)."""

@@ -1,0 +1,1 @@
+"""Built-in payment gateway `offline` (being written)."""

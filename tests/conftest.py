@@ -1,0 +1,141 @@
+"""Shared fixtures: a migrated database per test on SQLite and on PostgreSQL.
+
+`app` runs each test that uses it on both databases. PostgreSQL tests skip with a reason when the
+server is absent, except in CI (`CI=true`), where its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.persistence import tables as T
+from postsales.core.persistence.database import make_engine
+from postsales.core.persistence.migrate import upgrade
+from postsales.core.services.messages import import_lines
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT.parent / "shared" / "examples" / "messages"
+PG_URL = os.environ.get("POSTSALES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def example_path(name: str) -> Path:
+    path = EXAMPLES / name
+    if not path.exists():
+        pytest.skip(f"example message {name} not found at {EXAMPLES}")
+    return path
+
+
+def example(name: str) -> dict:
+    return json.loads(example_path(name).read_text())
+
+
+def message_line(name: str, **changes: object) -> str:
+    """An example message as one JSON line, with top-level envelope fields changed."""
+    data = example(name)
+    data.update(changes)
+    return json.dumps(data)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = make_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # the reason is shown in the skip message
+        return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> str:
+    reason = _pg_available()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (required in CI)")
+        pytest.skip(reason)
+    schema = f"pst_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:6]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    engine = make_engine(url)
+    names = ", ".join(t.name for t in T.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def _make_app(url: str, config: str | None = None) -> Postsales:
+    return bootstrap(config, url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Postsales:
+    """The services object on a fresh database — once on SQLite, once on PostgreSQL."""
+    request.param  # noqa: B018
+    url = _db_for(request, tmp_path)
+    application = _make_app(url)
+    yield application
+    application.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_app(request: pytest.FixtureRequest, tmp_path: Path) -> Postsales:
+    template = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "postsales.db"
+    shutil.copy(template, path)
+    application = _make_app(f"sqlite:///{path}")
+    yield application
+    application.engine.dispose()
+
+
+def _db_for(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_schema_url")
+        _truncate_pg(url)
+        return url
+    template = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "postsales.db"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+def import_examples(application: Postsales, *names: str) -> None:
+    report = import_lines(
+        application, [example_path(n).read_text().replace("\n", " ") for n in names]
+    )
+    assert not report.refused, report.refused
+
+
+@pytest.fixture
+def shipped_order(app: Postsales) -> str:
+    """The example order 000000101 imported and shipped (all five lines SHIPPED)."""
+    import_examples(app, "order-create.json", "shipment-shipped.json")
+    return "000000101"

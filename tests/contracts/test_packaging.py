@@ -1,0 +1,81 @@
+"""The package installs as one `postsales.*` namespace, from a wheel as well as editable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (path,) = out.glob("postsales-*.whl")
+    return path
+
+
+def test_wheel_holds_only_the_postsales_namespace(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.startswith("postsales-")}
+    assert top == {"postsales"}, "generic names such as core/ must never reach site-packages"
+    for expected in (
+        "postsales/core/machines.py",
+        "postsales/plugins/actions/cancel.py",
+        "postsales/adapters/cli/main.py",
+        "postsales/config/postsales.yaml",
+        "postsales/core/persistence/migrations/versions/0001_initial_schema.py",
+    ):
+        assert expected in names
+    entry_points = (
+        zipfile.ZipFile(wheel)
+        .read(next(n for n in names if n.endswith("entry_points.txt")))
+        .decode()
+    )
+    assert (
+        "[postsales]" in entry_points and "postsales = postsales.adapters.cli:main" in entry_points
+    )
+
+
+def test_wheel_imports_from_the_wheel_itself(wheel: Path, tmp_path: Path) -> None:
+    """Unpacked as pip would, the wheel's `postsales.*` (a namespace package) wins over the
+    editable checkout when it comes first on the path, and every layer imports from it."""
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "import postsales.core.money as m, postsales.plugins.rules as r, "
+        "postsales.adapters.cli as a; print(m.__file__, r.__file__, a.__file__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(site)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [
+        str(site / "postsales" / "core" / "money.py"),
+        str(site / "postsales" / "plugins" / "rules" / "__init__.py"),
+        str(site / "postsales" / "adapters" / "cli" / "__init__.py"),
+    ]
+
+
+def test_editable_install_imports_the_checkout() -> None:
+    import postsales.core.money
+
+    assert Path(postsales.core.money.__file__).resolve() == ROOT / "core" / "money.py"
