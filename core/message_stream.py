@@ -11,12 +11,16 @@ from decimal import Decimal
 MAX_DOCUMENT = 16 * 1024 * 1024
 
 
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def _loads(text: str) -> object:
-    return json.loads(text, parse_float=Decimal)
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
 
 
-def iter_documents(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
-    """Yield (first line number, raw text) per message.
+def iter_documents(lines: Iterable[str]) -> Iterator[tuple[int, str, object | None]]:
+    """Yield (first line number, raw text, parsed value or None) per message.
 
     A line that is a whole JSON value is one message (JSON lines, the fast path). A line that
     starts a value continuing on later lines is joined with them until the value is complete.
@@ -46,17 +50,19 @@ def iter_documents(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
             incomplete = exc.pos >= len(text.rstrip())
             if incomplete and size < MAX_DOCUMENT:
                 continue
-            yield start, text
+            yield start, text, None
             skipping = len(buffer) > 1  # a broken multi-line document: resync on the next one
             buffer, size = [], 0
             continue
-        except ValueError:
-            pass  # bad numbers and the like: the envelope parser reports them
+        except (ValueError, RecursionError):
+            yield start, text, None  # NaN, bad numbers: the envelope parser names the problem
+            buffer, size = [], 0
+            continue
         buffer, size = [], 0
         if isinstance(value, list):
             for item in value:
-                yield start, json.dumps(item, default=str)
+                yield start, json.dumps(item, default=str), item
         else:
-            yield start, text
+            yield start, text, value
     if buffer:
-        yield start, "".join(buffer)
+        yield start, "".join(buffer), None

@@ -39,13 +39,26 @@ _EXPONENTS = {
 ZERO = Decimal(0)
 
 
+_EXPONENT_CACHE: dict[str, int] = {}
+_QUANTUM_CACHE: dict[str, Decimal] = {}
+
+
 def exponent(currency: str) -> int:
     """Number of decimals of the currency's minor unit (USD 2, JPY 0, KWD 3)."""
-    return _EXPONENTS.get(currency.upper(), 2)
+    # Cached: the import path asks this for every amount of every line.
+    try:
+        return _EXPONENT_CACHE[currency]
+    except KeyError:
+        value = _EXPONENT_CACHE[currency] = _EXPONENTS.get(currency.upper(), 2)
+        return value
 
 
 def quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-exponent(currency))
+    try:
+        return _QUANTUM_CACHE[currency]
+    except KeyError:
+        value = _QUANTUM_CACHE[currency] = Decimal(1).scaleb(-exponent(currency))
+        return value
 
 
 def parse_amount(value: object, currency: str, *, field: str = "amount") -> Decimal:
@@ -73,7 +86,13 @@ def parse_amount(value: object, currency: str, *, field: str = "amount") -> Deci
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
-    return int(amount.scaleb(exponent(currency)).to_integral_value(rounding=ROUND_HALF_EVEN))
+    minor = amount.scaleb(exponent(currency))
+    # Amounts are quantised on the way in; round only what is not already whole.
+    return (
+        int(minor)
+        if minor == minor.to_integral_value()
+        else int(minor.to_integral_value(rounding=ROUND_HALF_EVEN))
+    )
 
 
 def from_minor(minor: int, currency: str) -> Decimal:

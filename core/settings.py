@@ -49,19 +49,12 @@ class _Invalid(ValueError):
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
+    """A value as the YAML author wrote it, for error lines."""
     if isinstance(value, bool) or value is None:
         return {True: "true", False: "false", None: "null"}[value]
-    if isinstance(value, int | float):
-        return str(value)
-    return (
-        "a mapping"
-        if isinstance(value, dict)
-        else "a list"
-        if isinstance(value, list)
-        else str(value)
-    )
+    if isinstance(value, dict | list):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 # Validators take (instance, attribute, value); structuring calls them with instance=None so each
@@ -214,7 +207,7 @@ def _decimal(value: Any, _type: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(text, str | int):
         raise _Invalid(f'expected an amount like "50.00", got {_show(value)}')
     try:
-        amount = Decimal(str(text).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         amount = Decimal("NaN")
     if not amount.is_finite():
@@ -291,6 +284,8 @@ def _checked(conv: cattrs.Converter, field: attrs.Attribute) -> Hook:
 
 
 def _format(exc: BaseException, type_: Any) -> str:
+    # cattrs's own formatter says "invalid value" for validator messages and "unknown error" for
+    # Literals; our hooks raise `_Invalid` with the full text instead.
     if isinstance(exc, _Invalid):
         return str(exc)
     if isinstance(exc, KeyError):

@@ -21,6 +21,7 @@ from ..errors import NotFound, Refused
 from ..money import to_minor
 from . import rows as R
 from . import tables as T
+from .bulk import bulk_insert
 from .database import READ_ONLY, is_sqlite
 
 _CHILD_TABLES = (
@@ -159,7 +160,7 @@ class UnitOfWork:
             tracked.history_loaded = len(tracked.order.history)
             tracked.ops_loaded = {p.reference: len(p.operations) for p in tracked.order.payments}
         if self._outbox:
-            self.conn.execute(insert(T.outbox), self._outbox)
+            bulk_insert(self.conn, T.outbox, self._outbox)
             self._outbox = []
 
     def commit(self) -> None:
@@ -283,5 +284,4 @@ def insert_children(conn: Connection, orders: Iterable[Order]) -> None:
         batches["refunds"] += [R.refund_row(seq, r, cur) for r in order.refunds]
         batches["history"] += [R.history_row(seq, e) for e in order.history]
     for name, rows in batches.items():
-        if rows:
-            conn.execute(insert(T.metadata.tables[name]), rows)
+        bulk_insert(conn, T.metadata.tables[name], rows)

@@ -24,6 +24,7 @@ from ..message_stream import iter_documents
 from ..messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
 from ..persistence import rows as R
 from ..persistence import tables as T
+from ..persistence.bulk import allocate_seqs, bulk_insert
 from ..persistence.unit_of_work import UnitOfWork, insert_children
 from . import handlers
 from .messages_out import order_updated
@@ -127,15 +128,16 @@ class Importer:
     def run(
         self, lines: Iterable[str], progress: Callable[[int], None] | None = None
     ) -> ImportReport:
-        for number, raw in iter_documents(_counted(lines, progress)):
-            self.feed(number, raw)
+        for number, raw, value in iter_documents(_counted(lines, progress)):
+            self.feed(number, raw, value)
         self.flush()
         return self.report
 
-    def feed(self, number: int, raw: str) -> None:
+    def feed(self, number: int, raw: str, value: object | None = None) -> None:
+        """One message; `value` is its already-decoded JSON when the reader has it."""
         envelope = None
         try:
-            envelope = parse_envelope(raw)
+            envelope = parse_envelope(value if isinstance(value, dict) else raw)
             type_ = strip_prefix(envelope.type, self.app.settings.messages.type_prefix)
             payload = parse_payload(type_, envelope.payload)
             if type_ == ORDER_CREATE:
@@ -200,8 +202,9 @@ class Importer:
             if fresh:
                 _insert_orders(uow, [p.order for p in fresh])
                 now = app.now()
-                conn.execute(
-                    insert(T.inbound_messages),
+                bulk_insert(
+                    conn,
+                    T.inbound_messages,
                     [
                         {
                             "message_id": p.envelope.id,
@@ -237,17 +240,16 @@ def _seen(uow: UnitOfWork, ids: list[str]) -> set[str]:
 
 
 def _insert_orders(uow: UnitOfWork, orders: list[Order]) -> None:
+    seqs = allocate_seqs(uow.conn, T.orders, len(orders))
     rows = []
-    for order in orders:
+    for order, seq in zip(orders, seqs, strict=True):
+        order.seq = seq
         row = R.order_row(order)
+        row["seq"] = seq
         row["updated_at"] = order.created_at
         row["version"] = 1
         rows.append(row)
-    seqs = uow.conn.execute(
-        insert(T.orders).returning(T.orders.c.seq, sort_by_parameter_order=True), rows
-    ).scalars()
-    for order, seq in zip(orders, seqs, strict=True):
-        order.seq = seq
+    bulk_insert(uow.conn, T.orders, rows)
     insert_children(uow.conn, orders)
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from postsales.core.errors import ConfigError
 from postsales.core.settings import (
     PERMISSIONS,

@@ -1,0 +1,114 @@
+"""Bulk inserts straight through the DBAPI's executemany.
+
+SQLAlchemy's executemany spends most of its time building and type-processing one parameter
+dict per row; for the import path (tens of thousands of rows a second) we convert values
+ourselves, once per column kind, and hand tuples to the driver. Used only for INSERTs of rows
+built by `rows.py`, so the stored format is exactly what the ORM-free read path expects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Table, text
+
+from .tables import UTCDateTime
+
+_EMPTY = {list: "[]", dict: "{}"}
+
+
+def _json(value: Any) -> Any:
+    if value is None:
+        return None
+    if not value:  # most taxes/promotions lists are empty: skip the encoder
+        return _EMPTY.get(type(value)) or json.dumps(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    # SQLAlchemy's own SQLite storage format (always with microseconds), so reads agree.
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def _pg_time(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _converters(table: Table, columns: Sequence[str], dialect: str) -> list[Callable[[Any], Any]]:
+    out = []
+    for name in columns:
+        col_type = table.c[name].type
+        if isinstance(col_type, JSON):
+            out.append(_json)
+        elif isinstance(col_type, UTCDateTime):
+            out.append(_sqlite_time if dialect == "sqlite" else _pg_time)
+        else:
+            out.append(_identity)
+    return out
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT every row (all with the same keys) with one executemany on the raw cursor."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    columns = list(rows[0])
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if dialect == "sqlite" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    getter = itemgetter(*columns)
+    converted = [
+        (i, fn) for i, fn in enumerate(_converters(table, columns, dialect)) if fn is not _identity
+    ]
+    if len(columns) == 1:
+        params: list[Any] = [(getter(row),) for row in rows]
+    else:
+        params = []
+        for row in rows:
+            values = list(getter(row))
+            for i, fn in converted:
+                values[i] = fn(values[i])
+            params.append(values)
+    if len(columns) == 1 and converted:
+        fn = converted[0][1]
+        params = [(fn(value),) for (value,) in params]
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(sql, params)
+    finally:
+        cursor.close()
+
+
+def allocate_seqs(conn: Connection, table: Table, count: int) -> list[int]:
+    """Reserve `count` values of the table's integer `seq` key, in increasing order.
+
+    SQLite: the caller holds the write lock (BEGIN IMMEDIATE), so max()+1… is safe.
+    PostgreSQL: draw from the column's own sequence, safe under concurrency.
+    """
+    if count == 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        query = text(f"SELECT coalesce(max(seq), 0) + 1 FROM {table.name}")
+        start = conn.execute(query).scalar_one()
+        return list(range(start, start + count))
+    rows = conn.execute(
+        text(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'seq')) "
+            "FROM generate_series(1, :n)"
+        ),
+        {"n": count},
+    ).scalars()
+    return sorted(rows)
