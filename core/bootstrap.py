@@ -32,7 +32,6 @@ class Registry:
     rules: tuple[Rule, ...]
     rule_plugins: dict[str, str]
     gateways: tuple[PaymentGateway, ...]
-    notifiers: tuple[Any, ...]
     plugins: tuple[PluginInfo, ...]
 
     def rules_for(self, point: str) -> list[Rule]:
@@ -94,7 +93,6 @@ def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Regi
                 )
             claimed[method] = plugin
         gateways.append(gateway)
-    notifiers = [n for _, n in _collect(pm, "postsales_register_notifiers", settings)]
     for channel_id, channel in settings.sales_channels.items():
         for name in channel.postsales.disabled_actions:
             if name not in actions:
@@ -108,7 +106,6 @@ def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Regi
         rules=tuple(rules),
         rule_plugins=rule_plugins,
         gateways=tuple(gateways),
-        notifiers=tuple(notifiers),
         plugins=tuple(infos),
     )
 

@@ -11,12 +11,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import select
 
 from .domain.history import HistoryEvent
 from .domain.orders import Order
 from .domain.users import User
-from .persistence import tables as T
 
 if TYPE_CHECKING:
     from .bootstrap import Postsales
@@ -102,23 +100,15 @@ class ActionContext:
         """Note an id the action created, for the `result` of `act --json`."""
         self.result.setdefault(key, []).append(value)
 
-    # -- catalog -------------------------------------------------------------------------------
+    # -- catalog (queries live in the persistence layer; plugins never see SQL) ---------------
     def product(self, sku: str) -> Any:
-        return self.uow.conn.execute(select(T.products).where(T.products.c.sku == sku)).first()
+        return self.uow.catalog.product(sku)
 
     def siblings(self, parent_sku: str) -> list[Any]:
-        q = select(T.products).where(T.products.c.parent_sku == parent_sku)
-        return list(self.uow.conn.execute(q.order_by(T.products.c.sku)))
+        return self.uow.catalog.siblings(parent_sku)
 
     def stock(self, sku: str, sources: tuple[str, ...]) -> dict[str, int]:
-        q = select(T.stock.c.source_id, T.stock.c.quantity).where(
-            T.stock.c.sku == sku, T.stock.c.source_id.in_(sources)
-        )
-        return {row.source_id: row.quantity for row in self.uow.conn.execute(q)}
+        return self.uow.catalog.stock(sku, sources)
 
     def search_products(self, text: str, limit: int = 20) -> list[Any]:
-        pattern = f"%{text.lower()}%"
-        q = select(T.products).where(
-            T.products.c.sku.ilike(pattern) | T.products.c.name.ilike(pattern)
-        )
-        return list(self.uow.conn.execute(q.order_by(T.products.c.sku).limit(limit)))
+        return self.uow.catalog.search(text, limit)

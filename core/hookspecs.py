@@ -20,7 +20,7 @@ parameters must not have defaults.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -62,25 +62,4 @@ def postsales_register_gateways(settings: Settings) -> Iterable[PaymentGateway]:
     Called once. Return an iterable of :class:`postsales.core.gateways.PaymentGateway`. A gateway
     with ``methods=("*",)`` is the fallback for methods no other gateway claims. Two gateways
     claiming one method is an error.
-    """
-
-
-@hookspec
-def postsales_register_notifiers(settings: Settings) -> Iterable[Any]:
-    """Contribute customer notifiers (for example e-mail by SMTP).
-
-    Called once. Return an iterable of notifier objects with ``name`` and
-    ``notify(notification, ctx)``. All results are collected.
-    """
-
-
-@hookspec
-def postsales_handle_event(event: Any, ctx: Any) -> None:
-    """React to a domain event inside the unit of work that raised it.
-
-    Called for every event an action or message raises, after the change is applied and before
-    the transaction commits. ``event`` is a frozen attrs object from
-    :mod:`postsales.core.events`; ``ctx`` is the :class:`postsales.core.actions.ActionContext`.
-    All implementations are called; an exception aborts the whole transaction, so money-moving
-    policies stay atomic with the change. Return value is ignored.
     """

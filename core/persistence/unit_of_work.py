@@ -22,6 +22,7 @@ from ..money import to_minor
 from . import rows as R
 from . import tables as T
 from .bulk import bulk_insert
+from .catalog import Catalog
 from .database import READ_ONLY, is_sqlite
 
 _CHILD_TABLES = (
@@ -71,6 +72,7 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect().execution_options(**{READ_ONLY: self.read_only})
         self._tx = self.conn.begin()
+        self.catalog = Catalog(self.conn)
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

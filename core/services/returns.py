@@ -26,6 +26,13 @@ def eligibility(ctx: ActionContext, order: Order, line_number: int) -> Decision:
     return combine(decisions)
 
 
+def _shipped_only(order: Order, line_number: int) -> Decision:
+    status = order.line(line_number).status
+    if status != "SHIPPED":
+        return Decision.refused(f"line {line_number} is {status}; a return needs SHIPPED")
+    return Decision.allowed()
+
+
 def create_return(
     ctx: ActionContext,
     order: Order,
@@ -48,16 +55,22 @@ def create_return(
         raise BadInput("lines: a line is listed twice", field="lines")
     needs_approval = []
     for n in lines:
-        decision = eligibility(ctx, order, n)
+        # Exchange and reshipment returns (refunds=False) answer to the line's state only: a
+        # lost parcel is reshipped whatever the return window says.
+        decision = eligibility(ctx, order, n) if refunds else _shipped_only(order, n)
         if decision.outcome == "refused":
             raise Refused(decision.reason)
         if decision.outcome == "needs_approval":
             needs_approval.append(decision.reason)
     chosen = list(lines)
-    for _name, extra in ctx.ask("return_composition", order, list(chosen)):
-        for n in extra:
-            if n not in chosen and order.line(n).status == "SHIPPED":
-                chosen.append(n)
+    # Service and shipping lines go back with a return that refunds them (R-1…R-3); an exchange
+    # or reshipment return holds only its own lines, or it would take those charges off the
+    # order without ever refunding them.
+    if refunds:
+        for _name, extra in ctx.ask("return_composition", order, list(chosen)):
+            for n in extra:
+                if n not in chosen and order.line(n).status == "SHIPPED":
+                    chosen.append(n)
     if source_id is None:
         source_id = order.line(lines[0]).source_id
     ret = Return(
@@ -109,8 +122,10 @@ def approve_return(
     ctx.emit("postsales.return.management.approved", _return_message(order, ret), order=order)
     if ret.refunds:
         refund_lines: list[RefundLine] = return_refund_lines(order, ret.lines)
-        for _name, adjusted in ctx.ask("refund_lines", order, ret, refund_lines):
-            refund_lines = adjusted
+        for rule in ctx.app.registry.rules_for("refund_lines"):  # each adjusts the previous
+            adjusted = rule.decide(order, ret, refund_lines, ctx)
+            if adjusted is not None:
+                refund_lines = adjusted
         if refund_lines:
             create_refund(
                 ctx,
