@@ -13,12 +13,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.migrate import upgrade
 from postsales.core.services.messages import import_lines
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT.parent / "shared" / "examples" / "messages"

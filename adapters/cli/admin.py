@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from postsales.core import machines as M
 from postsales.core.persistence.migrate import upgrade
 from postsales.core.settings import effective_channel_settings

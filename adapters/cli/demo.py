@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy import func, select
+
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.migrate import upgrade
 from postsales.core.services.demo import build_demo
-from sqlalchemy import func, select
 
 from .errors import handled
 from .main import cli, state

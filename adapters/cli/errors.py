@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+
 from postsales.core.errors import ConfigError, PostsalesError
 
 F = TypeVar("F", bound=Callable[..., Any])

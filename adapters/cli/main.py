@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.domain.users import User
 from postsales.core.persistence.migrate import ensure_current

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy import select
+
 from postsales.core.persistence import tables as T
 from postsales.core.services.messages import Importer, iter_dead_letters
-from sqlalchemy import select
 
 from .errors import handled
 from .main import cli, state

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import click
+
 from postsales.core.errors import BadInput
 from postsales.core.services.actions import list_actions, run_action
 from postsales.core.services.orders import show_order

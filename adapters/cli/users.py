@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+
 from postsales.core.services import users as svc
 
 from .errors import handled

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from postsales.adapters.cli.main import cli
 
+from postsales.adapters.cli.main import cli
 from tests.conftest import example_path
 
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 import transitions
+
 from postsales.core import machines
 from postsales.core.errors import Refused
 from postsales.core.machines import (

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
+
 from postsales.core.domain.customers import Customer
 from postsales.core.domain.orders import Order, OrderLine, Payment, Refund, RefundLine
 from postsales.core.domain.refunds import (

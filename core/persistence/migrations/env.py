@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from postsales.core.persistence.tables import metadata
 from sqlalchemy import engine_from_config, pool
+
+from postsales.core.persistence.tables import metadata
 
 config = context.config
 
