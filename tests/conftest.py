@@ -117,8 +117,9 @@ def sqlite_app(request: pytest.FixtureRequest, tmp_path: Path) -> Postsales:
     application.engine.dispose()
 
 
-def _db_for(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
+def _db_for(request: pytest.FixtureRequest, tmp_path: Path, kind: str | None = None) -> str:
+    """A fresh migrated database of `kind` (default: the `app` fixture's parameter)."""
+    if (kind or request.param) == "postgres":
         url = request.getfixturevalue("pg_schema_url")
         _truncate_pg(url)
         return url

@@ -1,1 +1,173 @@
-"""Built-in action plugin `cancel` (being written)."""
+"""A-1 Cancel order: the whole order or some lines, in the statuses the channel allows.
+
+Cancelled lines release their stock, get back their captured money through a CANCELLATION refund
+(D-1, D-4; released or not per R-6), and the customer is notified (seed 000: "ensure an email
+notification was sent to the customer").
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
+from postsales.core.domain.orders import Order, OrderLine, RefundLine
+from postsales.core.domain.refunds import order_refundable, refundable_remainder
+from postsales.core.machines import LINE, SHIPMENT, can_fire, fire
+from postsales.core.money import ZERO, format_amount
+from postsales.core.rules import Decision, combine
+from postsales.core.services.lifecycle import sync_order_status
+from postsales.core.services.messages_out import order_updated
+from postsales.core.services.refunds import create_refund
+
+REQUIREMENT = "A-1"
+CANCELLABLE = ("NEW", "ALLOCATED")  # the line machine's sources of `cancel`
+
+
+@attrs.frozen
+class CancelParams:
+    """Which lines to cancel (none given: the whole order) and why."""
+
+    lines: list[int] | None = attrs.field(
+        default=None, metadata={"help": "Line numbers to cancel; leave empty to cancel the order"}
+    )
+    reason: str = attrs.field(default="", metadata={"help": "Reason for the cancellation"})
+
+
+def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
+    """Closed by the channel's allowed statuses, by a rule, or because nothing is cancellable."""
+    allowed = ctx.channel(order).postsales.cancel_allowed_statuses
+    if order.status not in allowed:
+        return f"order is {order.status}; cancel is allowed in {', '.join(allowed)}"
+    decision = _rules_decision(order, ctx)
+    if decision.outcome != "allowed":
+        return decision.reason
+    if not any(line.status in CANCELLABLE for line in order.lines):
+        return "no line can be cancelled; every line is shipped or already cancelled"
+    return None
+
+
+def _rules_decision(order: Order, ctx: ActionContext) -> Decision:
+    # A channel may narrow cancel beyond its statuses (SPEC §3: "rules and config may narrow").
+    answers = ctx.ask("cancel_eligibility", order)
+    return combine([Decision(a.outcome, a.reason, name) for name, a in answers])
+
+
+def lines_to_cancel(order: Order, requested: list[int] | None) -> list[int]:
+    """The lines a cancel touches: the requested ones plus the services attached to them.
+
+    BadInput for unknown or repeated lines; Refused for a line shipped (or later) or already
+    cancelled, naming it, before anything changes.
+    """
+    if requested is None:
+        chosen = [ln.line_number for ln in order.lines if ln.status != "CANCELLED"]
+    else:
+        if not requested:
+            raise BadInput(
+                "lines: choose at least one line, or leave lines out to cancel the order",
+                field="lines",
+            )
+        for n in requested:
+            if not order.has_line(n):
+                raise BadInput(f"lines: order {order.id} has no line {n}", field="lines")
+        if len(set(requested)) != len(requested):
+            raise BadInput("lines: a line is listed twice", field="lines")
+        chosen = list(requested)
+        # A service (gift wrap) attached to a cancelled product line has nothing left to serve.
+        for line in order.lines:
+            if (line.parent_line_number in chosen and line.line_number not in chosen
+                    and line.status in CANCELLABLE):  # fmt: skip
+                chosen.append(line.line_number)
+    for n in chosen:
+        status = order.line(n).status
+        if status not in CANCELLABLE:
+            if status == "CANCELLED":
+                raise Refused(f"line {n} is already CANCELLED")
+            raise Refused(f"line {n} is {status}; a line that has shipped cannot be cancelled")
+    if not chosen:
+        raise Refused("no line can be cancelled")
+    return chosen
+
+
+def refund_lines(order: Order, lines: list[OrderLine]) -> list[RefundLine]:
+    """The captured money of the cancelled lines: each line's refundable remainder (D-1), in line
+    order, never more in total than is left of the captured amount (D-4)."""
+    left = order_refundable(order)
+    out = []
+    for line in lines:
+        amount = min(refundable_remainder(line), left)
+        if amount > ZERO:
+            out.append(RefundLine(line.line_number, amount))
+            left -= amount
+    return out
+
+
+def _release_shipments(order: Order, cancelled: set[int]) -> list[str]:
+    # A shipment request whose every line is cancelled has nothing left to ship.
+    done = []
+    for shipment in order.shipments:
+        if set(shipment.lines) <= cancelled and can_fire(SHIPMENT, shipment.status, "cancel"):
+            fire(SHIPMENT, shipment, "cancel", label=f"shipment {shipment.id}")
+            done.append(shipment.id)
+    return done
+
+
+def run(order: Order, params: CancelParams, ctx: ActionContext) -> dict[str, object]:
+    """Cancel the lines, release their stock, refund their captured money, notify."""
+    reason = why_unavailable(order, ctx)
+    if reason:
+        raise Refused(reason)
+    numbers = lines_to_cancel(order, params.lines)
+    lines = [order.line(n) for n in numbers]
+    stock = []
+    for line in lines:
+        fire(LINE, line, "cancel", label=f"line {line.line_number}")
+        line.status_reason = None
+        if line.product_type == "PHYSICAL":
+            stock.append(
+                {"line_number": line.line_number, "sku": line.sku, "source_id": line.source_id}
+            )
+    cancelled = {ln.line_number for ln in order.lines if ln.status == "CANCELLED"}
+    shipments = _release_shipments(order, cancelled)
+    whole = cancelled == {ln.line_number for ln in order.lines}
+    what = "Order" if whole else f"Line(s) {', '.join(map(str, numbers))}"
+    cur = order.currency
+    # No stock is reserved by this OMS yet: the release is recorded so an inventory integration
+    # (or an auditor) sees which units went back.
+    ctx.record(
+        order, "order.cancelled" if whole else "lines.cancelled",
+        f"{what} cancelled by {ctx.actor}" + (f": {params.reason}" if params.reason else ""),
+        {"lines": numbers, "reason": params.reason, "stock_released": stock,
+         "shipments_cancelled": shipments},
+    )  # fmt: skip
+    refunded = ZERO
+    money = refund_lines(order, lines) if order.captured > ZERO else []
+    if money:
+        refund = create_refund(ctx, order, "CANCELLATION", money,
+                               reason=params.reason or "Cancelled",
+                               description=f"{what} cancelled")  # fmt: skip
+        refunded = refund.amount
+    sync_order_status(order)
+    ctx.notify(
+        order, "order_cancelled",
+        "Your order has been cancelled" if whole else "Items of your order have been cancelled",
+        lines=numbers, reason=params.reason, refund=format_amount(refunded, cur),
+    )  # fmt: skip
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+    return {"cancelled_lines": numbers}
+
+
+@hookimpl
+def postsales_register_actions(settings: object) -> list[ActionSpec]:
+    """Register A-1 `cancel`."""
+    return [
+        ActionSpec(
+            name="cancel",
+            label="Cancel order",
+            permission="order.cancel",
+            params=CancelParams,
+            run=run,
+            why_unavailable=why_unavailable,
+            description="Cancel the whole order or selected lines; captured money is refunded.",
+            requirement=REQUIREMENT,
+        )
+    ]

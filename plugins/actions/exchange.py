@@ -1,1 +1,208 @@
-"""Built-in action plugin `exchange` (being written)."""
+"""A-6 New exchange: shipped lines swapped for sibling SKUs in a new, free order `<id>-E<n>`.
+
+Seed 000: the new SKU must be "a fellow child SKU of the same parent SKU" with "inventory
+available in the relevant sales channel"; no payment is taken; the original items come back
+through a return that does not refund (R-5, asked at the `child_order_return` rule point), shown
+as "return pending" on the original order until the warehouse receives them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import attrs
+
+from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
+from postsales.core.domain.orders import Order, OrderLine
+from postsales.core.money import ZERO, format_amount
+from postsales.core.rules import ChildReturn
+from postsales.core.services.messages_out import order_updated
+from postsales.core.services.returns import create_return
+
+REQUIREMENT = "A-6"
+ORDER_TYPE = "EXCHANGE"
+
+
+@attrs.frozen
+class ExchangeItem:
+    """One line to exchange and the sibling SKU the customer gets instead."""
+
+    line: int = attrs.field(metadata={"help": "Line number to exchange"})
+    sku: str = attrs.field(metadata={"help": "New SKU (same parent SKU, in stock)"})
+
+
+@attrs.frozen
+class ExchangeParams:
+    """The lines to exchange, each with its new SKU, and why."""
+
+    items: list[ExchangeItem] = attrs.field(
+        metadata={"help": 'Lines and new SKUs, e.g. [{"line": 1, "sku": "MJ01-L-RED"}]'}
+    )
+    reason: str = attrs.field(default="", metadata={"help": "Reason for the exchange"})
+
+
+def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
+    if not any(ln.status == "SHIPPED" and ln.product_type == "PHYSICAL" for ln in order.lines):
+        return "no product line is SHIPPED; an exchange needs a shipped line"
+    return None
+
+
+def _parent_sku(line: OrderLine, ctx: ActionContext) -> str:
+    parent = line.parent_sku
+    if parent is None:
+        product = ctx.product(line.sku)
+        parent = product.parent_sku if product is not None else None
+    if not parent:
+        raise Refused(f"line {line.line_number} ({line.sku}) has no parent SKU, so no sibling")
+    return parent
+
+
+def check_items(
+    order: Order, params: ExchangeParams, ctx: ActionContext
+) -> list[tuple[OrderLine, Any, str]]:
+    """Each item's original line, new product and the source to ship it from.
+
+    BadInput for what the agent typed wrong (unknown line, not a sibling); Refused for what the
+    order or the stock does not allow (line not shipped, no stock).
+    """
+    if not params.items:
+        raise BadInput("items: choose at least one line to exchange", field="items")
+    numbers = [item.line for item in params.items]
+    if len(set(numbers)) != len(numbers):
+        raise BadInput("items: a line is listed twice", field="items")
+    channel = ctx.channel(order)
+    demand = Counter(item.sku for item in params.items)
+    out = []
+    for i, item in enumerate(params.items):
+        where = f"items[{i}]"
+        if not order.has_line(item.line):
+            raise BadInput(
+                f"{where}.line: order {order.id} has no line {item.line}", field=f"{where}.line"
+            )
+        line = order.line(item.line)
+        if line.product_type != "PHYSICAL":
+            raise BadInput(f"{where}.line: line {line.line_number} is a {line.product_type} line; "
+                           "only product lines are exchanged", field=f"{where}.line")  # fmt: skip
+        if line.status != "SHIPPED":
+            raise Refused(
+                f"line {line.line_number} is {line.status}; an exchange needs a SHIPPED line"
+            )
+        parent = _parent_sku(line, ctx)
+        product = ctx.product(item.sku)
+        if item.sku == line.sku or product is None or product.parent_sku != parent:
+            siblings = [p.sku for p in ctx.siblings(parent) if p.sku != line.sku]
+            what = "is the SKU of that line" if item.sku == line.sku else (
+                "is not a sibling" if product is not None else "is not in the catalog")  # fmt: skip
+            raise BadInput(
+                f"{where}.sku: {item.sku} {what}; line {line.line_number} ({line.sku}) can be "
+                f"exchanged for another SKU of parent {parent}: {', '.join(siblings) or 'none'}",
+                field=f"{where}.sku",
+            )
+        stock = ctx.stock(item.sku, channel.sources)
+        # Prefer the channel's own order of sources, as the warehouse routing would.
+        source = next((s for s in channel.sources if stock.get(s, 0) >= demand[item.sku]), None)
+        if source is None:
+            raise Refused(
+                f"{item.sku} has no stock in sources {', '.join(channel.sources)} of "
+                f"{order.sales_channel}"
+                + (f" ({demand[item.sku]} needed)" if demand[item.sku] > 1 else "")
+            )
+        out.append((line, product, source))
+    return out
+
+
+def new_order(order: Order, new_id: str, ctx: ActionContext) -> Order:
+    """The exchange order: the original's customer, addresses and shipping, nothing to pay."""
+    return Order(
+        id=new_id, sales_channel=order.sales_channel, currency=order.currency,
+        customer=attrs.evolve(order.customer), created_at=ctx.now, origin_date=ctx.now,
+        status="NEW", order_type=ORDER_TYPE, parent_order_id=order.id,
+        related_order_ids=[order.id], client_order_reference=order.client_order_reference,
+        origin="EX", language=order.language, vat_country=order.vat_country, market=order.market,
+        billing_address=order.billing_address, shipping_address=order.shipping_address,
+        shipping_method=order.shipping_method,
+    )  # fmt: skip
+
+
+def free_line(number: int, old: OrderLine, product: Any, source: str, currency: str) -> OrderLine:
+    """The new SKU at no charge; the original price stays for display, fully discounted."""
+    zero = format_amount(ZERO, currency)
+    return OrderLine(
+        line_number=number, sku=product.sku, name=product.name, product_type="PHYSICAL",
+        parent_sku=product.parent_sku, image_url=product.image_url or "",
+        original_price=old.original_price, discount=old.original_price, tax_rate=old.tax_rate,
+        taxes=[{**tax, "amount": zero} for tax in old.taxes], source_id=source,
+    )  # fmt: skip
+
+
+def child_return(order: Order, lines: list[int], ctx: ActionContext) -> ChildReturn | None:
+    """R-5 and friends: the first rule asking for a return of the original lines decides."""
+    answers = [a for _, a in ctx.ask("child_order_return", order, ORDER_TYPE, lines)]
+    return next((a for a in answers if a.request_return), None)
+
+
+def run(order: Order, params: ExchangeParams, ctx: ActionContext) -> None:
+    """Create the exchange order, link it both ways, request the return of the originals."""
+    checked = check_items(order, params, ctx)
+    new_id = order.next_child_order_id(ORDER_TYPE)
+    if ctx.order_exists(new_id):
+        raise Refused(f"order {new_id} already exists; it is not linked to order {order.id}")
+    child = new_order(order, new_id, ctx)
+    for number, (old, product, source) in enumerate(checked, start=1):
+        child.lines.append(free_line(number, old, product, source, order.currency))
+    order.related_order_ids.append(new_id)
+    swaps = [
+        {"line_number": old.line_number, "sku": old.sku, "new_line_number": n,
+         "new_sku": product.sku, "source_id": source}
+        for n, (old, product, source) in enumerate(checked, start=1)
+    ]  # fmt: skip
+    text = ", ".join(f"line {s['line_number']} {s['sku']} -> {s['new_sku']}" for s in swaps)
+    ctx.record(child, "order.created",
+               f"Exchange of order {order.id} created by {ctx.actor}: {text}",
+               {"parent_order_id": order.id, "items": swaps, "reason": params.reason})  # fmt: skip
+    ctx.add_order(child)
+    ctx.created("orders", new_id)
+    ctx.record(order, "exchange.created",
+               f"Exchange {new_id} created by {ctx.actor}: {text}"
+               + (f" ({params.reason})" if params.reason else ""),
+               {"new_order_id": new_id, "items": swaps, "reason": params.reason})  # fmt: skip
+    lines = [old.line_number for old, _, _ in checked]
+    answer = child_return(order, lines, ctx)
+    if answer is not None:
+        create_return(
+            ctx, order, lines, reason=params.reason or "Exchange", comment=f"Exchange {new_id}",
+            refunds=answer.refunds, related_order_id=new_id,
+            # The items have not come back yet: the return stays pending (seed 000) until the
+            # warehouse receives them, whatever auto-approval says.
+            approval_override=True,
+        )  # fmt: skip
+    ctx.emit(
+        "postsales.exchange.management.create",
+        {"exchange": {"sales_channel_id": order.sales_channel, "order_id": order.id,
+                      "new_order_id": new_id, "reason": params.reason,
+                      "lines": [{"line_number": s["line_number"], "sku": s["sku"],
+                                 "new_sku": s["new_sku"], "new_line_number": s["new_line_number"]}
+                                for s in swaps]},
+         "user": ctx.actor},
+        order=order,
+    )  # fmt: skip
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+    ctx.emit("sales.order_management.updated", order_updated(child), order=child)
+
+
+@hookimpl
+def postsales_register_actions(settings: Any) -> list[ActionSpec]:
+    """Register A-6 `exchange`."""
+    return [
+        ActionSpec(
+            name="exchange",
+            label="New exchange",
+            permission="exchange.create",
+            params=ExchangeParams,
+            run=run,
+            why_unavailable=why_unavailable,
+            description="Send sibling SKUs in a new free order; the originals return unrefunded.",
+            requirement=REQUIREMENT,
+        )
+    ]

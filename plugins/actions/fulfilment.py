@@ -1,1 +1,304 @@
-"""Built-in action plugin `fulfilment` (being written)."""
+"""A-16 Release to shipping, pick ("add to picklist") and ship ("complete") (004, 002).
+
+Release splits the order's waiting lines into one shipment request per source: a line goes to
+the source it names, else to the channel's first source with stock for it, else to the channel's
+first source. A shipment whose product lines the stock covers is INVENTORY_ASSIGNED, otherwise
+AWAITING_INVENTORY (004). Each request is sent to the warehouse as
+``logistics.shipment_request_management.requested``, shaped after 002's example. Sources that
+integrate by message report shipping themselves; for the others an agent picks and ships here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, hookimpl
+from postsales.core.documents import iso
+from postsales.core.domain.orders import Order, OrderLine, Shipment
+from postsales.core.machines import LINE, ORDER, SHIPMENT, allowed_sources, fire
+from postsales.core.money import ZERO, format_amount
+from postsales.core.services.lifecycle import sync_order_status
+from postsales.core.services.messages_out import order_updated
+
+RELEASABLE = allowed_sources(ORDER, "release")
+PICKABLE = allowed_sources(SHIPMENT, "pick")
+SHIPPABLE = allowed_sources(SHIPMENT, "ship")
+FREE_OF_CHARGE = ("EXCHANGE", "RESHIPMENT")  # nothing to pay before they ship (A-6, A-7)
+PENDING_PICKING = "ITEM_PENDING_PICKING"
+PRICES = ("net_amount", "gross_amount", "tax_amount")
+TRACKING = ("carrier", "tracking_number", "tracking_link", "box_number")
+Plan = dict[str, list[OrderLine]]  # source -> the lines it ships
+
+
+# -- release --------------------------------------------------------------------------------------
+
+
+def why_not_release(order: Order, ctx: ActionContext) -> str | None:
+    if order.status == "ONHOLD":
+        return "a held order cannot be released to shipping"
+    if order.status not in RELEASABLE:
+        return f"order is {order.status}; release is allowed in {', '.join(RELEASABLE)}"
+    if order.order_type not in FREE_OF_CHARGE and order.total_due > ZERO:
+        due = format_amount(order.total_due, order.currency)
+        return f"order is not fully paid: {due} {order.currency} due"
+    if not any(line.status == "NEW" for line in order.lines):
+        return "no line is waiting to be shipped"
+    if not ctx.channel(order).sources:
+        return f"sales channel {order.sales_channel} has no source to ship from"
+    return None
+
+
+def plan_shipments(order: Order, ctx: ActionContext) -> tuple[Plan, dict[str, bool]]:
+    """Lines per source, in the channel's source order, and whether stock covers each source."""
+    sources = ctx.channel(order).sources
+    waiting = [line for line in order.lines if line.status == "NEW"]
+    known = tuple(dict.fromkeys([*sources, *(ln.source_id for ln in waiting if ln.source_id)]))
+    stock: dict[str, dict[str, int]] = {}
+    used: dict[tuple[str, str], int] = {}
+    plan: Plan = {}
+    covered: dict[str, bool] = {}
+
+    def left(source: str, sku: str) -> int:
+        if sku not in stock:
+            stock[sku] = ctx.stock(sku, known)
+        return stock[sku].get(source, 0) - used.get((source, sku), 0)
+
+    for line in (ln for ln in waiting if ln.product_type == "PHYSICAL"):
+        source = line.source_id or next((s for s in sources if left(s, line.sku) >= 1), sources[0])
+        plan.setdefault(source, []).append(line)
+        covered.setdefault(source, True)
+        if left(source, line.sku) >= 1:
+            used[(source, line.sku)] = used.get((source, line.sku), 0) + 1
+        else:
+            covered[source] = False
+    for line in (ln for ln in waiting if ln.product_type != "PHYSICAL"):
+        # Services and shipping have no stock: they travel with their product (gift wrap) or,
+        # order-level, with the first shipment.
+        parent = next((s for s, lns in plan.items() for p in lns
+                       if p.line_number == line.parent_line_number), None)  # fmt: skip
+        source = line.source_id or parent or next(iter(plan), sources[0])
+        plan.setdefault(source, []).append(line)
+        covered.setdefault(source, True)
+    return plan, covered
+
+
+def _next_shipment_id(order: Order) -> str:
+    taken = {s.id for s in order.shipments}
+    n = len(order.shipments) + 1
+    while (candidate := f"{order.sales_channel}-{order.id}-{n:02d}") in taken:
+        n += 1
+    return candidate
+
+
+def _address(reference: str, address: Any) -> dict[str, Any]:
+    return {"reference": reference, "address_type": "customer", **address.to_dict()}
+
+
+def shipment_request(order: Order, shipment: Shipment, ctx: ActionContext) -> dict[str, Any]:
+    """The `logistics.shipment_request_management.requested` payload (002's example)."""
+    at = iso(ctx.now)
+    cur = order.currency
+
+    def item(line: OrderLine) -> dict[str, Any]:
+        return {
+            "order_line_id": str(line.line_number),
+            "order_line_number": line.line_number,
+            "parent_line_number": line.parent_line_number,
+            "item_type": line.product_type,
+            "sku": line.sku,
+            "name": line.name,
+            "order_line_price": {
+                **{name: format_amount(getattr(line, name), cur) for name in PRICES},
+                "tax_rate": str(line.tax_rate),
+                "taxes": line.taxes,
+            },
+            "order_line_promotions_info": {
+                "original_price": format_amount(line.original_price, cur),
+                "promotions": line.promotions,
+            },
+            # The warehouse's view of the item, as in 002: new to it, waiting to be picked.
+            "status": "NEW",
+            "status_reason": PENDING_PICKING,
+            "status_date": at,
+        }
+
+    billing = _address("1", order.billing_address) if order.billing_address else None
+    shipping = None
+    if order.shipping_address:
+        same = order.shipping_address == order.billing_address
+        shipping = billing if same else _address("2", order.shipping_address)
+    addresses = [a for a in (billing, shipping) if a is not None]
+    return {
+        "shipment_request": {
+            "id": shipment.id,
+            "order_id": order.id,
+            "source_id": shipment.source_id,
+            "customer_id": order.customer.id,
+            "store": order.sales_channel,
+            "language": order.language,
+            "vat_country": order.vat_country,
+            "origin": order.origin,
+            "origin_date": iso(order.origin_date),
+            "created_at": at,
+            "status": "NEW",
+            "shipping_method": order.shipping_method,
+            "items": [item(order.line(n)) for n in shipment.lines],
+            "addresses": list({a["reference"]: a for a in addresses}.values()),
+            "shipping_address": shipping,
+            "billing_address": billing,
+            "status_date": at,
+        }
+    }
+
+
+def release(order: Order, params: NoParams, ctx: ActionContext) -> None:
+    plan, covered = plan_shipments(order, ctx)
+    fire(ORDER, order, "release")
+    order.status_reason = None
+    for source, lines in plan.items():
+        status = "INVENTORY_ASSIGNED" if covered[source] else "AWAITING_INVENTORY"
+        numbers = [line.line_number for line in lines]
+        shipment = Shipment(_next_shipment_id(order), source, numbers, status, created_at=ctx.now)
+        order.shipments.append(shipment)
+        for line in lines:
+            fire(LINE, line, "allocate", label=f"line {line.line_number}")
+            line.status_reason = PENDING_PICKING
+            line.source_id = source
+        ctx.record(order, "shipment.requested",
+                   f"Shipment {shipment.id} requested from {source} for lines "
+                   f"{', '.join(map(str, numbers))} ({status})",
+                   {"shipment_id": shipment.id, "source_id": source, "lines": numbers,
+                    "status": status})  # fmt: skip
+        ctx.emit("logistics.shipment_request_management.requested",
+                 shipment_request(order, shipment, ctx), order=order)  # fmt: skip
+        ctx.created("shipments", shipment.id)
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+
+
+# -- pick and ship --------------------------------------------------------------------------------
+
+
+def _shipment(order: Order, shipment_id: str) -> Shipment:
+    try:
+        return order.shipment(shipment_id)
+    except KeyError:
+        ids = ", ".join(s.id for s in order.shipments) or "none"
+        raise BadInput(
+            f"shipment_id: order {order.id} has no shipment {shipment_id!r}; its shipments: {ids}",
+            field="shipment_id",
+        ) from None
+
+
+def _text(limit: int, *, required: bool = False) -> Any:
+    def check(_inst: Any, attribute: Any, value: str) -> None:
+        name = attribute.name
+        if required and not value.strip():
+            raise BadInput(f"{name}: a value is required", field=name)
+        if len(value) > limit:
+            raise BadInput(f"{name}: at most {limit} characters", field=name)
+
+    return check
+
+
+@attrs.frozen
+class PickParams:
+    shipment_id: str = attrs.field(metadata={"help": "the shipment to add to the picklist"})
+
+
+@attrs.frozen
+class ShipParams:
+    shipment_id: str = attrs.field(metadata={"help": "the shipment that left the source"})
+    carrier: str = attrs.field(validator=_text(64, required=True), metadata={"help": "carrier"})
+    tracking_number: str = attrs.field(
+        validator=_text(128, required=True), metadata={"help": "the carrier's tracking number"}
+    )
+    tracking_link: str = attrs.field(default="", validator=_text(512), metadata={"help": "URL"})
+    box_number: str = attrs.field(default="", validator=_text(32), metadata={"help": "box number"})
+
+
+def why_not_pick(order: Order, ctx: ActionContext) -> str | None:
+    if not any(s.status in PICKABLE for s in order.shipments):
+        return f"no shipment is ready to pick (it must be {' or '.join(PICKABLE)})"
+    return None
+
+
+def pick(order: Order, params: PickParams, ctx: ActionContext) -> None:
+    shipment = _shipment(order, params.shipment_id)
+    fire(SHIPMENT, shipment, "pick", label=f"shipment {shipment.id}")
+    for n in shipment.lines:
+        line = order.line(n)
+        if line.status == "ALLOCATED":
+            fire(LINE, line, "pick", label=f"line {n}")
+            line.status_reason = None
+    ctx.record(order, "shipment.packing", f"Shipment {shipment.id} added to the picklist",
+               {"shipment_id": shipment.id})  # fmt: skip
+
+
+def why_not_ship(order: Order, ctx: ActionContext) -> str | None:
+    if not any(s.status in SHIPPABLE for s in order.shipments):
+        return "no shipment is waiting to be shipped; release the order to shipping first"
+    return None
+
+
+def ship(order: Order, params: ShipParams, ctx: ActionContext) -> None:
+    shipment = _shipment(order, params.shipment_id)
+    fire(SHIPMENT, shipment, "ship", label=f"shipment {shipment.id}")
+    for name in TRACKING:
+        setattr(shipment, name, getattr(params, name).strip() or None)
+    shipment.shipped_at = ctx.now
+    shipped = []
+    for n in shipment.lines:
+        line = order.line(n)
+        if line.status in ("NEW", "ALLOCATED", "PICKING"):  # cancelled meanwhile: left alone
+            fire(LINE, line, "ship", label=f"line {n}")
+            line.status_reason = None
+            line.source_id = shipment.source_id
+            shipped.append(n)
+    sync_order_status(order)
+    ctx.record(order, "shipment.shipped",
+               f"Shipment {shipment.id} shipped by {shipment.carrier}, "
+               f"tracking {shipment.tracking_number}",
+               {"shipment_id": shipment.id, "lines": shipped,
+                **{name: getattr(shipment, name) for name in TRACKING}})  # fmt: skip
+    if shipped:
+        ctx.notify(order, "order_shipped", "Your order has shipped", carrier=shipment.carrier,
+                   tracking_number=shipment.tracking_number,
+                   tracking_link=shipment.tracking_link)  # fmt: skip
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+
+
+@hookimpl
+def postsales_register_actions(settings: Any) -> list[ActionSpec]:
+    return [
+        ActionSpec(
+            name="release",
+            label="Release to shipping",
+            permission="shipment.manage",
+            run=release,
+            why_unavailable=why_not_release,
+            description="Create shipment requests per source and send them to the warehouses.",
+            requirement="A-16",
+        ),
+        ActionSpec(
+            name="pick",
+            label="Add to picklist",
+            permission="shipment.manage",
+            params=PickParams,
+            run=pick,
+            why_unavailable=why_not_pick,
+            description="Mark a shipment as being packed.",
+            requirement="A-16",
+        ),
+        ActionSpec(
+            name="ship",
+            label="Complete shipment",
+            permission="shipment.manage",
+            params=ShipParams,
+            run=ship,
+            why_unavailable=why_not_ship,
+            description="Record that a shipment left its source, with carrier and tracking.",
+            requirement="A-16",
+        ),
+    ]

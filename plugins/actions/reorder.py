@@ -1,1 +1,164 @@
-"""Built-in action plugin `reorder` (being written)."""
+"""A-11 Reorder: a new DRAFT order repeating an earlier one (003, 004).
+
+The draft has the same customer, addresses, shipping method, channel and lines. Product lines
+are priced at today's channel price when the catalog has one; lines whose SKU is no longer sold,
+or has no stock in the channel's sources, are kept (the agent decides) but flagged, in the new
+order's history and in the result. Promotions carry over unless they have expired. The draft is
+an ordinary one: edit it, pay it (``add_payment``) and it is placed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from postsales.core import ActionContext, ActionSpec, NoParams, Refused, hookimpl
+from postsales.core.domain.orders import Order, OrderLine
+from postsales.core.money import ZERO, parse_amount, quantum
+
+ID_INFIX = "-RO"  # not "-R": `<original>-R<n>` is a reshipment (A-7)
+ORDER_ID_MAX = 64  # the width of orders.id
+
+
+def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
+    if order.status == "DRAFT":
+        return "order is DRAFT; a draft is edited, not reordered"
+    return None
+
+
+def _expired(promotion: dict[str, Any], now: datetime) -> bool:
+    raw = promotion.get("expires_at")
+    if not raw:
+        return False
+    try:
+        expires = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return False  # an unreadable date is kept: dropping a customer's promotion is worse
+    if expires.tzinfo is None:
+        return False
+    return expires < now
+
+
+def _amount(value: Any, currency: str) -> Decimal | None:
+    try:
+        return parse_amount(value, currency)
+    except ValueError:
+        return None
+
+
+def reprice(line: OrderLine, price: Decimal, discount: Decimal, currency: str) -> None:
+    """Set price and discount; net, each tax (its rate is a percentage) and gross follow."""
+    net = price - discount
+
+    def share(rate: Any) -> Decimal:
+        return (net * Decimal(str(rate)) / 100).quantize(quantum(currency))
+
+    line.taxes = [{**t, "amount": str(share(t.get("rate", line.tax_rate)))} for t in line.taxes]
+    taxes = [Decimal(t["amount"]) for t in line.taxes]
+    tax = sum(taxes, ZERO) if taxes else share(line.tax_rate)
+    line.original_price, line.discount = price, discount
+    line.net_amount, line.tax_amount, line.gross_amount = net, tax, net + tax
+
+
+def repriced(line: OrderLine, price: Decimal, currency: str, now: datetime) -> OrderLine:
+    """A fresh NEW line at `price`, keeping the discount of promotions that are still valid."""
+    kept = [p for p in line.promotions if not _expired(p, now)]
+    expired = sum((_amount(p.get("amount"), currency) or ZERO
+                   for p in line.promotions if p not in kept), ZERO)  # fmt: skip
+    fresh = OrderLine(
+        line_number=line.line_number,
+        sku=line.sku,
+        name=line.name,
+        product_type=line.product_type,
+        parent_sku=line.parent_sku,
+        parent_line_number=line.parent_line_number,
+        image_url=line.image_url,
+        tax_rate=line.tax_rate,
+        taxes=[dict(t) for t in line.taxes],
+        promotions=kept,
+    )
+    reprice(fresh, price, min(max(line.discount - expired, ZERO), price), currency)
+    return fresh
+
+
+def _price_and_flag(
+    line: OrderLine, order: Order, ctx: ActionContext
+) -> tuple[Decimal, str | None]:
+    """Today's price of a product line and, if it cannot simply be sold again, why."""
+    if line.product_type != "PHYSICAL":
+        return line.original_price, None
+    product = ctx.product(line.sku)
+    if product is None:
+        return line.original_price, "no longer sold"
+    raw = (product.prices or {}).get(order.sales_channel)
+    price = None if raw is None else _amount(raw, order.currency)
+    if price is None:
+        price = line.original_price  # sold, but not priced in this channel: keep what was paid
+    stock = ctx.stock(line.sku, ctx.channel(order).sources)
+    if sum(stock.values()) <= 0:
+        return price, "out of stock"
+    return price, None
+
+
+def _new_id(order: Order, ctx: ActionContext) -> str:
+    n = 1
+    while ctx.order_exists(f"{order.id}{ID_INFIX}{n}"):
+        n += 1
+    if len(new_id := f"{order.id}{ID_INFIX}{n}") > ORDER_ID_MAX:
+        raise Refused(f"order id {order.id} is too long to number a reorder after it")
+    return new_id
+
+
+def run(order: Order, params: NoParams, ctx: ActionContext) -> dict[str, Any]:
+    lines: list[OrderLine] = []
+    flagged: list[dict[str, Any]] = []
+    for line in order.lines:
+        price, flag = _price_and_flag(line, order, ctx)
+        lines.append(repriced(line, price, order.currency, ctx.now))
+        if flag:
+            flagged.append({"line": line.line_number, "sku": line.sku, "reason": flag})
+    draft = Order(
+        id=_new_id(order, ctx),
+        sales_channel=order.sales_channel,
+        currency=order.currency,
+        customer=attrs.evolve(order.customer),
+        created_at=ctx.now,
+        origin_date=ctx.now,
+        status="DRAFT",
+        origin="CSR",
+        language=order.language,
+        vat_country=order.vat_country,
+        market=order.market,
+        billing_address=order.billing_address,
+        shipping_address=order.shipping_address,
+        shipping_method=order.shipping_method,
+        lines=lines,
+    )
+    summary = f"Created by {ctx.actor} as a reorder of {order.id}"
+    if flagged:
+        summary += "; check " + ", ".join(
+            f"line {f['line']} ({f['sku']}: {f['reason']})" for f in flagged
+        )
+    ctx.record(draft, "order.created", summary, {"reorder_of": order.id, "flagged": flagged})
+    ctx.add_order(draft)
+    ctx.record(order, "order.reordered", f"Reordered as draft {draft.id}", {"order_id": draft.id})
+    ctx.created("orders", draft.id)
+    return {"flagged": flagged}
+
+
+@hookimpl
+def postsales_register_actions(settings: Any) -> list[ActionSpec]:
+    return [
+        ActionSpec(
+            name="reorder",
+            label="Reorder",
+            permission="order.reorder",
+            run=run,
+            why_unavailable=why_unavailable,
+            description="Start a new draft order with this order's customer, addresses and lines.",
+            requirement="A-11",
+        )
+    ]

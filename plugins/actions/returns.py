@@ -1,1 +1,170 @@
-"""Built-in action plugin `returns` (being written)."""
+"""A-2 New return, A-3 Approve return / cancel return.
+
+Eligibility (per line: SHIPPED, the return window, non-returnable SKUs) and composition (service
+and shipping lines, R-1…R-3) are the core's and the rules'; this plugin checks what the agent
+typed against the channel's settings and calls the core's return services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
+from postsales.core.domain.orders import Order, Return
+from postsales.core.services.lifecycle import sync_order_status
+from postsales.core.services.messages_out import order_updated
+from postsales.core.services.returns import approve_return, cancel_return, create_return
+
+REQUIREMENT_NEW = "A-2"
+REQUIREMENT_DECIDE = "A-3"
+
+
+@attrs.frozen
+class ReturnParams:
+    """A-2: the lines, a reason from the channel's list, a mandatory comment, maybe a source."""
+
+    lines: list[int] = attrs.field(metadata={"help": "Line numbers to return (each SHIPPED)"})
+    reason: str = attrs.field(metadata={"help": "Return reason (from the sales channel's list)"})
+    comment: str = attrs.field(metadata={"help": "Comment (mandatory)"})
+    source: str | None = attrs.field(
+        default=None,
+        metadata={"help": "Returned-to source (only where the channel lets agents choose)"},
+    )
+
+
+@attrs.frozen
+class ReturnIdParams:
+    """A-3: the return to approve or cancel."""
+
+    return_id: str = attrs.field(metadata={"help": "Return id, e.g. RET-000000101-1"})
+
+
+def check_return_input(
+    order: Order, params: ReturnParams, ctx: ActionContext
+) -> tuple[str, str | None]:
+    """Validate reason, comment and source against the channel.
+
+    Returns the reason as the channel spells it (matched ignoring case) and the chosen source.
+    """
+    channel = ctx.channel(order)
+    settings = channel.postsales
+    by_key = {r.casefold(): r for r in channel.return_reasons}
+    reason = by_key.get(params.reason.strip().casefold())
+    if reason is None:
+        raise BadInput(
+            f"reason: {params.reason!r} is not a return reason of sales channel "
+            f"{order.sales_channel}; choose one of: {', '.join(channel.return_reasons)}",
+            field="reason",
+        )
+    if not params.comment.strip():
+        raise BadInput("comment: a comment is required", field="comment")
+    if len(params.comment) > settings.return_comment_max:
+        raise BadInput(
+            f"comment: at most {settings.return_comment_max} characters, got {len(params.comment)}",
+            field="comment",
+        )
+    if params.source is None:
+        return reason, None
+    if not settings.return_source_manual:
+        raise BadInput(
+            f"source: sales channel {order.sales_channel} does not allow choosing the returned-to "
+            "source (return_source_manual is off); leave source out",
+            field="source",
+        )
+    accepting = sorted(sid for sid, src in ctx.settings.sources.items() if src.accepts_returns)
+    if params.source not in accepting:
+        what = "is not a known source" if params.source not in ctx.settings.sources else (
+            "does not accept returns")  # fmt: skip
+        raise BadInput(
+            f"source: {params.source} {what}; sources accepting returns: "
+            f"{', '.join(accepting) or 'none'}",
+            field="source",
+        )
+    return reason, params.source
+
+
+def return_unavailable(order: Order, ctx: ActionContext) -> str | None:
+    if not any(line.status == "SHIPPED" for line in order.lines):
+        return "no line is SHIPPED; a return needs a shipped line"
+    return None
+
+
+def run_return(order: Order, params: ReturnParams, ctx: ActionContext) -> None:
+    """Create the return; rules may add lines, approve it at once and release its refund."""
+    reason, source = check_return_input(order, params, ctx)
+    create_return(
+        ctx, order, list(params.lines), reason=reason, comment=params.comment,
+        source_id=source,
+    )  # fmt: skip
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+
+
+def _requested(order: Order, ctx: ActionContext) -> str | None:
+    if not any(ret.status == "REQUESTED" for ret in order.returns):
+        return "no return is REQUESTED"
+    return None
+
+
+def _return(order: Order, return_id: str) -> Return:
+    try:
+        return order.return_(return_id)
+    except KeyError:
+        known = ", ".join(r.id for r in order.returns) or "none"
+        raise BadInput(
+            f"return_id: order {order.id} has no return {return_id!r}; its returns: {known}",
+            field="return_id",
+        ) from None
+
+
+def run_approve(order: Order, params: ReturnIdParams, ctx: ActionContext) -> None:
+    """REQUESTED -> APPROVED: lines RETURNED and, if the return refunds, its refund (D-3)."""
+    ret = _return(order, params.return_id)
+    approve_return(ctx, order, ret)
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+
+
+def run_cancel(order: Order, params: ReturnIdParams, ctx: ActionContext) -> None:
+    """REQUESTED -> CANCELLED: the lines are SHIPPED again and may be returned later."""
+    ret = _return(order, params.return_id)
+    cancel_return(ctx, order, ret)
+    sync_order_status(order)
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+
+
+@hookimpl
+def postsales_register_actions(settings: Any) -> list[ActionSpec]:
+    """Register `return` (A-2), `approve_return` and `cancel_return` (A-3)."""
+    return [
+        ActionSpec(
+            name="return",
+            label="New return",
+            permission="return.create",
+            params=ReturnParams,
+            run=run_return,
+            why_unavailable=return_unavailable,
+            description="Return shipped lines; the refund follows approval (D-3).",
+            requirement=REQUIREMENT_NEW,
+        ),
+        ActionSpec(
+            name="approve_return",
+            label="Approve return",
+            permission="return.approve",
+            params=ReturnIdParams,
+            run=run_approve,
+            why_unavailable=_requested,
+            description="Approve a requested return; creates its refund unless it does not refund.",
+            requirement=REQUIREMENT_DECIDE,
+        ),
+        ActionSpec(
+            name="cancel_return",
+            label="Cancel return",
+            permission="return.cancel",
+            params=ReturnIdParams,
+            run=run_cancel,
+            why_unavailable=_requested,
+            description="Cancel a requested return; its lines go back to SHIPPED.",
+            requirement=REQUIREMENT_DECIDE,
+        ),
+    ]
