@@ -10,6 +10,7 @@ import click
 
 from postsales.core.errors import BadInput
 from postsales.core.services.actions import list_actions, run_action
+from postsales.core.services.drafts import create_order
 from postsales.core.services.orders import show_order
 
 from .errors import handled
@@ -65,6 +66,28 @@ def orders_show(order_id: str, as_json: bool) -> None:
     click.echo("\nHistory:")
     for h in doc["history"]:
         click.echo(f"  {h['at']}  {h['actor']}: {h['summary']}")
+
+
+@orders.command("create")
+@click.option("--param", "pairs", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
+@click.option("--dry-run", is_flag=True, help="Preview: show the draft, change nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@handled
+def orders_create(pairs: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Create a DRAFT order for a customer (A-12); pay it with `act ID add_payment`.
+
+    Parameters: sales_channel, customer (an id, or a JSON object for a new customer),
+    shipping_address (JSON object), shipping_method, lines (JSON list of
+    {"sku", "quantity", "price"?}).
+    """
+    st = state()
+    doc = create_order(st.app(), parse_param_pairs(pairs), st.user(), dry_run=dry_run)
+    if as_json:
+        emit_json({"dry_run": dry_run, "order": doc})
+        return
+    verb = "would create" if dry_run else "created"
+    total = doc["totals"]["grand_total"]
+    click.echo(f"{verb} draft order {doc['id']} ({total} {doc['currency']} due)")
 
 
 @cli.command()
