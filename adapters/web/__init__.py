@@ -1,0 +1,80 @@
+"""The agents' web app (SPEC §10, W): server-rendered Flask, no front-end build, no JavaScript.
+
+Every view parses the request, calls one core service and renders the result; core errors are
+mapped to pages in `errors.py`. Production runs it under gunicorn::
+
+    gunicorn 'postsales.adapters.web:create_app()'
+
+with `POSTSALES_CONFIG`, `POSTSALES_DATABASE_URL` and `POSTSALES_SECRET_KEY` in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.persistence.migrate import ensure_current
+
+from . import auth, errors, orders
+from .context import load_user, localtime
+from .security import (
+    LoginThrottle,
+    SessionInterface,
+    add_security_headers,
+    check_csrf,
+    csrf_token,
+    load_secret_key,
+)
+
+
+def create_app(
+    app_services: Postsales | None = None,
+    *,
+    config: str | None = None,
+    db: str | None = None,
+    secret_key: str | None = None,
+) -> Flask:
+    """Build the web app around a services object (bootstrapped from `config`/`db` if None).
+
+    Flask settings may also come from `POSTSALES_WEB_*` environment variables, e.g.
+    `POSTSALES_WEB_PREFERRED_URL_SCHEME=https` behind a TLS-terminating proxy, which also makes
+    the session cookie `Secure`.
+    """
+    if app_services is None:
+        app_services = bootstrap(config, db)
+        ensure_current(app_services.engine)  # refuse to serve a database `init` never made
+    # An explicit instance path: Flask cannot find one for a package mapped into the implicit
+    # `postsales` namespace (its search raises StopIteration). `var/` is where the default
+    # database and the secret key live too; Flask never writes there itself.
+    app = Flask(__name__, instance_path=os.path.abspath("var"))
+    app.config.update(
+        SECRET_KEY=secret_key or load_secret_key(),
+        SESSION_COOKIE_NAME="postsales_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PREFERRED_URL_SCHEME="http",
+        MAX_CONTENT_LENGTH=1024 * 1024,  # forms are small; refuse megabytes of "comment"
+    )
+    app.config.from_prefixed_env("POSTSALES_WEB")
+    if app.config["PREFERRED_URL_SCHEME"] == "https":
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.session_interface = SessionInterface()
+    app.extensions["postsales"] = app_services
+    app.extensions["postsales_login_throttle"] = LoginThrottle()
+
+    # CSRF first, so a forged POST is refused before anything (even sign-out) looks at it.
+    app.before_request(check_csrf)
+    app.before_request(load_user)
+    app.after_request(add_security_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.filters["localtime"] = localtime
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(orders.bp)
+    errors.register(app)
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,70 @@
+"""Sign-in and sign-out (SPEC §10): argon2id via the core, a rotated signed session."""
+
+from __future__ import annotations
+
+import math
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from postsales.core.services.users import verify_password
+
+from .context import services
+from .security import LoginThrottle, start_session
+
+bp = Blueprint("auth", __name__)
+
+
+def _throttle() -> LoginThrottle:
+    return current_app.extensions["postsales_login_throttle"]  # type: ignore[no-any-return]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would make a good phishing link."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("orders.grid")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    """Show the form; on POST check the password, then start a fresh session."""
+    next_url = request.values.get("next", "")
+    if request.method != "POST":  # GET, and HEAD with it
+        return render_template("login.html", next=next_url, username="")
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    keys = LoginThrottle.keys(username, request.remote_addr or "unknown")
+    wait = _throttle().blocked_for(keys)
+    if wait:
+        minutes = max(1, math.ceil(wait / 60))
+        error = (
+            f"Too many failed sign-in attempts. Try again in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}."
+        )
+        return render_template("login.html", error=error, next=next_url, username=username), 429
+    user = verify_password(services(), username, password) if username and password else None
+    if user is None:
+        _throttle().failed(keys)
+        error = "Invalid username or password."
+        return render_template("login.html", error=error, next=next_url, username=username), 401
+    _throttle().succeeded(keys[0])
+    start_session(user)
+    return redirect(_safe_next(next_url))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    """POST only (CSRF-checked), so a link or an image on another site cannot sign anyone out."""
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,81 @@
+"""Per-request context: the services object, the signed-in user, times in the user's zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, flash, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from postsales.core.bootstrap import Postsales
+from postsales.core.domain.users import User
+from postsales.core.errors import Forbidden, NotFound
+from postsales.core.services.users import get_user
+
+from .security import session_expired
+
+# Endpoints reachable without a session: the sign-in form itself and the stylesheet.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+
+
+def services() -> Postsales:
+    return current_app.extensions["postsales"]  # type: ignore[no-any-return]
+
+
+def user() -> User:
+    """The signed-in user; views behind `load_user` may rely on it being there."""
+    return g.user  # type: ignore[no-any-return]
+
+
+def load_user() -> Response | None:
+    """Before each request: find the session's user or send the browser to sign in."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    name = session.get("user")
+    reason = session_expired() if name else None
+    loaded: User | None = None
+    if name and not reason:
+        try:
+            loaded = get_user(services(), name)
+        except NotFound:
+            reason = "Your account no longer exists."
+        if loaded is not None and loaded.is_system:
+            loaded, reason = None, "Please sign in."  # the CLI's built-in user has no web door
+    if loaded is None:
+        session.clear()
+        if reason and name:
+            flash(reason, "info")
+        if request.method in ("GET", "HEAD"):
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login"))
+    g.user = loaded
+    return None
+
+
+def require(permission: str) -> None:
+    if not user().can(permission):
+        raise Forbidden(f"you lack the permission {permission}")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def localtime(value: Any, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """Jinja filter: a UTC datetime or ISO-8601 text shown in the signed-in user's zone."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    zone = _zone(g.user.timezone) if g.get("user") else ZoneInfo("UTC")
+    return value.astimezone(zone).strftime(fmt)

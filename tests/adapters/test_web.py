@@ -1,0 +1,380 @@
+"""The web door through Flask's test client: sign-in, sessions, CSRF, headers, the grid, the
+order page and its Actions menu (SPEC §4, §8 S-3, §10 W)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import yaml
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from postsales.adapters.web import create_app
+from postsales.adapters.web.security import load_secret_key
+from postsales.core import ActionContext, ActionSpec, hookimpl
+from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.services.users import add_user
+from tests.conftest import ROOT, import_examples
+
+ORDER = "000000101"
+PASSWORD = "password-123"
+
+
+def make_web(services: Postsales) -> Flask:
+    app = create_app(services, secret_key="test-secret-key")
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def web(sqlite_app: Postsales) -> Flask:
+    import_examples(sqlite_app, "order-create.json", "shipment-shipped.json")
+    add_user(sqlite_app, "anna", ["agent"], PASSWORD)
+    return make_web(sqlite_app)
+
+
+@pytest.fixture
+def client(web: Flask) -> FlaskClient:
+    return web.test_client()
+
+
+def csrf(client: FlaskClient) -> str:
+    client.get("/login")  # makes the session's token if there is none yet
+    with client.session_transaction() as sess:
+        return str(sess["csrf"])
+
+
+def sign_in(client: FlaskClient, name: str = "anna", password: str = PASSWORD) -> Any:
+    form = {"username": name, "password": password, "csrf_token": csrf(client)}
+    return client.post("/login", data=form)
+
+
+def post(client: FlaskClient, url: str, data: dict[str, Any] | None = None) -> Any:
+    with client.session_transaction() as sess:
+        token = sess["csrf"]
+    return client.post(url, data={**(data or {}), "csrf_token": token})
+
+
+# -- sign-in and the session ----------------------------------------------------------------
+
+
+def test_sign_in_page_has_the_labels_and_button(client: FlaskClient) -> None:
+    html = client.get("/login").text
+    assert '<label for="username">Username</label>' in html
+    assert '<label for="password">Password</label>' in html
+    assert re.search(r"<button[^>]*>Sign in</button>", html)
+    assert 'name="csrf_token"' in html
+
+
+def test_bad_password_shows_an_error_and_starts_no_session(client: FlaskClient) -> None:
+    response = sign_in(client, password="wrong-password")
+    assert response.status_code == 401
+    assert "Invalid username or password." in response.text
+    with client.session_transaction() as sess:
+        assert "user" not in sess
+    assert client.get("/orders").status_code == 302
+
+
+def test_sign_in_rotates_the_session(client: FlaskClient) -> None:
+    token_before = csrf(client)
+    with client.session_transaction() as sess:
+        sess["planted"] = "by someone else"
+    response = sign_in(client)
+    assert response.status_code == 302 and response.headers["Location"] == "/orders"
+    with client.session_transaction() as sess:
+        assert sess["user"] == "anna"
+        assert "planted" not in sess  # nothing from before sign-in survives
+        assert sess["csrf"] != token_before
+    assert client.get("/orders").status_code == 200
+
+
+def test_sign_in_refuses_open_redirects(client: FlaskClient) -> None:
+    form = {"username": "anna", "password": PASSWORD, "next": "//evil.example.com/x"}
+    response = client.post("/login", data={**form, "csrf_token": csrf(client)})
+    assert response.headers["Location"] == "/orders"
+
+
+def test_session_cookie_flags(web: Flask, client: FlaskClient) -> None:
+    cookie = sign_in(client).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    https = web.test_client()
+    cookie = https.get("/login", base_url="https://localhost").headers["Set-Cookie"]
+    assert "Secure" in cookie
+    web.config["SESSION_COOKIE_SECURE"] = True  # what PREFERRED_URL_SCHEME=https sets
+    assert "Secure" in web.test_client().get("/login").headers["Set-Cookie"]
+
+
+def test_missing_or_wrong_csrf_token_is_400(client: FlaskClient) -> None:
+    assert client.post("/login", data={"username": "anna", "password": PASSWORD}).status_code == 400
+    sign_in(client)
+    response = client.post(f"/orders/{ORDER}/actions/comment", data={"text": "forged"})
+    assert response.status_code == 400
+    forged = {"text": "forged", "csrf_token": "not-the-token"}
+    assert client.post(f"/orders/{ORDER}/actions/comment", data=forged).status_code == 400
+    assert "forged" not in client.get(f"/orders/{ORDER}").text
+
+
+def test_security_headers_on_every_response(client: FlaskClient) -> None:
+    pages = [client.get("/login"), client.get("/static/style.css"), client.get("/nowhere")]
+    sign_in(client)
+    pages += [client.get("/orders"), client.get(f"/orders/{ORDER}"), client.get("/orders/nope")]
+    for response in pages:
+        csp = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "img-src 'self' https: data:" in csp and "style-src 'self'" in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_idle_and_absolute_timeouts_sign_out(client: FlaskClient) -> None:
+    sign_in(client)
+    with client.session_transaction() as sess:
+        sess["seen"] = int(time.time()) - 31 * 60
+    response = client.get("/orders")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    with client.session_transaction() as sess:
+        assert "user" not in sess
+    assert "30 minutes without activity" in client.get("/login").text
+    sign_in(client)
+    with client.session_transaction() as sess:
+        sess["started"] = int(time.time()) - 13 * 3600
+    assert client.get("/orders").status_code == 302
+
+
+def test_logout_post_ends_the_session(client: FlaskClient) -> None:
+    sign_in(client)
+    assert client.get("/logout").status_code == 405  # a link cannot sign anyone out
+    response = post(client, "/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    with client.session_transaction() as sess:
+        assert "user" not in sess
+    assert client.get("/orders").status_code == 302
+
+
+def test_sign_in_is_throttled_after_five_failures(client: FlaskClient) -> None:
+    for _ in range(5):
+        assert sign_in(client, password="wrong-password").status_code == 401
+    response = sign_in(client)  # even the right password waits
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.text
+
+
+def test_secret_key_file_is_made_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POSTSALES_SECRET_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    key = load_secret_key()
+    path = tmp_path / "var" / "secret_key"
+    assert re.fullmatch(r"[0-9a-f]{64}", key) and path.stat().st_mode & 0o077 == 0
+    assert load_secret_key() == key
+    monkeypatch.setenv("POSTSALES_SECRET_KEY", "from-the-environment")
+    assert load_secret_key() == "from-the-environment"
+
+
+# -- the orders grid ------------------------------------------------------------------------
+
+
+def test_orders_lists_the_example_order(client: FlaskClient) -> None:
+    sign_in(client)
+    html = client.get("/orders").text
+    assert ORDER in html and "Veronica Costello" in html and "118.80" in html
+    for column in ("Purchase point", "Purchase date", "Bill to", "Ship to", "Grand total"):
+        assert column in html
+    assert ">Apply</button>" in html and ">Reset</a>" in html
+
+
+def test_a_filter_with_one_result_opens_the_order(client: FlaskClient) -> None:
+    sign_in(client)
+    response = client.get("/orders?email=VERONICA.Costello@example.com")
+    assert response.status_code == 302 and response.headers["Location"] == f"/orders/{ORDER}"
+    assert client.get("/orders?name=%25cost").status_code == 302
+    assert client.get("/orders?order_id=0000001").status_code == 302
+    none = client.get("/orders?email=@example.com")  # a bare domain does not match
+    assert none.status_code == 200 and "No orders found." in none.text
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("per_page=7", "per_page: must be one of 10, 20, 50, 100"), ("page=x", "page: expected")],
+)
+def test_bad_paging_is_400_with_a_message(client: FlaskClient, query: str, message: str) -> None:
+    sign_in(client)
+    response = client.get(f"/orders?{query}")
+    assert response.status_code == 400 and message in response.text
+
+
+# -- the order page and its actions ---------------------------------------------------------
+
+
+def test_order_page_has_the_four_sections_and_actions(client: FlaskClient) -> None:
+    sign_in(client)
+    html = client.get(f"/orders/{ORDER}").text
+    for heading in ("Details", "Payments", "Post-sales", "History and comments", "Actions"):
+        assert f"<h2>{heading}</h2>" in html
+    assert "Beaumont Summit Kit, M, Red" in html and "MJ01-M-RED" in html
+    assert 'src="https://cdn.example.com/p/MJ01-M-RED.jpg"' in html
+    assert "PAY-7731902" in html and "6146 Honey Bluff Parkway" in html
+    assert "Shipment ST1-000000101-01 shipped by UPS" in html
+
+
+def test_actions_menu_shows_available_and_unavailable(web: Flask, client: FlaskClient) -> None:
+    actions = web.extensions["postsales"].registry.actions
+    sign_in(client)
+    html = client.get(f"/orders/{ORDER}").text
+    if not actions:
+        assert "No actions are installed." in html
+        return
+    if "comment" in actions:
+        assert f'action="/orders/{ORDER}/actions/comment"' in html
+        assert "<summary>Comment</summary>" in html
+    if "cancel" in actions:  # shipped: cancel is shown greyed, with the reason
+        assert "order is SHIPPED; cancel is allowed in" in html
+
+
+def test_a_comment_appears_in_history(web: Flask, client: FlaskClient) -> None:
+    if "comment" not in web.extensions["postsales"].registry.actions:
+        pytest.skip("the comment action is not installed")
+    sign_in(client)
+    response = post(client, f"/orders/{ORDER}/actions/comment", {"text": "Called the customer"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/orders/{ORDER}"
+    html = client.get(f"/orders/{ORDER}").text
+    assert "Comment: done." in html
+    history = html.split("<h2>History and comments</h2>", 1)[1]
+    assert "Called the customer" in history and "anna" in history
+    blank = post(client, f"/orders/{ORDER}/actions/comment", {"text": "   "})
+    assert blank.status_code == 422 and "must not be blank" in blank.text
+
+
+def test_missing_orders_and_forbidden_actions(web: Flask, client: FlaskClient) -> None:
+    sign_in(client)
+    missing = client.get("/orders/does-not-exist")
+    assert missing.status_code == 404 and "Order not found" in missing.text
+    unknown = post(client, f"/orders/{ORDER}/actions/no_such_action", {})
+    assert unknown.status_code == 404 and "There is no action" in unknown.text
+    if "approve_refund" in web.extensions["postsales"].registry.actions:
+        response = post(client, f"/orders/{ORDER}/actions/approve_refund", {"refund_id": "RF-1"})
+        assert response.status_code == 403 and "refund.approve" in response.text
+
+
+def test_an_order_of_another_store_is_not_found(sqlite_app: Postsales, tmp_path: Path) -> None:
+    import_examples(sqlite_app, "order-create.json")
+    config = yaml.safe_load((ROOT / "config" / "postsales.yaml").read_text())
+    config["roles"]["de_agent"] = {
+        "permissions": ["orders.view", "order.comment"],
+        "sales_channels": ["ST2"],
+    }
+    path = tmp_path / "postsales.yaml"
+    path.write_text(yaml.safe_dump(config))
+    services = bootstrap(str(path), str(sqlite_app.engine.url))
+    add_user(services, "dieter", ["de_agent"], PASSWORD)
+    client = make_web(services).test_client()
+    sign_in(client, "dieter")
+    response = client.get(f"/orders/{ORDER}")
+    assert response.status_code == 404 and "Order not found" in response.text
+    assert ORDER not in client.get("/orders").text
+    assert client.get(f"/orders?order_id={ORDER}").status_code == 200  # no redirect, no hint
+    comment = post(client, f"/orders/{ORDER}/actions/comment", {"text": "hello"})
+    assert comment.status_code == 404
+    services.engine.dispose()
+
+
+# -- forms rendered from any plugin's schema ------------------------------------------------
+
+
+@attrs.frozen
+class ProbeParams:
+    note: str
+    count: int = 1
+    urgent: bool = False
+    payload: dict | None = None
+    colour: str = attrs.field(default="red", metadata={"choices": ["red", "blue"]})
+
+
+class ProbePlugin:
+    """An outside plugin's action with every kind of parameter and a confirmation step."""
+
+    @staticmethod
+    def run(order: Any, params: ProbeParams, ctx: ActionContext) -> None:
+        summary = f"probe {params.note} x{params.count} {params.urgent} {params.colour}"
+        ctx.record(order, "probe", f"{summary} {params.payload}")
+
+    @hookimpl
+    def postsales_register_actions(self, settings: Any) -> list[ActionSpec]:
+        return [
+            ActionSpec(
+                name="probe",
+                label="Probe",
+                permission="order.comment",
+                params=ProbeParams,
+                run=self.run,
+                confirm="Probe {count} times?",
+            )
+        ]
+
+
+@pytest.fixture
+def probe_client(sqlite_app: Postsales) -> FlaskClient:
+    import_examples(sqlite_app, "order-create.json")
+    url = str(sqlite_app.engine.url)
+    services = bootstrap(None, url, extra_plugins=[("probe", ProbePlugin())])
+    add_user(services, "anna", ["agent"], PASSWORD)
+    client = make_web(services).test_client()
+    sign_in(client)
+    yield client
+    services.engine.dispose()
+
+
+def test_forms_follow_the_schema(probe_client: FlaskClient) -> None:
+    html = probe_client.get(f"/orders/{ORDER}").text
+    form = html.split("<summary>Probe</summary>", 1)[1].split("</form>", 1)[0]
+    assert 'name="count" type="number"' in form
+    assert 'type="checkbox" id="f-probe-urgent" name="urgent"' in form
+    assert '<select id="f-probe-colour" name="colour"' in form
+    assert 'name="payload" rows="4" class="mono"' in form
+    assert 'name="preview" value="1"' in form
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"note": "x", "payload": "{not json"}, "payload: not valid JSON"),
+        ({"note": "x", "count": "many"}, "count: expected a whole number"),
+        ({"count": "2"}, "note: missing required parameter"),
+    ],
+)
+def test_bad_form_input_is_422(probe_client: FlaskClient, fields: dict, message: str) -> None:
+    response = post(probe_client, f"/orders/{ORDER}/actions/probe", fields)
+    assert response.status_code == 422 and message in response.text
+    assert '<details class="action" open>' in response.text  # the form stays open
+
+
+def test_preview_then_confirm(probe_client: FlaskClient) -> None:
+    fields = {"note": "hi", "count": "3", "urgent": "1", "payload": '{"a": 1}', "preview": "1"}
+    preview = post(probe_client, f"/orders/{ORDER}/actions/probe", fields)
+    assert preview.status_code == 200 and "Probe 3 times?" in preview.text
+    assert "Nothing has changed yet." in preview.text and ">Confirm</button>" in preview.text
+    assert "probe hi" not in probe_client.get(f"/orders/{ORDER}").text
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', preview.text))
+    assert "preview" not in hidden and hidden["count"] == "3"
+    hidden = {k: v.replace("&#34;", '"') for k, v in hidden.items() if k != "csrf_token"}
+    done = post(probe_client, f"/orders/{ORDER}/actions/probe", hidden)
+    assert done.status_code == 302
+    assert "probe hi x3 True red {&#39;a&#39;: 1}" in probe_client.get(f"/orders/{ORDER}").text
+
+
+# -- the CLI door ---------------------------------------------------------------------------
+
+
+def test_serve_is_a_command() -> None:
+    from postsales.adapters.cli import commands  # noqa: F401  (registers subcommands)
+    from postsales.adapters.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "--host" in result.output and "--port" in result.output and "gunicorn" in result.output
