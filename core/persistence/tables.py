@@ -323,3 +323,29 @@ api_tokens = Table(
     Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# Stripe-style idempotency for API action POSTs: the first response is kept and replayed.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_name", String(64), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer),  # NULL while the first request is still running
+    Column("response", JSON),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("user_name", "key"),
+)
+Index(None, idempotency_keys.c.created_at)
+
+# Who did what that is not an order change: sign-in failures, access refusals, exports.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(96), nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("detail", JSON, nullable=False, default=dict),
+)
+Index(None, audit_log.c.kind, audit_log.c.at)
