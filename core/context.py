@@ -93,6 +93,14 @@ class ActionContext:
     def add_order(self, order: Order) -> None:
         self.uow.add_order(order)
 
+    def delete_order(self, order: Order) -> None:
+        """Delete a DRAFT order and all its rows, history included (A-15); Refused otherwise.
+
+        The order object stays readable in memory (so a door can still show what was deleted)
+        but is no longer saved by this unit of work.
+        """
+        self.uow.delete_order(order)
+
     def order_exists(self, order_id: str) -> bool:
         return self.uow.order_exists(order_id)
 

@@ -7,9 +7,12 @@ every enabled rule of a point and applies the answers; rules never change an ord
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
+
+if TYPE_CHECKING:
+    from .domain.orders import Order
 
 Outcome = Literal["allowed", "needs_approval", "refused"]
 
@@ -70,6 +73,35 @@ class Rule:
     description: str = ""
     settings_keys: tuple[str, ...] = ()
     requirement: str = ""  # SPEC id, e.g. "R-3"
+
+
+def child_order_return_rule(order_type: str, name: str, requirement: str, description: str) -> Rule:
+    """A ``child_order_return`` rule: a child order of `order_type` returns the original lines,
+    without a refund (R-4 for RESHIPMENT, R-5 for EXCHANGE).
+
+    The customer is made whole in goods (the free child order), so money going back too would pay
+    twice. The rule answers for its own order type only, and only when one of the lines was
+    SHIPPED: nothing else can go back, and then it has no opinion (None). Unknown line numbers
+    are ignored rather than raised on: the action validates its input. Each child-order type
+    stays its own plugin (its own entry point and YAML switch); only the decision is shared.
+    """
+
+    def decide(order: Order, asked: str, line_numbers: list[int], ctx: Any) -> ChildReturn | None:
+        if asked != order_type:
+            return None
+        numbers = set(line_numbers)
+        if not any(ln.line_number in numbers and ln.status == "SHIPPED" for ln in order.lines):
+            return None
+        return ChildReturn(request_return=True, refunds=False)
+
+    return Rule(
+        name=name,
+        point="child_order_return",
+        decide=decide,
+        description=description,
+        settings_keys=(),
+        requirement=requirement,
+    )
 
 
 def combine(decisions: list[Decision | None]) -> Decision:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from ..domain.orders import Order
 from ..errors import NotFound, Refused
@@ -31,6 +31,17 @@ _CHILD_TABLES = (
     (T.shipments, ("id",)),
     (T.returns, ("id",)),
     (T.refunds, ("id",)),
+)
+
+# Every table holding rows of one order (by `order_seq`), in a safe order to delete them.
+_ORDER_ROW_TABLES = (
+    T.payment_operations,
+    T.payments,
+    T.order_lines,
+    T.shipments,
+    T.returns,
+    T.refunds,
+    T.history,
 )
 
 
@@ -129,6 +140,25 @@ class UnitOfWork:
         self._tracked[order.id] = _Tracked(order, None)
         self._tracked[order.id].history_loaded = 0
         self._tracked[order.id].ops_loaded = {}
+
+    def delete_order(self, order: Order) -> None:
+        """Delete a DRAFT order with every row that belongs to it (A-15).
+
+        Refused for any other status: a placed order has a history, payments and messages that
+        other systems rely on; it is cancelled instead. The order was loaded (and locked) in
+        this unit of work, so its status is current. It is untracked: `flush` neither saves nor
+        re-inserts it.
+        """
+        if order.status != "DRAFT":
+            raise Refused(f"order is {order.status}; only DRAFT orders can be deleted")
+        self._tracked.pop(order.id, None)
+        seq = order.seq
+        if seq is None:  # added in this unit of work and never flushed: no row to delete
+            return
+        # Children first: each of these tables has a foreign key to orders.seq.
+        for table in _ORDER_ROW_TABLES:
+            self.conn.execute(delete(table).where(table.c.order_seq == seq))
+        self.conn.execute(delete(T.orders).where(T.orders.c.seq == seq))
 
     # -- outbox ------------------------------------------------------------------------------
     def emit(

@@ -2,8 +2,8 @@
 
 Creating an order is not an action on an existing order, so it is a service of its own, with the
 same unit of work, history and permission checks as the action runner. Plugins must not import
-this module (it reads tables, and plugins never reach SQL), so the reorder and edit actions keep
-their own small line builders.
+this module (it reads tables, and plugins never reach SQL): how a line is priced lives in
+`core.domain.pricing`, which this service, the edit action (A-14) and reorder (A-11) share.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..context import ActionContext
 from ..documents import order_document
 from ..domain.customers import CUSTOMER_TYPES, Address, Customer
 from ..domain.orders import Order, OrderLine
+from ..domain.pricing import catalog_lines, catalog_price
 from ..domain.users import User
 from ..errors import BadInput, Forbidden
 from ..money import ZERO, parse_amount
@@ -65,38 +66,6 @@ def address_param(raw: Any, path: str) -> Address:
     return Address(**values)
 
 
-def catalog_price(product: Any, channel_id: str, currency: str) -> Decimal | None:
-    """The product's price in the channel, if the catalog has one."""
-    raw = (product.prices or {}).get(channel_id) if product is not None else None
-    if raw is None:
-        return None
-    try:
-        return parse_amount(raw, currency)
-    except ValueError:
-        return None  # a bad catalog price is treated as no price: the agent gives one
-
-
-def unit_lines(product: Any, quantity: int, price: Decimal, first_number: int) -> list[OrderLine]:
-    """`quantity` unit lines of a catalog product at `price`.
-
-    There is no tax catalog yet, so agent-entered lines carry no tax: net = gross = price.
-    """
-    return [
-        OrderLine(
-            line_number=first_number + i,
-            sku=product.sku,
-            name=product.name,
-            product_type=product.product_type,
-            parent_sku=product.parent_sku,
-            image_url=product.image_url or "",
-            original_price=price,
-            net_amount=price,
-            gross_amount=price,
-        )
-        for i in range(quantity)
-    ]
-
-
 def line_params(ctx: ActionContext, raw: Any, path: str, channel_id: str, currency: str,
                 first_number: int) -> list[OrderLine]:  # fmt: skip
     """`{"sku", "quantity", "price"?}` -> unit lines; the price defaults to the channel price."""
@@ -129,7 +98,7 @@ def line_params(ctx: ActionContext, raw: Any, path: str, channel_id: str, curren
             raise BadInput(str(exc), field=f"{path}.price") from None
         if price < ZERO:
             raise _bad(f"{path}.price", "must not be negative")
-    return unit_lines(product, quantity, price, first_number)
+    return catalog_lines(product, quantity, price, first_number)
 
 
 # -- the service ------------------------------------------------------------------------------

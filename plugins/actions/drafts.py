@@ -2,7 +2,7 @@
 
 An agent-created draft (A-12, `postsales.core.services.drafts.create_order`) or a reorder
 (A-11) is edited, paid and so placed: a DRAFT whose captured amount covers its total becomes NEW.
-Placed orders can still be edited until they are released to shipping; they are never deleted.
+Placed orders can still be edited until they are released to shipping; only drafts are deleted.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import attrs
 from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, Refused, hookimpl
 from postsales.core.domain.customers import Address
 from postsales.core.domain.orders import Order, OrderLine, Payment, PaymentOperation
+from postsales.core.domain.pricing import catalog_lines, listed_price, reprice
 from postsales.core.machines import LINE, ORDER, fire
-from postsales.core.money import ZERO, format_amount, parse_amount, quantum
+from postsales.core.money import ZERO, format_amount, parse_amount
 from postsales.core.services.messages_out import order_updated
 
 EDITABLE = ("DRAFT", "NEW", "RECEIVED", "ONHOLD")  # not yet released to shipping (A-14)
@@ -41,20 +42,6 @@ def _amount(value: Any, order: Order, path: str) -> Decimal:
     if amount < ZERO:
         raise BadInput(f"{path}: must not be negative", field=path)
     return amount
-
-
-def reprice(line: OrderLine, price: Decimal, discount: Decimal, currency: str) -> None:
-    """Set price and discount; net, each tax (its rate is a percentage) and gross follow."""
-    net = price - discount
-
-    def share(rate: Any) -> Decimal:
-        return (net * Decimal(str(rate)) / 100).quantize(quantum(currency))
-
-    line.taxes = [{**t, "amount": str(share(t.get("rate", line.tax_rate)))} for t in line.taxes]
-    taxes = [Decimal(t["amount"]) for t in line.taxes]
-    tax = sum(taxes, ZERO) if taxes else share(line.tax_rate)
-    line.original_price, line.discount = price, discount
-    line.net_amount, line.tax_amount, line.gross_amount = net, tax, net + tax
 
 
 # -- A-13 add payment ---------------------------------------------------------------------------
@@ -178,7 +165,7 @@ def _remove(order: Order, line: OrderLine) -> list[int]:
 
 
 def _add(order: Order, edit: LineEdit, path: str, ctx: ActionContext) -> list[OrderLine]:
-    """Unit lines of a catalog product; there is no tax catalog, so net = gross = price."""
+    """Unit lines of a catalog product, priced as a new order's lines are (A-12)."""
     product = ctx.product(edit.sku or "")
     if product is None:
         raise BadInput(f"{path}.sku: unknown SKU {edit.sku!r}", field=f"{path}.sku")
@@ -186,18 +173,15 @@ def _add(order: Order, edit: LineEdit, path: str, ctx: ActionContext) -> list[Or
         raise BadInput(f"{path}.quantity: from 1 to {QUANTITY_MAX}", field=f"{path}.quantity")
     price = edit.price
     if price is None:
-        price = (product.prices or {}).get(order.sales_channel)
+        # The listed value, not `catalog_price`: one this currency cannot hold is reported to
+        # the agent (by `_amount` below) rather than taken for a missing price.
+        price = listed_price(product, order.sales_channel)
         if price is None:
             raise BadInput(f"{path}.price: {product.sku} has no price in {order.sales_channel}; "
                            "give one", field=f"{path}.price")  # fmt: skip
     price = _amount(price, order, f"{path}.price")
     first = max((ln.line_number for ln in order.lines), default=0) + 1
-    return [
-        OrderLine(first + i, product.sku, product.name, product.product_type, product.parent_sku,
-                  image_url=product.image_url or "", original_price=price, net_amount=price,
-                  gross_amount=price)
-        for i in range(edit.quantity)
-    ]  # fmt: skip
+    return catalog_lines(product, edit.quantity, price, first)
 
 
 def _edit_lines(order: Order, edits: list[LineEdit], ctx: ActionContext, done: list[str]) -> None:
@@ -285,18 +269,24 @@ def edit(order: Order, params: EditParams, ctx: ActionContext) -> None:
 # -- A-15 delete --------------------------------------------------------------------------------
 
 
-def why_not_delete(order: Order, ctx: ActionContext) -> str | None:
-    if not hasattr(ctx.uow, "delete_order"):
-        return "deleting drafts is not supported yet"
-    return None
-
-
 def delete(order: Order, params: NoParams, ctx: ActionContext) -> dict[str, Any]:
-    deleter = getattr(ctx.uow, "delete_order", None)
-    if deleter is None:
-        raise Refused("deleting drafts is not supported yet")
-    deleter(order)
+    """Delete the draft with every row of it, its history included.
+
+    A draft is a cart: nothing was shipped or announced to another system (a draft emits no
+    messages until it is placed), so there is nothing to keep. `applies_to` offers the action on
+    drafts only; the unit of work refuses any other status again, so no door can delete a
+    placed order.
+    """
+    ctx.delete_order(order)
     return {"deleted": [order.id]}
+
+
+def why_not_delete(order: Order, ctx: ActionContext) -> str | None:
+    """Money taken on a partly paid draft must stay on record until refunded or placed."""
+    if order.captured > 0:
+        amount = format_amount(order.captured, order.currency)
+        return f"{amount} {order.currency} was captured on this draft; place it or refund it first"
+    return None
 
 
 @hookimpl

@@ -3,7 +3,9 @@
 Seed 000: the new SKU must be "a fellow child SKU of the same parent SKU" with "inventory
 available in the relevant sales channel"; no payment is taken; the original items come back
 through a return that does not refund (R-5, asked at the `child_order_return` rule point), shown
-as "return pending" on the original order until the warehouse receives them.
+as "return pending" on the original order until the warehouse receives them. Building and linking
+the child order is shared with reshipments in `postsales.core.services.child_orders`; what is
+particular to an exchange (siblings, stock, the message) stays here.
 """
 
 from __future__ import annotations
@@ -15,10 +17,8 @@ import attrs
 
 from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
 from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.money import ZERO, format_amount
-from postsales.core.rules import ChildReturn
+from postsales.core.services import child_orders
 from postsales.core.services.messages_out import order_updated
-from postsales.core.services.returns import create_return
 
 REQUIREMENT = "A-6"
 ORDER_TYPE = "EXCHANGE"
@@ -112,71 +112,37 @@ def check_items(
     return out
 
 
-def new_order(order: Order, new_id: str, ctx: ActionContext) -> Order:
-    """The exchange order: the original's customer, addresses and shipping, nothing to pay."""
-    return Order(
-        id=new_id, sales_channel=order.sales_channel, currency=order.currency,
-        customer=attrs.evolve(order.customer), created_at=ctx.now, origin_date=ctx.now,
-        status="NEW", order_type=ORDER_TYPE, parent_order_id=order.id,
-        related_order_ids=[order.id], client_order_reference=order.client_order_reference,
-        origin="EX", language=order.language, vat_country=order.vat_country, market=order.market,
-        billing_address=order.billing_address, shipping_address=order.shipping_address,
-        shipping_method=order.shipping_method,
-    )  # fmt: skip
-
-
-def free_line(number: int, old: OrderLine, product: Any, source: str, currency: str) -> OrderLine:
-    """The new SKU at no charge; the original price stays for display, fully discounted."""
-    zero = format_amount(ZERO, currency)
-    return OrderLine(
-        line_number=number, sku=product.sku, name=product.name, product_type="PHYSICAL",
-        parent_sku=product.parent_sku, image_url=product.image_url or "",
-        original_price=old.original_price, discount=old.original_price, tax_rate=old.tax_rate,
-        taxes=[{**tax, "amount": zero} for tax in old.taxes], source_id=source,
-    )  # fmt: skip
-
-
-def child_return(order: Order, lines: list[int], ctx: ActionContext) -> ChildReturn | None:
-    """R-5 and friends: the first rule asking for a return of the original lines decides."""
-    answers = [a for _, a in ctx.ask("child_order_return", order, ORDER_TYPE, lines)]
-    return next((a for a in answers if a.request_return), None)
-
-
 def run(order: Order, params: ExchangeParams, ctx: ActionContext) -> None:
     """Create the exchange order, link it both ways, request the return of the originals."""
     checked = check_items(order, params, ctx)
-    new_id = order.next_child_order_id(ORDER_TYPE)
-    if ctx.order_exists(new_id):
-        raise Refused(f"order {new_id} already exists; it is not linked to order {order.id}")
-    child = new_order(order, new_id, ctx)
-    for number, (old, product, source) in enumerate(checked, start=1):
-        child.lines.append(free_line(number, old, product, source, order.currency))
-    order.related_order_ids.append(new_id)
+    new_id = child_orders.reserve_id(ctx, order, ORDER_TYPE)
+    # The new SKU at no charge; the original price stays for display, fully discounted.
+    lines = [
+        child_orders.free_line(
+            number, old, order.currency, sku=product.sku, name=product.name,
+            product_type="PHYSICAL", parent_sku=product.parent_sku,
+            image_url=product.image_url or "", source_id=source,
+        )
+        for number, (old, product, source) in enumerate(checked, start=1)
+    ]  # fmt: skip
+    child = child_orders.new_child_order(ctx, order, new_id, ORDER_TYPE, lines)
     swaps = [
         {"line_number": old.line_number, "sku": old.sku, "new_line_number": n,
          "new_sku": product.sku, "source_id": source}
         for n, (old, product, source) in enumerate(checked, start=1)
     ]  # fmt: skip
     text = ", ".join(f"line {s['line_number']} {s['sku']} -> {s['new_sku']}" for s in swaps)
-    ctx.record(child, "order.created",
-               f"Exchange of order {order.id} created by {ctx.actor}: {text}",
-               {"parent_order_id": order.id, "items": swaps, "reason": params.reason})  # fmt: skip
-    ctx.add_order(child)
-    ctx.created("orders", new_id)
-    ctx.record(order, "exchange.created",
-               f"Exchange {new_id} created by {ctx.actor}: {text}"
-               + (f" ({params.reason})" if params.reason else ""),
-               {"new_order_id": new_id, "items": swaps, "reason": params.reason})  # fmt: skip
-    lines = [old.line_number for old, _, _ in checked]
-    answer = child_return(order, lines, ctx)
-    if answer is not None:
-        create_return(
-            ctx, order, lines, reason=params.reason or "Exchange", comment=f"Exchange {new_id}",
-            refunds=answer.refunds, related_order_id=new_id,
-            # The items have not come back yet: the return stays pending (seed 000) until the
-            # warehouse receives them, whatever auto-approval says.
-            approval_override=True,
-        )  # fmt: skip
+    child_orders.add_child_order(
+        ctx, order, child,
+        summary=f"Exchange of order {order.id} created by {ctx.actor}: {text}",
+        payload={"items": swaps, "reason": params.reason},
+        parent_summary=f"Exchange {new_id} created by {ctx.actor}: {text}"
+        + (f" ({params.reason})" if params.reason else ""),
+        parent_payload={"items": swaps, "reason": params.reason},
+    )  # fmt: skip
+    lines_back = [old.line_number for old, _, _ in checked]
+    child_orders.return_originals(ctx, order, child, lines_back,
+                                  reason=params.reason or "Exchange")  # fmt: skip
     ctx.emit(
         "postsales.exchange.management.create",
         {"exchange": {"sales_channel_id": order.sales_channel, "order_id": order.id,

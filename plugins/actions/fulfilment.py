@@ -4,8 +4,10 @@ Release splits the order's waiting lines into one shipment request per source: a
 the source it names, else to the channel's first source with stock for it, else to the channel's
 first source. A shipment whose product lines the stock covers is INVENTORY_ASSIGNED, otherwise
 AWAITING_INVENTORY (004). Each request is sent to the warehouse as
-``logistics.shipment_request_management.requested``, shaped after 002's example. Sources that
-integrate by message report shipping themselves; for the others an agent picks and ships here.
+``logistics.shipment_request_management.requested``, shaped after 002's example by
+:func:`postsales.core.services.messages_out.shipment_request` (reshipments send the same).
+Sources that integrate by message report shipping themselves; for the others an agent picks and
+ships here.
 """
 
 from __future__ import annotations
@@ -15,19 +17,17 @@ from typing import Any
 import attrs
 
 from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, hookimpl
-from postsales.core.documents import iso
 from postsales.core.domain.orders import Order, OrderLine, Shipment
 from postsales.core.machines import LINE, ORDER, SHIPMENT, allowed_sources, fire
 from postsales.core.money import ZERO, format_amount
 from postsales.core.services.lifecycle import sync_order_status
-from postsales.core.services.messages_out import order_updated
+from postsales.core.services.messages_out import order_updated, shipment_request
 
 RELEASABLE = allowed_sources(ORDER, "release")
 PICKABLE = allowed_sources(SHIPMENT, "pick")
 SHIPPABLE = allowed_sources(SHIPMENT, "ship")
 FREE_OF_CHARGE = ("EXCHANGE", "RESHIPMENT")  # nothing to pay before they ship (A-6, A-7)
 PENDING_PICKING = "ITEM_PENDING_PICKING"
-PRICES = ("net_amount", "gross_amount", "tax_amount")
 TRACKING = ("carrier", "tracking_number", "tracking_link", "box_number")
 Plan = dict[str, list[OrderLine]]  # source -> the lines it ships
 
@@ -92,67 +92,6 @@ def _next_shipment_id(order: Order) -> str:
     return candidate
 
 
-def _address(reference: str, address: Any) -> dict[str, Any]:
-    return {"reference": reference, "address_type": "customer", **address.to_dict()}
-
-
-def shipment_request(order: Order, shipment: Shipment, ctx: ActionContext) -> dict[str, Any]:
-    """The `logistics.shipment_request_management.requested` payload (002's example)."""
-    at = iso(ctx.now)
-    cur = order.currency
-
-    def item(line: OrderLine) -> dict[str, Any]:
-        return {
-            "order_line_id": str(line.line_number),
-            "order_line_number": line.line_number,
-            "parent_line_number": line.parent_line_number,
-            "item_type": line.product_type,
-            "sku": line.sku,
-            "name": line.name,
-            "order_line_price": {
-                **{name: format_amount(getattr(line, name), cur) for name in PRICES},
-                "tax_rate": str(line.tax_rate),
-                "taxes": line.taxes,
-            },
-            "order_line_promotions_info": {
-                "original_price": format_amount(line.original_price, cur),
-                "promotions": line.promotions,
-            },
-            # The warehouse's view of the item, as in 002: new to it, waiting to be picked.
-            "status": "NEW",
-            "status_reason": PENDING_PICKING,
-            "status_date": at,
-        }
-
-    billing = _address("1", order.billing_address) if order.billing_address else None
-    shipping = None
-    if order.shipping_address:
-        same = order.shipping_address == order.billing_address
-        shipping = billing if same else _address("2", order.shipping_address)
-    addresses = [a for a in (billing, shipping) if a is not None]
-    return {
-        "shipment_request": {
-            "id": shipment.id,
-            "order_id": order.id,
-            "source_id": shipment.source_id,
-            "customer_id": order.customer.id,
-            "store": order.sales_channel,
-            "language": order.language,
-            "vat_country": order.vat_country,
-            "origin": order.origin,
-            "origin_date": iso(order.origin_date),
-            "created_at": at,
-            "status": "NEW",
-            "shipping_method": order.shipping_method,
-            "items": [item(order.line(n)) for n in shipment.lines],
-            "addresses": list({a["reference"]: a for a in addresses}.values()),
-            "shipping_address": shipping,
-            "billing_address": billing,
-            "status_date": at,
-        }
-    }
-
-
 def release(order: Order, params: NoParams, ctx: ActionContext) -> None:
     plan, covered = plan_shipments(order, ctx)
     fire(ORDER, order, "release")
@@ -172,7 +111,7 @@ def release(order: Order, params: NoParams, ctx: ActionContext) -> None:
                    {"shipment_id": shipment.id, "source_id": source, "lines": numbers,
                     "status": status})  # fmt: skip
         ctx.emit("logistics.shipment_request_management.requested",
-                 shipment_request(order, shipment, ctx), order=order)  # fmt: skip
+                 shipment_request(order, shipment, ctx.now), order=order)  # fmt: skip
         ctx.created("shipments", shipment.id)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
 

@@ -17,7 +17,8 @@ import attrs
 
 from postsales.core import ActionContext, ActionSpec, NoParams, Refused, hookimpl
 from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.money import ZERO, parse_amount, quantum
+from postsales.core.domain.pricing import catalog_price, reprice
+from postsales.core.money import ZERO, parse_amount
 
 ID_INFIX = "-RO"  # not "-R": `<original>-R<n>` is a reshipment (A-7)
 ORDER_ID_MAX = 64  # the width of orders.id
@@ -47,20 +48,6 @@ def _amount(value: Any, currency: str) -> Decimal | None:
         return parse_amount(value, currency)
     except ValueError:
         return None
-
-
-def reprice(line: OrderLine, price: Decimal, discount: Decimal, currency: str) -> None:
-    """Set price and discount; net, each tax (its rate is a percentage) and gross follow."""
-    net = price - discount
-
-    def share(rate: Any) -> Decimal:
-        return (net * Decimal(str(rate)) / 100).quantize(quantum(currency))
-
-    line.taxes = [{**t, "amount": str(share(t.get("rate", line.tax_rate)))} for t in line.taxes]
-    taxes = [Decimal(t["amount"]) for t in line.taxes]
-    tax = sum(taxes, ZERO) if taxes else share(line.tax_rate)
-    line.original_price, line.discount = price, discount
-    line.net_amount, line.tax_amount, line.gross_amount = net, tax, net + tax
 
 
 def repriced(line: OrderLine, price: Decimal, currency: str, now: datetime) -> OrderLine:
@@ -93,8 +80,7 @@ def _price_and_flag(
     product = ctx.product(line.sku)
     if product is None:
         return line.original_price, "no longer sold"
-    raw = (product.prices or {}).get(order.sales_channel)
-    price = None if raw is None else _amount(raw, order.currency)
+    price = catalog_price(product, order.sales_channel, order.currency)
     if price is None:
         price = line.original_price  # sold, but not priced in this channel: keep what was paid
     stock = ctx.stock(line.sku, ctx.channel(order).sources)

@@ -4,6 +4,10 @@ Seed 002: the new order is a child of the original; a `postsales.reshipment.mana
 message is sent, then a `logistics.shipment_request_management.requested` for the new order and a
 `sales.order_management.updated`. The original lines get a return without refund (R-4, asked at
 the `child_order_return` rule point). The new shipping address is not validated (seed 000).
+Building and linking the child order is shared with exchanges in
+`postsales.core.services.child_orders`, and the shipment request is the one `release` sends
+(`postsales.core.services.messages_out.shipment_request`); what is particular to a reshipment
+(which lines, the new address, shipping at once) stays here.
 """
 
 from __future__ import annotations
@@ -17,13 +21,11 @@ from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimp
 from postsales.core.domain.customers import Address
 from postsales.core.domain.orders import Order, OrderLine, Shipment
 from postsales.core.machines import LINE, ORDER, fire
-from postsales.core.money import ZERO, format_amount
-from postsales.core.services.messages_out import order_updated
-from postsales.core.services.returns import create_return
+from postsales.core.services import child_orders
+from postsales.core.services.messages_out import order_updated, shipment_request
 
 REQUIREMENT = "A-7"
 ORDER_TYPE = "RESHIPMENT"
-ORIGIN = "RE"  # seed 002's shipment request of a reshipment says `"origin": "RE"`
 # The keys of `new_shipping_address` in seed 002 and examples/messages/out-reshipment-create.json.
 MESSAGE_ADDRESS_KEYS = (
     *("first_name", "last_name", "company_name", "address1", "address2", "city", "zip", "state"),
@@ -90,36 +92,17 @@ def new_address(order: Order, given: dict[str, Any] | None) -> Address | None:
     return Address.from_dict(values)
 
 
-def free_line(number: int, old: OrderLine, parent: int | None, currency: str) -> OrderLine:
-    """A clone of the shipped line at no charge; the original price stays for display."""
-    zero = format_amount(ZERO, currency)
-    return OrderLine(
-        line_number=number, sku=old.sku, name=old.name, product_type=old.product_type,
-        parent_sku=old.parent_sku, parent_line_number=parent, image_url=old.image_url,
-        original_price=old.original_price, discount=old.original_price, tax_rate=old.tax_rate,
-        taxes=[{**tax, "amount": zero} for tax in old.taxes], source_id=old.source_id,
-    )  # fmt: skip
-
-
-def new_order(order: Order, new_id: str, params: ReshipmentParams, ctx: ActionContext) -> Order:
-    """The reshipment order: the original's customer and billing, the (new) shipping details."""
-    child = Order(
-        id=new_id, sales_channel=order.sales_channel, currency=order.currency,
-        customer=attrs.evolve(order.customer), created_at=ctx.now, origin_date=ctx.now,
-        status="NEW", order_type=ORDER_TYPE, parent_order_id=order.id,
-        related_order_ids=[order.id], client_order_reference=order.client_order_reference,
-        origin=ORIGIN, language=order.language, vat_country=order.vat_country,
-        market=order.market, billing_address=order.billing_address,
-        shipping_address=new_address(order, params.shipping_address),
-        shipping_method=params.shipping_method or order.shipping_method,
-    )  # fmt: skip
-    renumber = {n: i for i, n in enumerate(params.lines, start=1)}
-    for n in params.lines:
+def free_lines(order: Order, numbers: list[int]) -> list[OrderLine]:
+    """Clones of the shipped lines at no charge, numbered 1… in the order given; a service line
+    (gift wrap) reshipped with its product keeps pointing at it."""
+    renumber = {n: i for i, n in enumerate(numbers, start=1)}
+    lines = []
+    for n in numbers:
         old = order.line(n)
-        child.lines.append(
-            free_line(renumber[n], old, renumber.get(old.parent_line_number or 0), order.currency)
-        )
-    return child
+        parent = renumber.get(old.parent_line_number or 0)
+        lines.append(child_orders.free_line(renumber[n], old, order.currency,
+                                            parent_line_number=parent))  # fmt: skip
+    return lines
 
 
 def request_shipments(
@@ -141,53 +124,6 @@ def request_shipments(
             child.line(n).status_reason = "ITEM_PENDING_PICKING"
     fire(ORDER, child, "release", label=f"order {child.id}")
     return shipments
-
-
-def _address(reference: str, address: Address) -> dict[str, Any]:
-    return {"reference": reference, "address_type": "customer", **address.to_dict()}
-
-
-def shipment_request(order: Order, shipment: Shipment, at: str) -> dict[str, Any]:
-    """`logistics.shipment_request_management.requested`, shaped after seed 002's example.
-
-    Kept key for key the same as the one `release` (A-16, fulfilment.py) emits, so a warehouse
-    reads one shape; plugins cannot share code, so the builder belongs in core (see the report).
-    """
-    cur = order.currency
-
-    def m(amount: Decimal) -> str:
-        return format_amount(amount, cur)
-
-    items = []
-    for n in shipment.lines:
-        ln = order.line(n)
-        items.append({
-            "order_line_id": str(n), "order_line_number": n,
-            "parent_line_number": ln.parent_line_number, "item_type": ln.product_type,
-            "sku": ln.sku, "name": ln.name,
-            "order_line_price": {"net_amount": m(ln.net_amount), "gross_amount": m(ln.gross_amount),
-                                 "tax_amount": m(ln.tax_amount), "tax_rate": str(ln.tax_rate),
-                                 "taxes": ln.taxes},
-            "order_line_promotions_info": {"original_price": m(ln.original_price),
-                                           "promotions": ln.promotions},
-            # The warehouse's view of the item, as in 002: new to it, waiting to be picked.
-            "status": "NEW", "status_reason": "ITEM_PENDING_PICKING", "status_date": at,
-        })  # fmt: skip
-    billing = _address("1", order.billing_address) if order.billing_address else None
-    shipping = None
-    if order.shipping_address:
-        same = order.shipping_address == order.billing_address
-        shipping = billing if same else _address("2", order.shipping_address)
-    addresses = [a for a in (billing, shipping) if a is not None]
-    return {"shipment_request": {
-        "id": shipment.id, "order_id": order.id, "source_id": shipment.source_id,
-        "customer_id": order.customer.id, "store": order.sales_channel,
-        "language": order.language, "vat_country": order.vat_country, "origin": order.origin,
-        "origin_date": order.origin_date.isoformat(), "created_at": at, "status": "NEW",
-        "shipping_method": order.shipping_method, "items": items,
-        "addresses": list({a["reference"]: a for a in addresses}.values()),
-        "shipping_address": shipping, "billing_address": billing, "status_date": at,
-    }}  # fmt: skip
 
 
 def reshipment_created(
@@ -231,40 +167,32 @@ def run(order: Order, params: ReshipmentParams, ctx: ActionContext) -> None:
             f"{order.sales_channel}; choose one of: {methods}",
             field="shipping_method",
         )
-    new_id = order.next_child_order_id(ORDER_TYPE)
-    if ctx.order_exists(new_id):
-        raise Refused(f"order {new_id} already exists; it is not linked to order {order.id}")
-    child = new_order(order, new_id, params, ctx)
-    order.related_order_ids.append(new_id)
+    new_id = child_orders.reserve_id(ctx, order, ORDER_TYPE)
+    child = child_orders.new_child_order(
+        ctx, order, new_id, ORDER_TYPE, free_lines(order, list(params.lines)),
+        shipping_address=new_address(order, params.shipping_address),
+        shipping_method=params.shipping_method,
+    )  # fmt: skip
     numbers = [ln.line_number for ln in lines]
     what = f"line(s) {', '.join(map(str, numbers))}: {params.reason}" + (
         f" ({params.reason_description})" if params.reason_description else "")  # fmt: skip
-    summary = f"Reshipment of order {order.id} created by {ctx.actor}, {what}"
-    ctx.record(child, "order.created", summary,
-               {"parent_order_id": order.id, "lines": numbers, "reason": params.reason,
-                "reason_description": params.reason_description})  # fmt: skip
+    detail = {"lines": numbers, "reason": params.reason,
+              "reason_description": params.reason_description}  # fmt: skip
+    child_orders.add_child_order(
+        ctx, order, child,
+        summary=f"Reshipment of order {order.id} created by {ctx.actor}, {what}",
+        payload=detail,
+        parent_summary=f"Reshipment {new_id} created by {ctx.actor}, {what}",
+        parent_payload={**detail, "shipping_method": child.shipping_method},
+    )  # fmt: skip
     shipments = request_shipments(child, ctx, channel.sources[0] if channel.sources else None)
-    ctx.add_order(child)
-    ctx.created("orders", new_id)
-    ctx.record(order, "reshipment.created", f"Reshipment {new_id} created by {ctx.actor}, {what}",
-               {"new_order_id": new_id, "lines": numbers, "reason": params.reason,
-                "reason_description": params.reason_description,
-                "shipping_method": child.shipping_method})  # fmt: skip
-    answers = [a for _, a in ctx.ask("child_order_return", order, ORDER_TYPE, numbers)]
-    answer = next((a for a in answers if a.request_return), None)
-    if answer is not None:
-        create_return(
-            ctx, order, numbers, reason=params.reason, comment=f"Reshipment {new_id}",
-            refunds=answer.refunds, related_order_id=new_id,
-            # Lost or damaged items may never come back: the return waits for the warehouse.
-            approval_override=True,
-        )  # fmt: skip
+    # Lost or damaged items may never come back: the return waits for the warehouse.
+    child_orders.return_originals(ctx, order, child, numbers, reason=params.reason)
     ctx.emit("postsales.reshipment.management.create",
              reshipment_created(order, child, params, ctx.actor), order=order)  # fmt: skip
-    at = ctx.now.isoformat()
     for shipment in shipments:
         ctx.emit("logistics.shipment_request_management.requested",
-                 shipment_request(child, shipment, at), order=child)  # fmt: skip
+                 shipment_request(child, shipment, ctx.now), order=child)  # fmt: skip
     ctx.emit("sales.order_management.updated", order_updated(child), order=child)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
 

@@ -1,0 +1,154 @@
+"""Child orders: the free order an exchange (A-6) or a reshipment (A-7) creates.
+
+Both make `<original>-E<n>` / `<original>-R<n>` the same way: the original's customer, addresses,
+channel, currency and language; lines cloned at no charge (the original price kept for display);
+`parent_order_id` on the child and `related_order_ids` both ways; an entry in both histories; and
+the original lines returned without refund when a `child_order_return` rule asks for it (R-4,
+R-5). What differs — which lines, which SKUs, which address, the messages — stays in the two
+action plugins, which may not import each other and so share this through core.
+
+The steps are separate functions, not one, because each action validates its own input between
+them (a reshipment checks its new address only once the child id is known to be free).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ..context import ActionContext
+from ..domain.customers import Address
+from ..domain.orders import Order, OrderLine, Return
+from ..errors import Refused
+from ..money import ZERO, format_amount
+from .returns import create_return
+
+# The `origin` of each kind of child order; seed 002's shipment request of a reshipment says
+# `"origin": "RE"`.
+ORIGINS = {"EXCHANGE": "EX", "RESHIPMENT": "RE"}
+
+
+def reserve_id(ctx: ActionContext, order: Order, order_type: str) -> str:
+    """The child's id, `<original>-E<n>` or `<original>-R<n>`.
+
+    Refused if an order of that id exists without being linked to `order` (imported from
+    elsewhere): numbering past it would hide that something is wrong.
+    """
+    new_id = order.next_child_order_id(order_type)
+    if ctx.order_exists(new_id):
+        raise Refused(f"order {new_id} already exists; it is not linked to order {order.id}")
+    return new_id
+
+
+def new_child_order(
+    ctx: ActionContext,
+    order: Order,
+    new_id: str,
+    order_type: str,
+    lines: list[OrderLine],
+    *,
+    shipping_address: Address | None = None,
+    shipping_method: str | None = None,
+) -> Order:
+    """The child order, NEW and linked to its parent; nothing to pay.
+
+    A copy of the original's customer, billing address and sales data; the shipping address and
+    method are the original's unless given (a reshipment may go elsewhere, by another method).
+    The parent is not touched here: :func:`add_child_order` links it.
+    """
+    return Order(
+        id=new_id,
+        sales_channel=order.sales_channel,
+        currency=order.currency,
+        customer=attrs.evolve(order.customer),
+        created_at=ctx.now,
+        origin_date=ctx.now,
+        status="NEW",
+        order_type=order_type,
+        parent_order_id=order.id,
+        related_order_ids=[order.id],
+        client_order_reference=order.client_order_reference,
+        origin=ORIGINS[order_type],
+        language=order.language,
+        vat_country=order.vat_country,
+        market=order.market,
+        billing_address=order.billing_address,
+        shipping_address=order.shipping_address if shipping_address is None else shipping_address,
+        shipping_method=shipping_method or order.shipping_method,
+        lines=list(lines),
+    )
+
+
+def free_line(number: int, old: OrderLine, currency: str, **changes: Any) -> OrderLine:
+    """Line `number` of a child order: `old` at no charge.
+
+    The original price stays for display, fully discounted, so net, tax and gross are zero and
+    each tax entry's amount is too. The line is NEW, without promotions, and with no parent line
+    unless `changes` give one (the child is numbered afresh); `changes` replace other fields as
+    well, e.g. an exchange's new SKU and the source that ships it.
+    """
+    zero = format_amount(ZERO, currency)
+    line = OrderLine(
+        line_number=number,
+        sku=old.sku,
+        name=old.name,
+        product_type=old.product_type,
+        parent_sku=old.parent_sku,
+        image_url=old.image_url,
+        original_price=old.original_price,
+        discount=old.original_price,
+        tax_rate=old.tax_rate,
+        taxes=[{**tax, "amount": zero} for tax in old.taxes],
+        source_id=old.source_id,
+    )
+    return attrs.evolve(line, **changes) if changes else line
+
+
+def add_child_order(
+    ctx: ActionContext,
+    order: Order,
+    child: Order,
+    *,
+    summary: str,
+    payload: dict[str, Any],
+    parent_summary: str,
+    parent_payload: dict[str, Any],
+) -> None:
+    """Link the child from its parent, record it in both histories and save it with the command.
+
+    The child's entry is `order.created` (its payload led by `parent_order_id`); the parent's is
+    `exchange.created` or `reshipment.created` (led by `new_order_id`). The child's id goes into
+    the action's result under `orders`.
+    """
+    order.related_order_ids.append(child.id)
+    ctx.record(child, "order.created", summary, {"parent_order_id": order.id, **payload})
+    ctx.add_order(child)
+    ctx.created("orders", child.id)
+    kind = f"{child.order_type.lower()}.created"
+    ctx.record(order, kind, parent_summary, {"new_order_id": child.id, **parent_payload})
+
+
+def return_originals(
+    ctx: ActionContext, order: Order, child: Order, lines: list[int], *, reason: str
+) -> Return | None:
+    """The return of the original `lines`, if a `child_order_return` rule asks for one.
+
+    The first rule asking for a return decides whether it refunds (R-4, R-5: it does not). The
+    return skips auto-approval: the items have not come back yet (and lost ones may never), so
+    it stays pending until the warehouse receives them (seed 000).
+    """
+    answers = [a for _, a in ctx.ask("child_order_return", order, child.order_type, lines)]
+    answer = next((a for a in answers if a.request_return), None)
+    if answer is None:
+        return None
+    return create_return(
+        ctx,
+        order,
+        lines,
+        reason=reason,
+        comment=f"{child.order_type.capitalize()} {child.id}",
+        refunds=answer.refunds,
+        related_order_id=child.id,
+        approval_override=True,
+    )
