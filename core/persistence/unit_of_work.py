@@ -14,16 +14,29 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from ..domain.orders import Order
 from ..errors import NotFound, Refused
 from ..money import to_minor
 from . import rows as R
 from . import tables as T
-from .bulk import bulk_insert
+from .bulk import bulk_insert, execute, update_row
 from .catalog import Catalog
-from .database import READ_ONLY, is_sqlite
+from .database import READ_ONLY
+from .fastread import Reader
+
+# The aggregate's reads, in the order `rows.order_from_rows` takes them (see fastread.py).
+_READ_ORDER = Reader(T.orders, "id")
+_READ_CHILDREN = (
+    Reader(T.order_lines, "order_seq"),
+    Reader(T.payments, "order_seq"),
+    Reader(T.payment_operations, "order_seq", order_by="id"),
+    Reader(T.shipments, "order_seq"),
+    Reader(T.returns, "order_seq"),
+    Reader(T.refunds, "order_seq"),
+)
+_READ_HISTORY = Reader(T.history, "order_seq", order_by="id")
 
 _CHILD_TABLES = (
     (T.order_lines, ("line_number",)),
@@ -99,12 +112,10 @@ class UnitOfWork:
         on PostgreSQL; SQLite writers already hold the database lock (BEGIN IMMEDIATE)."""
         if order_id in self._tracked:
             return self._tracked[order_id].order
-        query = select(T.orders).where(T.orders.c.id == order_id)
-        if lock and not self.read_only and not is_sqlite(self.engine):
-            query = query.with_for_update()
-        o = self.conn.execute(query).first()
-        if o is None:
+        found = _READ_ORDER.fetch(self.conn, order_id, lock=lock and not self.read_only)
+        if not found:
             raise NotFound(f"order {order_id} not found")
+        o = found[0]
         order = self._load_children(o, history=history)
         self._tracked[order_id] = _Tracked(order, None if self.read_only else snapshot_of(order))
         return order
@@ -116,23 +127,11 @@ class UnitOfWork:
         )
 
     def _load_children(self, o: Any, *, history: bool) -> Order:
-        seq = o.seq
-        c = self.conn
-
-        def rows(table: Any, order_by: Any = None) -> list[Any]:
-            q = select(table).where(table.c.order_seq == seq)
-            return list(c.execute(q.order_by(order_by) if order_by is not None else q))
-
-        hist = rows(T.history, T.history.c.id) if history else []
+        seq, c = o.seq, self.conn
         return R.order_from_rows(
             o,
-            rows(T.order_lines),
-            rows(T.payments),
-            rows(T.payment_operations, T.payment_operations.c.id),
-            rows(T.shipments),
-            rows(T.returns),
-            rows(T.refunds),
-            hist,
+            *(reader.fetch(c, seq) for reader in _READ_CHILDREN),
+            _READ_HISTORY.fetch(c, seq) if history else [],
         )
 
     def add_order(self, order: Order) -> None:
@@ -186,9 +185,9 @@ class UnitOfWork:
         for tracked in self._tracked.values():
             if tracked.snapshot is None:
                 self._insert_order(tracked)
+                tracked.snapshot = snapshot_of(tracked.order)
             else:
-                self._save_order(tracked)
-            tracked.snapshot = snapshot_of(tracked.order)
+                tracked.snapshot = self._save_order(tracked)
             tracked.history_loaded = len(tracked.order.history)
             tracked.ops_loaded = {p.reference: len(p.operations) for p in tracked.order.payments}
         if self._outbox:
@@ -206,7 +205,8 @@ class UnitOfWork:
         order.seq = self.conn.execute(insert(T.orders).returning(T.orders.c.seq), row).scalar_one()
         insert_children(self.conn, [order])
 
-    def _save_order(self, tracked: _Tracked) -> None:
+    def _save_order(self, tracked: _Tracked) -> dict[str, dict[Any, dict[str, Any]]]:
+        """Write what changed since the snapshot; returns the new snapshot."""
         order = tracked.order
         seq = order.seq
         cur = order.currency
@@ -217,33 +217,28 @@ class UnitOfWork:
         changed = False
         for table, keys in _CHILD_TABLES:
             before, after = old[table.name], new[table.name]
+            added = [row for key, row in after.items() if key not in before]
+            bulk_insert(self.conn, table, added)
+            changed = changed or bool(added)
             for key, row in after.items():
-                if key not in before:
-                    self.conn.execute(insert(table), row)
-                    changed = True
-                elif (diff := _diff(before[key], row)) is not None:
-                    cond = and_(table.c.order_seq == seq, *(table.c[k] == row[k] for k in keys))
-                    self.conn.execute(update(table).where(cond).values(diff))
+                if key in before and (diff := _diff(before[key], row)) is not None:
+                    where = {"order_seq": seq, **{k: row[k] for k in keys}}
+                    update_row(self.conn, table, where, diff)
                     changed = True
         new_ops = [
             R.operation_row(seq, p.reference, op, cur)
             for p in order.payments
             for op in p.operations[tracked.ops_loaded.get(p.reference, 0) :]
         ]
-        if new_ops:
-            self.conn.execute(insert(T.payment_operations), new_ops)
+        bulk_insert(self.conn, T.payment_operations, new_ops)
         new_history = order.history[tracked.history_loaded :]
-        if new_history:
-            self.conn.execute(insert(T.history), [R.history_row(seq, e) for e in new_history])
-        order_diff = _diff(old["orders"][seq], new["orders"][seq])
-        if order_diff is not None or changed or new_ops or new_history:
-            values = dict(order_diff or {})
-            values["updated_at"] = (new_history[-1].at if new_history else None) or values.get(
-                "updated_at"
-            )
-            values = {k: v for k, v in values.items() if v is not None or k in (order_diff or {})}
-            values["version"] = T.orders.c.version + 1
-            self.conn.execute(update(T.orders).where(T.orders.c.seq == seq).values(values))
+        bulk_insert(self.conn, T.history, [R.history_row(seq, e) for e in new_history])
+        order_diff = _diff(old["orders"][seq], new["orders"][seq]) or {}
+        if order_diff or changed or new_ops or new_history:
+            if new_history:
+                order_diff["updated_at"] = new_history[-1].at
+            update_row(self.conn, T.orders, {"seq": seq}, order_diff, bump_version=True)
+        return new
 
     def _move_ledgers(self, order: Order, old_refunds: dict[str, dict[str, Any]]) -> None:
         """Apply refund deltas with guarded UPDATEs; refuse if a cap would be exceeded."""
@@ -263,33 +258,31 @@ class UnitOfWork:
         if not line_delta:
             return
         seq = order.seq
-        lines = T.order_lines.c
+        mark = "?" if self.conn.dialect.name == "sqlite" else "%s"
         for number, (refunded, appeased) in sorted(line_delta.items()):
-            result = self.conn.execute(
-                update(T.order_lines)
-                .where(
-                    lines.order_seq == seq,
-                    lines.line_number == number,
-                    lines.refunded_minor + refunded <= lines.gross_minor,
-                    lines.appeased_minor + appeased <= lines.net_minor,
-                    lines.refunded_minor + refunded >= 0,
-                )
-                .values(
-                    refunded_minor=lines.refunded_minor + refunded,
-                    appeased_minor=lines.appeased_minor + appeased,
-                )
+            count = execute(
+                self.conn,
+                _LINE_LEDGER.format(m=mark),
+                (refunded, appeased, seq, number, refunded, appeased, refunded),
             )
-            if result.rowcount != 1:
+            if count != 1:
                 raise Refused(f"line {number}: the refund would exceed what is left to refund")
         total = sum(d[0] for d in line_delta.values())
-        o = T.orders.c
-        result = self.conn.execute(
-            update(T.orders)
-            .where(o.seq == seq, o.refunded_minor + total <= o.captured_minor)
-            .values(refunded_minor=o.refunded_minor + total)
-        )
-        if result.rowcount != 1:
+        if execute(self.conn, _ORDER_LEDGER.format(m=mark), (total, seq, total)) != 1:
             raise Refused("the refund would exceed what is left of the captured amount (D-4)")
+
+
+# The guarded ledger moves (D-1, D-2, D-4): the cap is checked by the database, in the UPDATE.
+_LINE_LEDGER = (
+    "UPDATE order_lines SET refunded_minor = refunded_minor + {m}, "
+    "appeased_minor = appeased_minor + {m} "
+    "WHERE order_seq = {m} AND line_number = {m} AND refunded_minor + {m} <= gross_minor "
+    "AND appeased_minor + {m} <= net_minor AND refunded_minor + {m} >= 0"
+)
+_ORDER_LEDGER = (
+    "UPDATE orders SET refunded_minor = refunded_minor + {m} "
+    "WHERE seq = {m} AND refunded_minor + {m} <= captured_minor"
+)
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,88 @@
+"""Reading an order aggregate straight through the DBAPI.
+
+Loading an order is the first step of every action: eight small SELECTs. Through SQLAlchemy
+each costs about ten times the driver's own time (statement caching, result processing), which
+capped post-sales flows far below what agents need. Like `bulk.py` for writes, this reads with
+plain SQL on the raw cursor and decodes the few typed columns (JSON, UTC times, booleans)
+itself, into namedtuples with the same attribute names the SQLAlchemy rows had.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Connection, Table
+
+from .tables import UTCDateTime
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value  # psycopg decodes
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def _bool(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+class Reader:
+    """SELECT every column of a table WHERE one key column equals a value, decoded."""
+
+    def __init__(self, table: Table, key: str, order_by: str | None = None) -> None:
+        self.table = table
+        self.columns = [c.name for c in table.columns]
+        self.row = namedtuple(f"{table.name}_row", self.columns)  # type: ignore[misc]
+        self.key = key
+        self.order_by = order_by
+        self.decoders: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, column in enumerate(table.columns):
+            if isinstance(column.type, JSON):
+                self.decoders.append((i, _json))
+            elif isinstance(column.type, UTCDateTime):
+                self.decoders.append((i, _time))
+            elif isinstance(column.type, Boolean):
+                self.decoders.append((i, _bool))
+        self._sql: dict[str, str] = {}
+
+    def sql(self, conn: Connection, lock: bool) -> str:
+        dialect = conn.dialect.name
+        cache_key = f"{dialect}:{lock}"
+        if cache_key not in self._sql:
+            quote = conn.dialect.identifier_preparer.quote
+            mark = "?" if dialect == "sqlite" else "%s"
+            text = (
+                f"SELECT {', '.join(quote(c) for c in self.columns)} FROM {quote(self.table.name)} "
+                f"WHERE {quote(self.key)} = {mark}"
+            )
+            if self.order_by:
+                text += f" ORDER BY {quote(self.order_by)}"
+            if lock and dialect != "sqlite":
+                text += " FOR UPDATE"
+            self._sql[cache_key] = text
+        return self._sql[cache_key]
+
+    def fetch(self, conn: Connection, value: Any, *, lock: bool = False) -> list[Any]:
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.execute(self.sql(conn, lock), (value,))
+            raw = cursor.fetchall()
+        finally:
+            cursor.close()
+        out = []
+        for record in raw:
+            values = list(record)
+            for i, decode in self.decoders:
+                values[i] = decode(values[i])
+            out.append(self.row._make(values))
+        return out
