@@ -109,6 +109,10 @@ def _object_schema(cls: type) -> dict[str, Any]:
             schema["description"] = field.metadata["help"]
         if "choices" in field.metadata:
             schema["enum"] = list(field.metadata["choices"])
+        if "choices_from" in field.metadata:
+            # A sales-channel setting (e.g. return_reasons): resolved per order by
+            # `channel_schema`, since one static schema cannot know the order's channel.
+            schema["x-choices-from"] = field.metadata["choices_from"]
         props[field.name] = schema
         if field.default is attrs.NOTHING:
             required.append(field.name)
@@ -121,6 +125,17 @@ def _object_schema(cls: type) -> dict[str, Any]:
 def params_schema(spec: ActionSpec) -> dict[str, Any]:
     """The JSON schema of an action's parameters, derived from its attrs class."""
     return _object_schema(spec.params)
+
+
+def channel_schema(schema: dict[str, Any], channel: Any) -> dict[str, Any]:
+    """The params schema with `x-choices-from` settings turned into the channel's values."""
+    props = dict(schema.get("properties", {}))
+    for name, prop in props.items():
+        source = prop.get("x-choices-from")
+        values = getattr(channel, source, None) if source else None
+        if values:
+            props[name] = {**prop, "enum": list(values)}
+    return {**schema, "properties": props}
 
 
 def _coerce(value: Any, tp: Any, path: str) -> Any:

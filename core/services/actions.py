@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from ..actions import ActionSpec, params_schema, parse_params
+from ..actions import ActionSpec, channel_schema, params_schema, parse_params
 from ..bootstrap import Postsales
 from ..context import ActionContext
 from ..documents import order_document
@@ -73,7 +73,7 @@ def list_actions(app: Postsales, order_id: str, user: User) -> list[ActionAvaila
                     permission=spec.permission,
                     available=blocker is None,
                     reason=blocker[0] if blocker else None,
-                    params=params_schema(spec),
+                    params=channel_schema(params_schema(spec), ctx.channel(order)),
                     confirm=spec.confirm,
                     requirement=spec.requirement,
                     plugin=app.registry.action_plugins[name],

@@ -49,7 +49,12 @@ def _amount(value: Any, order: Order, path: str) -> Decimal:
 
 @attrs.frozen
 class PaymentParams:
-    method: str = attrs.field(metadata={"help": "a payment method of the sales channel"})
+    method: str = attrs.field(
+        metadata={
+            "help": "a payment method of the sales channel",
+            "choices_from": "payment_methods",
+        }
+    )
     amount: Decimal = attrs.field(metadata={"help": "the amount paid, at most the total due"})
     payment_id: str = attrs.field(default="", metadata={"help": "the provider's reference"})
 
@@ -131,7 +136,9 @@ class EditParams:
     shipping_address: Address | None = attrs.field(
         default=None, metadata={"help": "shipping address"}
     )
-    shipping_method: str | None = attrs.field(default=None, metadata={"help": "shipping method"})
+    shipping_method: str | None = attrs.field(
+        default=None, metadata={"help": "shipping method", "choices_from": "shipping_methods"}
+    )
     save_to_address_book: bool = attrs.field(
         default=False, metadata={"help": "also save the new address to the address book"}
     )

@@ -42,7 +42,11 @@ class ReshipmentParams:
     reason: str = attrs.field(metadata={"help": "Reason, e.g. Warehouse mistake"})
     reason_description: str = attrs.field(default="", metadata={"help": "Description"})
     shipping_method: str | None = attrs.field(
-        default=None, metadata={"help": "Shipping method (default: the order's)"}
+        default=None,
+        metadata={
+            "help": "Shipping method (default: the order's)",
+            "choices_from": "shipping_methods",
+        },
     )
     shipping_address: dict[str, Any] | None = attrs.field(
         default=None,

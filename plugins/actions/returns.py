@@ -26,7 +26,7 @@ class ReturnParams:
     """A-2: the lines, a reason from the channel's list, a mandatory comment, maybe a source."""
 
     lines: list[int] = attrs.field(metadata={"help": "Line numbers to return (each SHIPPED)"})
-    reason: str = attrs.field(metadata={"help": "Return reason (from the sales channel's list)"})
+    reason: str = attrs.field(metadata={"help": "Return reason", "choices_from": "return_reasons"})
     comment: str = attrs.field(metadata={"help": "Comment (mandatory)"})
     source: str | None = attrs.field(
         default=None,

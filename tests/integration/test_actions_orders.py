@@ -333,3 +333,12 @@ def test_previewing_a_reshipment_creates_nothing(app: Postsales, shipped_order: 
     assert doc(app)["related_order_ids"] == []
     assert outbox(app, "postsales.reshipment.management.create") == []
     assert act(app, "reshipment", lines=[2], reason="Lost").result["orders"] == ["000000101-R1"]
+
+
+def test_choices_come_from_the_orders_sales_channel(app: Postsales, shipped_order: str) -> None:
+    """The web form and the API show the channel's own return reasons and methods."""
+    listed = {a.name: a for a in list_actions(app, shipped_order, get_user(app, None))}
+    reason = listed["return"].params["properties"]["reason"]
+    assert reason["enum"] == list(app.settings.sales_channels["ST1"].return_reasons)
+    method = listed["reshipment"].params["properties"]["shipping_method"]
+    assert method["enum"] == list(app.settings.sales_channels["ST1"].shipping_methods)
