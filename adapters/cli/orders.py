@@ -61,8 +61,13 @@ def orders_show(order_id: str, as_json: bool) -> None:
         if doc[key]:
             click.echo(f"\n{label}:")
             for item in doc[key]:
+                lines = item["lines"]
+                if lines and isinstance(lines[0], dict):  # refunds: amounts per line
+                    lines = [f"{x['line_number']}: {x['amount']}" for x in lines]
+                shown = ", ".join(map(str, lines))
                 extra = item.get("amount") or item.get("tracking_number") or ""
-                click.echo(f"  {item['id']}  {item['status']}  lines {item['lines']}  {extra}")
+                kind = f"{item['kind']}  " if "kind" in item else ""
+                click.echo(f"  {item['id']}  {kind}{item['status']}  lines {shown}  {extra}")
     click.echo("\nHistory:")
     for h in doc["history"]:
         click.echo(f"  {h['at']}  {h['actor']}: {h['summary']}")
