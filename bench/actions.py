@@ -1,9 +1,12 @@
-"""Post-sales flows per second (issue 3 item 9): for each order, lock -> return (approved and
-its refund sent to the gateway at once, by the default rules) -> the gateway's confirmation
-message -> unlock; with history, outbox and locks, through the real services. Beside it, the
-same writes as hand-written SQL (the ceiling), and a profile of where the time goes.
+"""Post-sales flows per second (issue 3 item 9): for each shipped order, a return that the
+default rules approve at once and whose refund goes straight to the payment gateway (one
+transaction: BEGIN IMMEDIATE on SQLite, the order row locked on PostgreSQL, history and outbox
+written with it), then the gateway's confirmation message releasing the refund (a second
+transaction). `--agent-lock` wraps each flow in the agent's lock and unlock actions (A-10), two
+more transactions. Beside it, the same statements as hand-written SQL (the ceiling), and a
+profile of where the time goes.
 
-    .venv/bin/python bench/actions.py [--flows 300] [--db URL] [--profile]
+    .venv/bin/python bench/actions.py [--flows 300] [--db URL] [--agent-lock] [--profile]
 """
 
 from __future__ import annotations
@@ -61,8 +64,9 @@ def prepare(url: str, count: int, offset: int) -> list[str]:
     return ids
 
 
-def flow(app: Postsales, user: object, order_id: str) -> None:
-    run_action(app, order_id, "lock", {}, user)
+def flow(app: Postsales, user: object, order_id: str, agent_lock: bool) -> None:
+    if agent_lock:
+        run_action(app, order_id, "lock", {}, user)
     out = run_action(
         app, order_id, "return", {"lines": [1], "reason": "Damaged", "comment": "bench"}, user
     )
@@ -76,10 +80,11 @@ def flow(app: Postsales, user: object, order_id: str) -> None:
             "payload": {"order_id": order_id, "refund_id": refund_id, "amount": "1.00"},
         },
     )
-    run_action(app, order_id, "unlock", {}, user)
+    if agent_lock:
+        run_action(app, order_id, "unlock", {}, user)
 
 
-def engine_rate(url: str, ids: list[str], profile: bool) -> float:
+def engine_rate(url: str, ids: list[str], profile: bool, agent_lock: bool) -> float:
     app = bootstrap(None, url)
     user = get_user(app, None)
     prof = cProfile.Profile() if profile else None
@@ -87,7 +92,7 @@ def engine_rate(url: str, ids: list[str], profile: bool) -> float:
     if prof:
         prof.enable()
     for order_id in ids:
-        flow(app, user, order_id)
+        flow(app, user, order_id, agent_lock)
     if prof:
         prof.disable()
     rate = len(ids) / (time.perf_counter() - t0)
@@ -99,78 +104,88 @@ def engine_rate(url: str, ids: list[str], profile: bool) -> float:
     return rate
 
 
-def ceiling_rate(url: str, ids: list[str]) -> float:
-    """The same four transactions and row writes, as hand-written SQL with no Python logic."""
+def ceiling_rate(url: str, ids: list[str], agent_lock: bool) -> float:
+    """The same transactions and row writes as hand-written SQL, with no Python logic."""
     engine = make_engine(url)
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    now: object = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     if engine.dialect.name != "sqlite":
         now = datetime.now(UTC).replace(tzinfo=None)
+    lock = " FOR UPDATE" if engine.dialect.name != "sqlite" else ""
+
+    def run(conn, sql: str, **params: object) -> None:  # type: ignore[no-untyped-def]
+        conn.execute(text(sql), {"at": now, **params})
 
     def history(conn, seq: int, kind: str) -> None:  # type: ignore[no-untyped-def]
-        conn.execute(
-            text(
-                "INSERT INTO history (order_seq, at, actor, kind, summary, payload) "
-                "VALUES (:s, :at, 'system', :k, 'x', '{}')"
-            ),
-            {"s": seq, "at": now, "k": kind},
+        run(
+            conn,
+            "INSERT INTO history (order_seq, at, actor, kind, summary, payload) "
+            "VALUES (:s, :at, 'system', :k, 'x', '{}')",
+            s=seq,
+            k=kind,
         )
 
     def outbox(conn, oid: str, type_: str) -> None:  # type: ignore[no-untyped-def]
-        conn.execute(
-            text(
-                "INSERT INTO outbox (message_id, type, order_id, payload, created_at) "
-                "VALUES (:m, :t, :o, '{}', :at)"
-            ),
-            {"m": uuid.uuid4().hex, "t": type_, "o": oid, "at": now},
+        run(
+            conn,
+            "INSERT INTO outbox (message_id, type, order_id, payload, created_at) "
+            "VALUES (:m, :t, :o, '{}', :at)",
+            m=uuid.uuid4().hex,
+            t=type_,
+            o=oid,
         )
+
+    def agent_lock_tx(oid: str, holder: str | None) -> None:
+        with engine.begin() as conn:
+            seq = conn.execute(
+                text(f"SELECT seq FROM orders WHERE id = :o{lock}"), {"o": oid}
+            ).scalar_one()
+            run(
+                conn,
+                "UPDATE orders SET lock_holder = :h, version = version + 1 WHERE seq = :s",
+                h=holder,
+                s=seq,
+            )
+            history(conn, seq, "lock" if holder else "unlock")
 
     t0 = time.perf_counter()
     for oid in ids:
-        with engine.begin() as conn:  # lock
+        if agent_lock:
+            agent_lock_tx(oid, "system")
+        with engine.begin() as conn:  # return, approve, refund, release to the gateway
             seq = conn.execute(
-                text("SELECT seq FROM orders WHERE id = :o"), {"o": oid}
+                text(f"SELECT seq FROM orders WHERE id = :o{lock}"), {"o": oid}
             ).scalar_one()
-            conn.execute(
-                text(
-                    "UPDATE orders SET lock_holder='system', lock_expires_at=:at, "
-                    "version = version + 1 WHERE seq=:s"
-                ),
-                {"s": seq, "at": now},
+            for table in ("order_lines", "payments", "shipments", "returns", "refunds"):
+                conn.execute(text(f"SELECT * FROM {table} WHERE order_seq = :s"), {"s": seq}).all()
+            run(
+                conn,
+                "INSERT INTO returns (id, order_seq, status, lines, reason, comment, "
+                "source_id, refunds, created_by, created_at) VALUES (:i, :s, 'APPROVED', '[1]', "
+                "'Damaged', 'bench', 'SOU1', true, 'system', :at)",
+                i=f"RET-{oid}-1",
+                s=seq,
             )
-            history(conn, seq, "lock")
-        with engine.begin() as conn:  # return, approve, refund, release
-            conn.execute(text("SELECT * FROM orders WHERE seq=:s"), {"s": seq}).all()
-            conn.execute(text("SELECT * FROM order_lines WHERE order_seq=:s"), {"s": seq}).all()
-            conn.execute(
-                text(
-                    "INSERT INTO returns (id, order_seq, status, lines, reason, comment, "
-                    "source_id, refunds, created_by, created_at) VALUES (:i, :s, "
-                    "'APPROVED', '[1]', 'Damaged', 'bench', 'SOU1', true, 'system', :at)"
-                ),
-                {"i": f"RET-{oid}-1", "s": seq, "at": now},
+            run(
+                conn,
+                "UPDATE order_lines SET status = 'RETURNED', refunded_minor = refunded_minor "
+                "+ 100 WHERE order_seq = :s AND line_number = 1 AND refunded_minor + 100 <= "
+                "gross_minor",
+                s=seq,
             )
-            conn.execute(
-                text(
-                    "UPDATE order_lines SET status='RETURNED', refunded_minor = "
-                    "refunded_minor + 100 WHERE order_seq=:s AND line_number=1 AND "
-                    "refunded_minor + 100 <= gross_minor"
-                ),
-                {"s": seq},
+            run(
+                conn,
+                "INSERT INTO refunds (id, order_seq, kind, status, amount_minor, lines, "
+                "reason, description, created_by, created_at) VALUES (:i, :s, 'RETURN', "
+                "'PENDING_RELEASE', 100, '[[1, 100]]', 'Damaged', '', 'system', :at)",
+                i=f"RF-{oid}-1",
+                s=seq,
             )
-            conn.execute(
-                text(
-                    "INSERT INTO refunds (id, order_seq, kind, status, amount_minor, "
-                    "lines, reason, description, created_by, created_at) VALUES (:i, :s, 'RETURN', "
-                    "'PENDING_RELEASE', 100, '[[1, 100]]', 'Damaged', '', 'system', :at)"
-                ),
-                {"i": f"RF-{oid}-1", "s": seq, "at": now},
-            )
-            conn.execute(
-                text(
-                    "UPDATE orders SET refunded_minor = refunded_minor + 100 WHERE "
-                    "seq=:s AND refunded_minor + 100 <= captured_minor"
-                ),
-                {"s": seq},
+            run(
+                conn,
+                "UPDATE orders SET refunded_minor = refunded_minor + 100, status = "
+                "'SHIPPED', version = version + 1 WHERE seq = :s AND refunded_minor + 100 <= "
+                "captured_minor",
+                s=seq,
             )
             for kind in (
                 "return.requested",
@@ -179,34 +194,39 @@ def ceiling_rate(url: str, ids: list[str]) -> float:
                 "refund.released",
             ):
                 history(conn, seq, kind)
-            for t in (
+            for type_ in (
                 "postsales.return.management.created",
                 "postsales.return.management.approved",
                 "payment.refund.requested",
+                "sales.order_management.updated",
             ):
-                outbox(conn, oid, t)
-        with engine.begin() as conn:  # gateway confirmation
+                outbox(conn, oid, type_)
+        with engine.begin() as conn:  # the gateway's confirmation
             conn.execute(
-                text("SELECT 1 FROM inbound_messages WHERE message_id=:m"), {"m": oid}
+                text("SELECT 1 FROM inbound_messages WHERE message_id = :m"), {"m": oid}
             ).all()
-            conn.execute(
-                text("UPDATE refunds SET status='RELEASED' WHERE id=:i"), {"i": f"RF-{oid}-1"}
+            conn.execute(text(f"SELECT seq FROM orders WHERE id = :o{lock}"), {"o": oid}).all()
+            run(
+                conn,
+                "UPDATE refunds SET status = 'RELEASED', credit_note = 'CN' WHERE id = :i",
+                i=f"RF-{oid}-1",
+            )
+            run(
+                conn,
+                "INSERT INTO payment_operations (order_seq, payment_reference, event, "
+                "amount_minor, response, at) VALUES (:s, '1', 'refund', 100, 'ok', :at)",
+                s=seq,
             )
             history(conn, seq, "refund.confirmed")
             outbox(conn, oid, "notification.email")
-            conn.execute(
-                text(
-                    "INSERT INTO inbound_messages (message_id, type, received_at) "
-                    "VALUES (:m, 'x', :at)"
-                ),
-                {"m": oid, "at": now},
+            run(
+                conn,
+                "INSERT INTO inbound_messages (message_id, type, received_at) "
+                "VALUES (:m, 'x', :at)",
+                m=f"conf-{oid}",
             )
-        with engine.begin() as conn:  # unlock
-            conn.execute(
-                text("UPDATE orders SET lock_holder=NULL, lock_expires_at=NULL WHERE seq=:s"),
-                {"s": seq},
-            )
-            history(conn, seq, "unlock")
+        if agent_lock:
+            agent_lock_tx(oid, None)
     rate = len(ids) / (time.perf_counter() - t0)
     engine.dispose()
     return rate
@@ -217,6 +237,7 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a new SQLite file)")
     parser.add_argument("--flows", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--agent-lock", action="store_true", help="lock/unlock around each flow")
     args = parser.parse_args()
     url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='pst-flows-')}/flows.db"
     engine = make_engine(url)
@@ -225,11 +246,14 @@ def main() -> None:
     offset = int(time.time()) % 1_000_000 * 1000  # fresh order ids on a reused PostgreSQL
     ids = prepare(url, args.flows, offset)
     ceiling_ids = prepare(url, args.flows, offset + args.flows)
-    rate = engine_rate(url, ids, args.profile)
-    ceiling = ceiling_rate(url, ceiling_ids)
+    rate = engine_rate(url, ids, args.profile, args.agent_lock)
+    ceiling = ceiling_rate(url, ceiling_ids, args.agent_lock)
     kind = make_engine(url).dialect.name
+    steps = "lock, " if args.agent_lock else ""
+    steps += "return+approve+refund+release, gateway confirmation"
+    steps += ", unlock" if args.agent_lock else ""
     print(
-        f"{kind}: {args.flows} flows (lock, return+approve+refund+release, confirm, unlock): "
+        f"{kind}: {args.flows} flows ({steps}): "
         f"{rate:,.0f} flows/s; hand-written SQL {ceiling:,.0f} flows/s"
     )
 
