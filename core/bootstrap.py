@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from .actions import ActionSpec
 from .errors import ConfigError
 from .gateways import PaymentGateway
+from .notifiers import Notifier
 from .persistence.database import make_engine
 from .persistence.unit_of_work import UnitOfWork
 from .plugin_manager import PluginInfo, make_plugin_manager
@@ -33,6 +34,8 @@ class Registry:
     rule_plugins: dict[str, str]
     gateways: tuple[PaymentGateway, ...]
     plugins: tuple[PluginInfo, ...]
+    notifiers: tuple[Notifier, ...] = ()
+    notifier_plugins: dict[str, str] = attrs.Factory(dict)
 
     def rules_for(self, point: str) -> list[Rule]:
         return [rule for rule in self.rules if rule.point == point]
@@ -45,6 +48,14 @@ class Registry:
             if "*" in gateway.methods:
                 fallback = gateway
         return fallback
+
+    def notifiers_delivering(self) -> list[Notifier]:
+        """Notifiers that deliver outbox messages themselves (after commit, from the relay)."""
+        return [n for n in self.notifiers if n.delivers]
+
+    def deliverer_for(self, type_: str) -> Notifier | None:
+        """The notifier delivering outbox messages of `type_` (without prefix), if any."""
+        return next((n for n in self.notifiers if type_ in n.delivers), None)
 
 
 def _collect(pm: Any, hook: str, settings: Settings) -> list[tuple[str, Any]]:
@@ -93,6 +104,7 @@ def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Regi
                 )
             claimed[method] = plugin
         gateways.append(gateway)
+    notifiers, notifier_plugins = _notifiers(pm, settings, problems)
     for channel_id, channel in settings.sales_channels.items():
         for name in channel.postsales.disabled_actions:
             if name not in actions:
@@ -107,7 +119,38 @@ def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Regi
         rule_plugins=rule_plugins,
         gateways=tuple(gateways),
         plugins=tuple(infos),
+        notifiers=tuple(notifiers),
+        notifier_plugins=notifier_plugins,
     )
+
+
+def _notifiers(
+    pm: Any, settings: Settings, problems: list[str]
+) -> tuple[list[Notifier], dict[str, str]]:
+    notifiers: list[Notifier] = []
+    by_name: dict[str, str] = {}
+    delivered: dict[str, str] = {}
+    for plugin, notifier in _collect(pm, "postsales_register_notifiers", settings):
+        if not isinstance(notifier, Notifier):
+            problems.append(f"plugin {plugin}: postsales_register_notifiers returned {notifier!r}")
+            continue
+        if notifier.name in by_name:
+            problems.append(
+                f"notifier {notifier.name!r} is declared by both {by_name[notifier.name]} "
+                f"and {plugin}"
+            )
+            continue
+        for type_ in notifier.delivers:
+            if type_ in delivered:
+                problems.append(
+                    f"message type {type_!r} is delivered by both {delivered[type_]} and {plugin}"
+                )
+            delivered[type_] = plugin
+        if notifier.delivers and notifier.deliver is None:
+            problems.append(f"notifier {notifier.name!r} ({plugin}) lists types but no deliver")
+        by_name[notifier.name] = plugin
+        notifiers.append(notifier)
+    return notifiers, by_name
 
 
 @attrs.define

@@ -69,23 +69,29 @@ class ActionContext:
         return self.uow.emit(type_, payload, order_id=order.id if order else None, at=self.now)
 
     def notify(self, order: Order, template: str, subject: str, **data: Any) -> None:
-        """Record a customer notification (history + `notification.email` in the outbox)."""
+        """Notify the customer: a history entry, and the notification handed to every registered
+        notifier (the default one renders the template and records `notification.email` in the
+        outbox; sending happens after commit, never inside this transaction)."""
+        from .notifiers import Notification  # here, so this change stays inside this method
+
         to = order.customer.email
         self.record(
             order, "notification", f"Customer notified: {subject}", {"template": template, "to": to}
         )
-        self.emit(
-            "notification.email",
-            {
-                "order_id": order.id,
-                "to": to,
-                "language": order.language,
-                "template": template,
-                "subject": subject,
-                "data": data,
-            },
-            order=order,
+        notification = Notification(
+            order_id=order.id,
+            sales_channel=order.sales_channel,
+            to=to,
+            customer_name=order.customer.full_name,
+            language=order.language,
+            template=template,
+            subject=subject,
+            data=data,
+            currency=order.currency,
         )
+        for notifier in self.app.registry.notifiers:
+            if notifier.record is not None:
+                notifier.record(notification, order, self)
 
     def get_order(self, order_id: str) -> Order:
         return self.uow.get_order(order_id)

@@ -27,6 +27,7 @@ import pluggy
 if TYPE_CHECKING:
     from .actions import ActionSpec
     from .gateways import PaymentGateway
+    from .notifiers import Notifier
     from .rules import Rule
     from .settings import Settings
 
@@ -62,4 +63,25 @@ def postsales_register_gateways(settings: Settings) -> Iterable[PaymentGateway]:
     Called once. Return an iterable of :class:`postsales.core.gateways.PaymentGateway`. A gateway
     with ``methods=("*",)`` is the fallback for methods no other gateway claims. Two gateways
     claiming one method is an error.
+    """
+
+
+@hookspec
+def postsales_register_notifiers(settings: Settings) -> Iterable[Notifier]:
+    """Contribute customer notifiers: where ``ctx.notify(...)`` notifications go (SPEC §9).
+
+    Called once, when the plugin manager is built. ``settings`` is the loaded configuration (read
+    your options with ``settings.plugin_options(name)``). Return an iterable of
+    :class:`postsales.core.notifiers.Notifier` (an empty one when your options leave you off).
+
+    A notifier's ``record(notification, order, ctx)`` is called inside the unit of work of the
+    action that notified, for every notification, in registration order; it must only write
+    through ``ctx`` (``ctx.emit("notification.email", ...)``), never send anything, because the
+    transaction may still roll back. Its ``deliver(message)`` is called after commit by
+    ``postsales relay`` for pending outbox messages of the types listed in ``delivers`` (without
+    the configured prefix): those messages go to the notifier instead of the broker and are
+    marked sent when ``deliver`` returns; an exception leaves them pending for the next pass.
+
+    All results are collected. Two notifiers with one name, or two notifiers delivering the
+    same message type, stop start-up with an error naming both plugins.
     """

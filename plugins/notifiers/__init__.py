@@ -1,0 +1,1 @@
+"""Built-in customer notifiers: `outbox_notifier` (renders and records) and `smtp_notifier`."""

@@ -1,0 +1,159 @@
+"""Outbound messages (issue 7 item 1): each type of SPEC §9 is emitted by what causes it, and
+an outbox message exists if and only if its change committed (item 5).
+
+Exchange and reshipment messages are checked in detail by test_actions_orders.py; this file
+follows one order through import, release, shipping, a return and its refund.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from postsales.core.bootstrap import Postsales
+from postsales.core.errors import Refused
+from postsales.core.persistence import tables as T
+from postsales.core.services.actions import run_action
+from postsales.core.services.messages import import_lines
+from postsales.core.services.users import get_user
+from tests.conftest import example, import_examples
+
+ORDER = "000000101"
+
+
+def act(app: Postsales, name: str, **params: Any) -> Any:
+    return run_action(app, ORDER, name, params, get_user(app, None))
+
+
+def outbox(app: Postsales) -> list[Any]:
+    with app.engine.connect() as conn:
+        return list(conn.execute(select(T.outbox).order_by(T.outbox.c.seq)))
+
+
+def new_types(app: Postsales, before: int) -> list[str]:
+    return [r.type for r in outbox(app)[before:]]
+
+
+def test_each_outbound_type_comes_from_its_cause(app: Postsales) -> None:
+    import_examples(app, "order-create.json")
+    assert new_types(app, 0) == ["sales.order_management.updated"]
+
+    n = len(outbox(app))
+    act(app, "release")
+    assert new_types(app, n) == [
+        "logistics.shipment_request_management.requested",
+        "sales.order_management.updated",
+    ]
+    request = outbox(app)[n].payload["shipment_request"]
+    # Shaped after seed 002's example message.
+    assert set(request) >= {
+        "id", "order_id", "source_id", "customer_id", "store", "language", "vat_country",
+        "origin", "origin_date", "created_at", "status", "items", "addresses",
+        "shipping_address", "billing_address", "status_date",
+    }  # fmt: skip
+    assert set(request["items"][0]) >= {
+        "order_line_id", "order_line_number", "item_type", "sku", "name", "order_line_price",
+        "order_line_promotions_info", "status", "status_reason", "status_date",
+    }  # fmt: skip
+
+    n = len(outbox(app))
+    import_examples(app, "shipment-shipped.json")
+    assert new_types(app, n) == ["notification.email", "sales.order_management.updated"]
+    mail = outbox(app)[n].payload
+    assert mail["template"] == "order_shipped" and "1Z999AA10123456784" in mail["body"]
+
+    n = len(outbox(app))
+    act(
+        app, "return", lines=[2], reason="Damaged", comment="test"
+    )  # ST1 approves and releases at once
+    types = new_types(app, n)
+    for expected in (
+        "postsales.return.management.created",
+        "postsales.return.management.approved",
+        "payment.refund.requested",
+        "sales.order_management.updated",
+    ):
+        assert expected in types, (expected, types)
+    assert types.index("postsales.return.management.created") < types.index(
+        "postsales.return.management.approved"
+    )
+
+    n = len(outbox(app))
+    import_examples(app, "refund-confirmed.json")
+    mails = [r.payload for r in outbox(app)[n:] if r.type == "notification.email"]
+    assert [m["template"] for m in mails] == ["refund_released"]
+    assert "54.00" in mails[0]["body"]
+
+
+def test_the_order_channel_language_picks_the_template(app: Postsales) -> None:
+    data = example("order-create.json")
+    data["payload"]["order"]["language"] = "de_DE"
+    report = import_lines(app, [json.dumps(data)])
+    assert not report.refused
+    import_examples(app, "shipment-shipped.json")
+    (mail,) = [r.payload for r in outbox(app) if r.type == "notification.email"]
+    assert mail["template_language"] == "de" and mail["language"] == "de_DE"
+    assert mail["subject"] == f"Ihre Bestellung {ORDER} wurde versandt"
+    assert "Sendungsnummer: 1Z999AA10123456784" in mail["body"]
+
+
+def test_no_message_without_a_committed_change(app: Postsales) -> None:
+    import_examples(app, "order-create.json")
+    before = outbox(app)
+    preview = run_action(app, ORDER, "cancel", {"reason": "x"}, get_user(app, None), dry_run=True)
+    assert {m["type"] for m in preview.messages} >= {"notification.email"}  # shown, not kept
+    with pytest.raises(Refused):
+        act(app, "release_hold")  # not on hold: refused, nothing written
+    assert outbox(app) == before
+
+
+HOLD_LOOP = """
+import sys
+from postsales.core.bootstrap import bootstrap
+from postsales.core.services.actions import run_action
+from postsales.core.services.users import get_user
+app = bootstrap(None, sys.argv[1])
+user = get_user(app, None)
+print("ready", flush=True)
+for n in range(100000):
+    run_action(app, "000000101", "hold" if n % 2 == 0 else "release_hold", {}, user)
+"""
+
+
+def test_a_killed_process_leaves_a_message_for_each_committed_change_and_no_other(
+    app: Postsales,
+) -> None:
+    """Hold and release an order in a loop in another process, SIGKILL it at random points:
+    every committed change has its history entry and its message, and there is no message
+    without its change."""
+    import_examples(app, "order-create.json")
+    url = app.engine.url.render_as_string(hide_password=False)
+    rng = random.Random(11)
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOOP, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=os.environ.copy(),
+        )
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.2, 0.6))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        with app.engine.connect() as conn:
+            kinds = list(conn.execute(select(T.history.c.kind)).scalars())
+            order = conn.execute(select(T.orders).where(T.orders.c.id == ORDER)).one()
+        changes = kinds.count("order.held") + kinds.count("order.hold_released")
+        updates = [r.payload for r in outbox(app) if r.type == "sales.order_management.updated"]
+        assert changes > 0
+        assert len(updates) == changes + 1  # + the import's
+        assert updates[-1]["order"]["status"] == order.status
