@@ -61,6 +61,9 @@ def quantum(currency: str) -> Decimal:
         return value
 
 
+AMOUNT_DIGITS_MAX = 12  # whole-number digits an amount may have (below a trillion)
+
+
 def parse_amount(value: object, currency: str, *, field: str = "amount") -> Decimal:
     """Read a user's or a message's amount: a string or a number, never a float's binary noise.
 
@@ -77,6 +80,9 @@ def parse_amount(value: object, currency: str, *, field: str = "amount") -> Deci
         raise ValueError(f"{field}: {value!r} is not an amount") from None
     if not amount.is_finite():
         raise ValueError(f"{field}: {value!r} is not an amount")
+    if amount and amount.adjusted() >= AMOUNT_DIGITS_MAX:
+        # Beyond this, quantize overflows the decimal context and minor units overflow BIGINT.
+        raise ValueError(f"{field}: {value!r} is too large an amount")
     q = quantum(currency)
     if amount != amount.quantize(q, rounding=ROUND_HALF_EVEN):
         raise ValueError(

@@ -17,7 +17,7 @@ from flask import Flask
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.persistence.migrate import ensure_current
 
-from . import auth, errors, orders
+from . import admin, api, auth, errors, orders
 from .context import load_user, localtime
 from .security import (
     LoginThrottle,
@@ -73,7 +73,9 @@ def create_app(
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(orders.bp)
+    app.register_blueprint(admin.bp)
     errors.register(app)
+    api.mount(app)  # /api/v1: the JSON API, an app of its own (see api/__init__.py)
     return app
 
 

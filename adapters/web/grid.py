@@ -1,135 +1,131 @@
-"""The orders grid of S-3: one page of the user's visible orders, newest first.
+"""The orders grid of S-3 as the web shows it: request arguments in, core search out.
 
-A stop-gap: a core search service (S-1/S-2, shared by the CLI, the API and export) will replace
-this module, and the web view will then call it instead. Until then this is read-only SQL on the
-core's tables, always scoped to the user's stores (SPEC §4), and holds no business rule.
+Every search, count, export and the work queue go through `postsales.core.services.search`
+(the same service the CLI and the JSON API call); this module only reads the query string and
+arranges what the template shows. It holds no business rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, func, select
 
-from postsales.core.bootstrap import Postsales
-from postsales.core.domain.customers import normalise_email, normalise_text
-from postsales.core.domain.users import User
-from postsales.core.errors import BadInput
-from postsales.core.money import format_amount, from_minor
-from postsales.core.persistence import tables as T
+from postsales.core.services.search import (
+    COLUMNS,
+    FILTERS,
+    PAGE_SIZES,
+    SORTS,
+    SearchResult,
+)
 
-PAGE_SIZES = (10, 20, 50, 100)
-FILTERS = ("order_id", "email", "name", "status", "sales_channel")
+__all__ = ["FILTERS", "PAGE_SIZES", "GridView", "filters_from", "sort_links"]
+
+# The filters shown first; the others sit under "More filters".
+MAIN_FILTERS = ("order_id", "name", "email", "telephone", "zip", "status", "sales_channel")
+LABELS = {
+    "order_id": "Order ID",
+    "client_order_reference": "Client order reference",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "name": "Customer name",
+    "email": "Email",
+    "telephone": "Telephone",
+    "zip": "Zip / postal code",
+    "shipping_address": "Shipping address",
+    "billing_address": "Billing address (whole words)",
+    "from_date": "From date",
+    "to_date": "To date",
+    "sales_channel": "Sales channel",
+    "market": "Market",
+    "status": "Status",
+    "appeasement_status": "Appeasement status",
+    "return_status": "Return status",
+    "order_type": "Order type",
+    "requested_to": "Requested to",
+    "customer_type": "Customer type",
+    "sku": "SKU",
+    "tracking_number": "Tracking number",
+    "payment_reference": "Payment reference",
+    "return_id": "Return ID",
+    "q": "Search everything",
+}
+HINTS = {
+    "order_id": "exact or prefix",
+    "name": "part of a name, % as wildcard",
+    "first_name": "part of it, % as wildcard",
+    "last_name": "part of it, % as wildcard",
+    "shipping_address": "part of it, % as wildcard",
+    "email": "exact address",
+    "telephone": "digits are compared",
+    "from_date": "2026-11-02 or ISO time",
+    "to_date": "2026-11-02 or ISO time",
+    "q": "ids, names, email, phone, SKU, tracking, comments",
+}
+CHOICES = {
+    "appeasement_status": ("requested", "pending_release", "released", "cancelled", "any"),
+    "return_status": ("requested", "approved", "cancelled", "any"),
+    "order_type": ("normal", "exchange", "reshipment"),
+    "customer_type": ("guest", "registered", "b2b"),
+}
+SORTABLE = {
+    "id": "id",
+    "sales_channel": "sales_channel",
+    "origin_date": "origin_date",
+    "created_at": "created_at",
+    "status": "status",
+    "grand_total": "grand_total",
+    "customer_name": "name",
+}
+
+
+def filters_from(args: Mapping[str, str]) -> dict[str, str]:
+    """Every S-1 filter from the query string ("" when absent)."""
+    return {name: args.get(name, "") for name in FILTERS}
+
+
+def sort_links(current: str | None) -> dict[str, tuple[str, str]]:
+    """For each sortable column: (the sort its header link asks for, the arrow shown now)."""
+    key, descending = (current or "-arrival").lstrip("-"), (current or "-arrival").startswith("-")
+    out = {}
+    for column, sort in SORTABLE.items():
+        if sort == key:
+            out[column] = (sort if descending else f"-{sort}", "▼" if descending else "▲")
+        else:
+            out[column] = (f"-{sort}" if sort in ("origin_date", "created_at") else sort, "")
+    return out
 
 
 @attrs.frozen
-class GridRow:
-    id: str
-    sales_channel: str
-    purchase_date: datetime
-    bill_to: str
-    ship_to: str
-    status: str
-    grand_total: str
-    currency: str
+class GridView:
+    """What the template needs besides the result itself."""
 
-
-@attrs.frozen
-class GridPage:
-    rows: list[GridRow]
-    total: int
-    page: int
-    per_page: int
+    result: SearchResult | None
+    columns: list[str]
+    filters: dict[str, str]
+    sort: str | None
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+    def active(self) -> dict[str, str]:
+        return {k: v for k, v in self.filters.items() if v.strip()}
+
+    @property
+    def total_text(self) -> str:
+        if self.result is None:
+            return ""
+        return f"{self.result.total:,}" + ("+" if self.result.total_capped else "")
+
+    def link_args(self, **changes: Any) -> dict[str, Any]:
+        """Query arguments that keep the filters, page size and sort, with `changes`."""
+        args: dict[str, Any] = dict(self.active)
+        if self.result is not None:
+            args["per_page"] = self.result.per_page
+        if self.sort:
+            args["sort"] = self.sort
+        args.update({k: v for k, v in changes.items() if v is not None})
+        return args
 
 
-def _several(value: str) -> list[str]:
-    """Filters that take several values accept them comma-separated (S-1)."""
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("_", "\\_")
-
-
-def conditions(filters: Mapping[str, str], user: User) -> list[ColumnElement[bool]]:
-    """WHERE clauses for the given filters, always including the user's store scope."""
-    o = T.orders
-    where: list[ColumnElement[bool]] = []
-    if user.channels is not None:
-        where.append(o.c.sales_channel.in_(sorted(user.channels)))
-    if value := filters.get("order_id", "").strip():
-        where.append(o.c.id.startswith(value, autoescape=True))  # exact or prefix
-    if value := filters.get("email", "").strip():
-        where.append(o.c.email_norm == normalise_email(value))
-    if value := normalise_text(filters.get("name", "")):
-        if "%" in value:
-            # `%` matches any run of characters and the end is open: `%tay` finds "Mercy Taylor".
-            where.append(o.c.name_norm.like(_like_escape(value) + "%", escape="\\"))
-        else:
-            where.append(o.c.name_norm.contains(value, autoescape=True))
-    if statuses := _several(filters.get("status", "").upper()):
-        where.append(o.c.status.in_(statuses))
-    if channels := _several(filters.get("sales_channel", "")):
-        where.append(o.c.sales_channel.in_(channels))
-    return where
-
-
-def _person(address: Any, fallback: str) -> str:
-    if isinstance(address, dict):
-        name = f"{address.get('first_name', '')} {address.get('last_name', '')}".strip()
-        return name or str(address.get("company_name") or "") or fallback
-    return fallback
-
-
-def search_grid(
-    app: Postsales, user: User, filters: Mapping[str, str], *, page: int = 1, per_page: int = 20
-) -> GridPage:
-    """One page of orders matching `filters` among those `user` may see, newest first."""
-    if per_page not in PAGE_SIZES:
-        sizes = ", ".join(map(str, PAGE_SIZES))
-        raise BadInput(f"per_page: must be one of {sizes}, got {per_page}", field="per_page")
-    if page < 1:
-        raise BadInput(f"page: must be 1 or more, got {page}", field="page")
-    o = T.orders
-    where = conditions(filters, user)
-    columns = (
-        o.c.id,
-        o.c.sales_channel,
-        o.c.origin_date,
-        o.c.customer_first_name,
-        o.c.customer_last_name,
-        o.c.billing_address,
-        o.c.shipping_address,
-        o.c.status,
-        o.c.grand_total_minor,
-        o.c.currency,
-    )
-    query = select(*columns).where(*where).order_by(o.c.seq.desc())
-    query = query.limit(per_page).offset((page - 1) * per_page)
-    with app.uow(read_only=True) as uow:
-        total = uow.conn.execute(select(func.count()).select_from(o).where(*where)).scalar_one()
-        found = list(uow.conn.execute(query))
-    rows = []
-    for r in found:
-        customer = f"{r.customer_first_name} {r.customer_last_name}".strip()
-        amount = format_amount(from_minor(r.grand_total_minor, r.currency), r.currency)
-        rows.append(
-            GridRow(
-                id=r.id,
-                sales_channel=r.sales_channel,
-                purchase_date=r.origin_date,
-                bill_to=_person(r.billing_address, customer),
-                ship_to=_person(r.shipping_address, customer),
-                status=r.status,
-                grand_total=amount,
-                currency=r.currency,
-            )
-        )
-    return GridPage(rows=rows, total=int(total), page=page, per_page=per_page)
+LABEL_OF = {key: column.label for key, column in COLUMNS.items()}
+SORT_NAMES = SORTS

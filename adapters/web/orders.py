@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -12,11 +13,28 @@ from postsales.core.errors import BadInput, PostsalesError
 from postsales.core.machines import ORDER
 from postsales.core.services.actions import ActionAvailability, list_actions, run_action
 from postsales.core.services.orders import show_order
+from postsales.core.services.search import (
+    COLUMNS,
+    export_orders,
+    grid_columns,
+    search_orders,
+    set_grid_columns,
+    work_queue,
+)
 
 from .context import require, services, user
 from .errors import shown_inline, status_for
 from .forms import form_fields, passthrough, read_params
-from .grid import FILTERS, PAGE_SIZES, search_grid
+from .grid import (
+    CHOICES,
+    HINTS,
+    LABELS,
+    MAIN_FILTERS,
+    PAGE_SIZES,
+    GridView,
+    filters_from,
+    sort_links,
+)
 
 bp = Blueprint("orders", __name__)
 
@@ -43,35 +61,120 @@ def _channels() -> list[tuple[str, str]]:
     return [(cid, ch.name) for cid, ch in sorted(channels.items()) if user().sees(cid)]
 
 
-@bp.route("/orders")
-def grid() -> Page:
-    """S-3: the user's orders, newest first; a filtered search with one result opens it."""
-    require("orders.view")
-    filters = {name: request.args.get(name, "") for name in FILTERS}
-    context: dict[str, Any] = {
-        "filters": filters,
+def _grid_context(view: GridView, per_page: int) -> dict[str, Any]:
+    return {
+        "view": view,
+        "result": view.result,
+        "filters": view.filters,
+        "active": view.active,
+        "per_page": per_page,
         "page_sizes": PAGE_SIZES,
         "statuses": ORDER.states,
         "channels": _channels(),
         "store_names": dict(_channels()),
-        "result": None,
-        "active": {},
+        "labels": LABELS,
+        "hints": HINTS,
+        "choices": CHOICES,
+        "main_filters": MAIN_FILTERS,
+        "all_columns": COLUMNS,
+        "sorts": sort_links(view.sort),
     }
+
+
+@bp.route("/orders")
+def grid() -> Page:
+    """S-3: the user's orders, newest first; a filtered search with one result opens it."""
+    require("orders.view")
+    filters = filters_from(request.args)
+    sort = request.args.get("sort", "").strip() or None
+    columns = grid_columns(services(), user())
+    per_page = 20
     try:
         per_page = _int_arg("per_page", 20)
-        context["per_page"] = per_page
-        result = search_grid(
-            services(), user(), filters, page=_int_arg("page", 1), per_page=per_page
+        result = search_orders(
+            services(),
+            user(),
+            filters,
+            page=_int_arg("page", 1),
+            per_page=per_page,
+            sort=sort,
+            after=request.args.get("after") or None,
         )
     except BadInput as exc:
-        context.setdefault("per_page", 20)
-        status = status_for(exc, query=True)
-        return render_template("orders.html", error=exc.message, **context), status
-    if result.total == 1 and any(v.strip() for v in filters.values()):
-        return redirect(url_for("orders.show", order_id=result.rows[0].id))
-    context["result"] = result
-    context["active"] = {k: v for k, v in filters.items() if v.strip()}
-    return render_template("orders.html", **context)
+        view = GridView(None, columns, filters, sort)
+        context = _grid_context(view, per_page if per_page in PAGE_SIZES else 20)
+        return render_template("orders.html", error=exc.message, **context), status_for(
+            exc, query=True
+        )
+    view = GridView(result, columns, filters, sort)
+    if result.single and view.active:
+        return redirect(url_for("orders.show", order_id=result.single))
+    return render_template("orders.html", **_grid_context(view, per_page))
+
+
+@bp.route("/orders/columns", methods=["GET", "POST"])
+def choose_columns() -> Page:
+    """S-3: the grid's columns, remembered per user (none chosen, or Default: the default ones).
+
+    A page of its own rather than a panel on the grid: the column names ("Email", "Zip") are
+    also the grid's filter labels, and one page must not label two controls the same."""
+    require("orders.view")
+    back = request.values.get("back", "")
+    back = back if back.startswith("/orders") else url_for("orders.grid")
+    if request.method == "POST":
+        chosen = [] if request.form.get("reset") else request.form.getlist("columns")
+        set_grid_columns(services(), user(), chosen)
+        return redirect(back)
+    return render_template(
+        "columns.html",
+        all_columns=COLUMNS,
+        chosen=grid_columns(services(), user()),
+        back=back,
+    )
+
+
+@bp.route("/orders/export")
+def export() -> Response:
+    """S-4: every matching order as CSV or Excel XML, with the user's columns.
+
+    The file is written to a temporary file first (bounded memory, whatever the row count)
+    and then sent; a refused export (bad filter, no permission) never starts a download."""
+    require("orders.view")
+    fmt = request.args.get("format", "csv")
+    filters = filters_from(request.args)
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it)
+    try:
+        export_orders(
+            services(),
+            user(),
+            filters,
+            fmt=fmt,
+            columns=grid_columns(services(), user()),
+            out=spool,
+            sort=request.args.get("sort", "").strip() or None,
+        )
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    mimetype = "text/csv" if fmt == "csv" else "application/vnd.ms-excel"
+    name = "orders.csv" if fmt == "csv" else "orders.xml"
+    return send_file(spool, mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+@bp.route("/queue")
+def queue() -> Page:
+    """S-5: the work queue, orders that need an agent, with the reasons."""
+    require("orders.view")
+    per_page = _int_arg("per_page", 20)
+    result = work_queue(services(), user(), page=_int_arg("page", 1), per_page=per_page)
+    return render_template(
+        "queue.html",
+        result=result,
+        per_page=per_page,
+        page_sizes=PAGE_SIZES,
+        store_names=dict(_channels()),
+    )
 
 
 def _order_page(

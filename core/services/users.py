@@ -104,6 +104,8 @@ def _token_hash(token: str) -> str:
 
 def issue_token(app: Postsales, name: str) -> str:
     """A new API bearer token; only its SHA-256 is stored."""
+    if not name or name == SYSTEM_USER:
+        raise BadInput("name: the built-in system user has no API tokens; add a user first")
     get_user(app, name)
     token = "pst_" + secrets.token_urlsafe(32)
     with app.uow() as uow:

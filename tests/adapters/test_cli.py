@@ -114,6 +114,8 @@ def test_users_add_validates_and_token_prints(db: str) -> None:
     token = run("--db", db, "users", "token", "bob")
     assert token.exit_code == 0 and token.output.startswith("pst_")
     assert run("--db", db, "users", "token", "nobody").exit_code == 4
+    system = run("--db", db, "users", "token", "system")
+    assert system.exit_code == 2 and "system user has no API tokens" in system.output
 
 
 def test_bad_config_names_file_and_key_with_exit_2(db: str, tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def test_agent_finds_the_order_and_returns_and_appeases(page, server: str, tmp_p
     assert "000000101" in grid.inner_text() and "Veronica Costello" in grid.inner_text()
 
     # One result opens the order (S-3).
-    page.get_by_label("Email").fill("VERONICA.COSTELLO@example.com")
+    page.locator("input[name=email]").fill("VERONICA.COSTELLO@example.com")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url(f"{server}/orders/000000101")
     assert page.get_by_role("heading", name="Details").is_visible()
