@@ -73,8 +73,9 @@ def _dead_letter(
         insert(T.dead_letters).values(
             message_id=envelope.id if envelope else None,
             type=envelope.type if envelope else None,
-            reason=reason,
-            raw=raw[:1_000_000],
+            # PostgreSQL text cannot hold NUL: keep the bytes visible, escaped, for inspection.
+            reason=reason.replace("\x00", "\\u0000"),
+            raw=raw[:1_000_000].replace("\x00", "\\u0000"),
             received_at=app.now(),
         )
     )

@@ -174,3 +174,12 @@ def test_json_lines_and_a_json_array_are_both_read(app: Postsales) -> None:
     b["id"], b["payload"]["order"]["id"] = "msg-b", "000000202"
     report = import_lines(app, [json.dumps([a, b])])
     assert report.applied == 2
+
+
+def test_a_nul_byte_is_refused_and_kept_as_a_dead_letter(app: Postsales) -> None:
+    """PostgreSQL text cannot store NUL; the dead letter keeps it escaped instead of failing."""
+    report = import_lines(app, ['{"id": "m\x00x", "type": "x"}'])
+    assert report.exit_code == 2
+    with app.uow(read_only=True) as uow:
+        (letter,) = list(uow.conn.execute(select(T.dead_letters)))
+    assert "\\u0000" in letter.raw
