@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ..crypto import billing_cipher
 from ..domain.customers import Address, Customer, normalise_email, normalise_text, phone_digits
 from ..domain.history import HistoryEvent, Lock
 from ..domain.orders import (
@@ -31,6 +32,8 @@ def order_row(order: Order) -> dict[str, Any]:
     cur = order.currency
     c = order.customer
     ship = order.shipping_address
+    billing = order.billing_address.to_dict() if order.billing_address else None
+    cipher = billing_cipher() if billing else None
     return {
         "id": order.id,
         "sales_channel": order.sales_channel,
@@ -59,7 +62,12 @@ def order_row(order: Order) -> dict[str, Any]:
         "name_norm": normalise_text(c.full_name),
         "ship_zip": (ship.zip if ship else "").strip().upper(),
         "ship_address_norm": normalise_text(ship.one_line()) if ship else "",
-        "billing_address": order.billing_address.to_dict() if order.billing_address else None,
+        # S-6: encrypted at rest, searchable only through keyed hashes of its words.
+        "billing_address": None,
+        "billing_address_enc": cipher.encrypt(order.id, billing) if cipher and billing else None,
+        "billing_index": cipher.address_tokens(billing) if cipher else [],
+        "bill_to_name": person_name(order.billing_address, c.full_name),
+        "ship_to_name": person_name(ship, c.full_name),
         "shipping_address": ship.to_dict() if ship else None,
         "shipping_method": order.shipping_method,
         "grand_total_minor": to_minor(order.grand_total, cur),
@@ -232,7 +240,9 @@ def order_from_rows(
             email=o.customer_email,
             phone=o.customer_phone,
         ),
-        billing_address=Address.from_dict(o.billing_address),
+        billing_address=Address.from_dict(
+            billing_plaintext(o.id, o.billing_address_enc, o.billing_address)
+        ),
         shipping_address=Address.from_dict(o.shipping_address),
         shipping_method=o.shipping_method,
         lock=Lock(o.lock_holder, o.lock_expires_at) if o.lock_holder else None,
@@ -326,6 +336,21 @@ def order_from_rows(
             HistoryEvent(h.at, h.actor, h.kind, h.summary, dict(h.payload or {})) for h in hist
         ],
     )
+
+
+def person_name(address: Address | None, fallback: str) -> str:
+    """The name an address is for (the grid's Bill to / Ship to): person, else company."""
+    if address is None:
+        return fallback
+    name = f"{address.first_name} {address.last_name}".strip()
+    return (name or address.company_name or fallback)[:256]
+
+
+def billing_plaintext(order_id: str, encrypted: str | None, legacy: Any) -> dict[str, Any] | None:
+    """The billing address: decrypted, or the plaintext of a row written before S-6."""
+    if encrypted:
+        return billing_cipher().decrypt(order_id, encrypted)
+    return legacy if isinstance(legacy, dict) else None
 
 
 def _id_number(child_id: str) -> int:

@@ -91,6 +91,8 @@ orders = Table(
     Column("name_norm", String(256), nullable=False, default=""),
     Column("ship_zip", String(32), nullable=False, default=""),
     Column("ship_address_norm", String(512), nullable=False, default=""),
+    # Plaintext billing address of rows written before migration 0003, which encrypted them
+    # into `billing_address_enc`; always NULL since (S-6).
     Column("billing_address", JSON),
     Column("shipping_address", JSON),
     Column("shipping_method", String(64), nullable=False, default=""),
@@ -101,6 +103,14 @@ orders = Table(
     Column("lock_holder", String(64)),
     Column("lock_expires_at", UTCDateTime),
     Column("version", Integer, nullable=False, default=1),
+    # S-6: the billing address encrypted (`b1.<key id>.<data>`, core/crypto.py), and its words
+    # as keyed hashes (a JSON list) that triggers copy into `billing_tokens` for search.
+    Column("billing_address_enc", Text),
+    Column("billing_index", JSON),
+    # The grid's "Bill to" and "Ship to" names (S-3), kept in clear like the customer's own
+    # name so that a page or an export of a million rows decrypts nothing.
+    Column("bill_to_name", String(256), nullable=False, default=""),
+    Column("ship_to_name", String(256), nullable=False, default=""),
 )
 Index(None, orders.c.email_norm)
 Index(None, orders.c.phone_digits)
@@ -111,6 +121,15 @@ Index(None, orders.c.sales_channel, orders.c.seq)
 Index(None, orders.c.status, orders.c.seq)
 Index(None, orders.c.created_at)
 Index(None, orders.c.parent_order_id)
+# Search (issue 5): every single-value filter has an index ending in `seq`, so the grid's
+# default order (newest first by arrival) reads the first page straight off the index.
+Index(None, orders.c.market, orders.c.seq)
+Index(None, orders.c.order_type, orders.c.seq)
+Index(None, orders.c.customer_type, orders.c.seq)
+Index(None, orders.c.lock_holder)
+Index(None, orders.c.origin_date)
+# Date range with status and store, counted and paged from the index alone.
+Index(None, orders.c.created_at, orders.c.status, orders.c.sales_channel)
 
 order_lines = Table(
     "order_lines",
@@ -140,6 +159,7 @@ order_lines = Table(
     PrimaryKeyConstraint("order_seq", "line_number"),
 )
 Index(None, order_lines.c.sku)
+Index(None, order_lines.c.sku, order_lines.c.order_seq)
 
 payments = Table(
     "payments",
@@ -201,6 +221,7 @@ returns = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 Index(None, returns.c.status)
+Index(None, returns.c.status, returns.c.order_seq)
 
 refunds = Table(
     "refunds",
@@ -222,6 +243,8 @@ refunds = Table(
     Column("updated_at", UTCDateTime),
 )
 Index(None, refunds.c.kind, refunds.c.status)
+Index(None, refunds.c.kind, refunds.c.status, refunds.c.order_seq)
+Index(None, refunds.c.status, refunds.c.order_seq)
 
 history = Table(
     "history",
@@ -349,3 +372,49 @@ audit_log = Table(
     Column("detail", JSON, nullable=False, default=dict),
 )
 Index(None, audit_log.c.kind, audit_log.c.at)
+
+# S-6 blind index: one row per distinct keyed hash of a billing-address word. Filled by
+# triggers from `orders.billing_index` (migration 0003), so every writer stays as it is.
+billing_tokens = Table(
+    "billing_tokens",
+    metadata,
+    Column("token_hash", BigInteger, nullable=False),
+    Column("order_seq", Integer, nullable=False),
+    PrimaryKeyConstraint("token_hash", "order_seq"),
+    sqlite_with_rowid=False,
+)
+Index(None, billing_tokens.c.order_seq)
+
+# Per-user choices of the web app, such as the grid's columns (S-3).
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("user_name", String(64), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("value", JSON, nullable=False),
+    PrimaryKeyConstraint("user_name", "key"),
+)
+
+# Dialect-specific search objects made by hand in migration 0003: SQLite FTS5 tables (with
+# their shadow tables) and PostgreSQL trigram and pattern indexes. SQLAlchemy cannot declare
+# them, so Alembic's comparisons (env.py, tests) skip them by name.
+HAND_MADE_PREFIXES = ("orders_fts", "comments_fts")
+HAND_MADE_INDEXES = frozenset(
+    {
+        "ix_orders_name_norm_trgm",
+        "ix_orders_ship_address_norm_trgm",
+        "ix_history_comment_trgm",
+        "ix_orders_id_pattern",
+    }
+)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic `include_name` hook: leave the hand-made search objects alone."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(HAND_MADE_PREFIXES)
+    if type_ == "index":
+        return name not in HAND_MADE_INDEXES
+    return True

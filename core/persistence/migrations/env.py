@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from postsales.core.persistence.tables import metadata
+from postsales.core.persistence.tables import include_name, metadata
 
 config = context.config
 
@@ -30,6 +30,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by table copy
         compare_type=True,
+        include_name=include_name,  # hand-made search objects of 0003 (FTS5, pg_trgm)
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,241 @@
+"""The orders search of S-1…S-5: one service every door calls (CLI, JSON API, web grid).
+
+Results are always limited to the user's stores (`user.channels`), counts and exports included;
+`orders.view` is needed to search, `orders.export` to export. Bad filters, values, expressions,
+page sizes and sorts raise `BadInput` naming what is wrong. The SQL lives in `core/search/`.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+from sqlalchemy import delete, insert, select
+
+from ..bootstrap import Postsales
+from ..domain.users import User
+from ..errors import BadInput, Forbidden
+from ..persistence import tables as T
+from ..search import columns as C
+from ..search import export as E
+from ..search import fields as F
+from ..search import query as Q
+from ..search import queue as WQ
+
+FILTERS: tuple[str, ...] = F.FILTERS
+EXPRESSION_FIELDS: tuple[str, ...] = F.EXPRESSION_FIELDS
+PAGE_SIZES = Q.PAGE_SIZES
+SORTS: tuple[str, ...] = tuple(Q.SORTS)
+COLUMNS = C.COLUMNS
+DEFAULT_COLUMNS = C.DEFAULT_COLUMNS
+EXPORT_FORMATS = E.FORMATS
+TOTAL_CAP = Q.TOTAL_CAP
+
+Filters = Mapping[str, "str | list[str]"]
+
+
+@attrs.frozen
+class SearchResult:
+    """One page of a search. `total` is exact unless `total_capped` (then a lower bound)."""
+
+    total: int
+    total_capped: bool
+    page: int
+    per_page: int
+    orders: list[dict[str, Any]]
+    next_cursor: str | None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def single(self) -> str | None:
+        """The id of the one order found, when exactly one was (S-3: the door opens it)."""
+        if self.total == 1 and not self.total_capped and len(self.orders) == 1:
+            return str(self.orders[0]["id"])
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """SPEC §11 search output; `total_capped` only when capped, `single` when one."""
+        out: dict[str, Any] = {
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "orders": self.orders,
+            "next_cursor": self.next_cursor,
+        }
+        if self.total_capped:
+            out["total_capped"] = True
+        if self.single:
+            out["single"] = self.single
+        return out
+
+
+def _require(user: User, permission: str) -> None:
+    if not user.can(permission):
+        raise Forbidden(f"{user.name} may not do this (needs {permission})")
+
+
+def search_orders(
+    app: Postsales,
+    user: User,
+    filters: Filters | None = None,
+    *,
+    expression: dict[str, Any] | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    sort: str | None = None,
+    after: str | None = None,
+) -> SearchResult:
+    """A page of the orders `user` may see that match the filters (S-1) and expression (S-2),
+    newest first unless `sort` says otherwise (`-created_at`, `grand_total`, …). `after` is
+    the `next_cursor` of the previous page (keyset: as fast on page 5,000 as on page 1)."""
+    _require(user, "orders.view")
+    Q.check_paging(page, per_page)
+    plan = Q.make_plan(app, user, filters, expression, sort)
+    columns = C.needed(C.RESULT_KEYS)
+    with app.uow(read_only=True) as uow:
+        rows, more = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=after)
+        total, capped = Q.count(uow.conn, plan)
+    return SearchResult(
+        total=total,
+        total_capped=capped,
+        page=page,
+        per_page=per_page,
+        orders=[C.result_dict(r) for r in rows],
+        next_cursor=Q.make_cursor(plan, rows[-1]) if more and rows else None,
+    )
+
+
+def export_orders(
+    app: Postsales,
+    user: User,
+    filters: Filters | None = None,
+    *,
+    expression: dict[str, Any] | None = None,
+    fmt: str = "csv",
+    columns: list[str] | None = None,
+    out: typing.IO[bytes],
+    sort: str | None = None,
+) -> int:
+    """S-4: stream every matching order the user may see to `out` as CSV or SpreadsheetML
+    2003 (`xml`), with the chosen columns; recorded in the audit log. Returns rows written."""
+    _require(user, "orders.view")
+    _require(user, "orders.export")
+    if fmt not in E.FORMATS:
+        raise BadInput(
+            f"format: must be one of {', '.join(E.FORMATS)}, got {fmt!r}", field="format"
+        )
+    keys = C.check_columns(columns)
+    plan = Q.make_plan(app, user, filters, expression, sort)
+    cells = C.export_cells(keys, _zone(user))
+    with app.uow(read_only=True) as uow:
+        written = E.write(E.stream_rows(uow.conn, plan, keys), keys, cells, fmt, out)
+    with app.uow() as uow:
+        uow.conn.execute(
+            insert(T.audit_log).values(
+                at=app.now(),
+                actor=user.name,
+                kind="orders.export",
+                detail={
+                    "format": fmt,
+                    "rows": written,
+                    "columns": keys,
+                    "filters": {k: v for k, v in (filters or {}).items() if v},
+                    "expression": expression,
+                    "channels": None if user.channels is None else sorted(user.channels),
+                },
+            )
+        )
+        uow.commit()
+    return written
+
+
+def work_queue(app: Postsales, user: User, *, page: int = 1, per_page: int = 20) -> SearchResult:
+    """S-5: orders that need an agent (returns and refunds awaiting approval, refunds the
+    gateway rejected, orders on hold, locked orders), newest first; each carries `reasons`."""
+    _require(user, "orders.view")
+    Q.check_paging(page, per_page)
+    plan = Q.make_plan(app, user, None, None)
+    plan = attrs.evolve(plan, where=(*plan.where, WQ.in_queue(app.now())))
+    columns = C.needed(C.RESULT_KEYS)
+    with app.uow(read_only=True) as uow:
+        rows, more = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=None)
+        total, capped = Q.count(uow.conn, plan)
+        why = WQ.reasons(uow.conn, rows)
+    orders = []
+    for row in rows:
+        item = C.result_dict(row)
+        item["reasons"] = why.get(row.seq, [])
+        orders.append(item)
+    return SearchResult(
+        total=total,
+        total_capped=capped,
+        page=page,
+        per_page=per_page,
+        orders=orders,
+        next_cursor=Q.make_cursor(plan, rows[-1]) if more and rows else None,
+    )
+
+
+# -- per-user column choice (S-3) -------------------------------------------------------------
+
+_COLUMNS_KEY = "grid.columns"
+
+
+def grid_columns(app: Postsales, user: User) -> list[str]:
+    """The grid columns this user chose, or the default ones."""
+    p = T.user_preferences.c
+    with app.uow(read_only=True) as uow:
+        value = uow.conn.execute(
+            select(p.value).where(p.user_name == user.name, p.key == _COLUMNS_KEY)
+        ).scalar()
+    if isinstance(value, list):
+        kept = [k for k in value if k in C.COLUMNS]  # a column removed since is dropped
+        if kept:
+            return kept
+    return list(C.DEFAULT_COLUMNS)
+
+
+def set_grid_columns(app: Postsales, user: User, columns: list[str] | None) -> list[str]:
+    """Remember this user's grid columns (None or empty: back to the default ones)."""
+    keys = C.check_columns(columns)
+    p = T.user_preferences.c
+    with app.uow() as uow:
+        uow.conn.execute(
+            delete(T.user_preferences).where(p.user_name == user.name, p.key == _COLUMNS_KEY)
+        )
+        if columns:
+            uow.conn.execute(
+                insert(T.user_preferences).values(user_name=user.name, key=_COLUMNS_KEY, value=keys)
+            )
+        uow.commit()
+    return keys
+
+
+def _zone(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_COLUMNS",
+    "EXPORT_FORMATS",
+    "EXPRESSION_FIELDS",
+    "FILTERS",
+    "PAGE_SIZES",
+    "SORTS",
+    "SearchResult",
+    "export_orders",
+    "grid_columns",
+    "search_orders",
+    "set_grid_columns",
+    "work_queue",
+]

@@ -1,0 +1,764 @@
+"""The orders search (issue 5) against an independent computation, on SQLite and PostgreSQL.
+
+A data set is generated as order-create and shipment messages (varied names, channels, types,
+addresses), then worked on through actions and gateway messages (returns, appeasements,
+refunds approved and rejected, comments, holds, locks). The truth is computed in Python from
+each order's document (`show_order`), never from SQL; every S-1 filter, combinations, S-2
+expressions, paging, store scoping, the work queue and exports are compared with it.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import os
+import random
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import attrs
+import pytest
+import yaml
+from sqlalchemy import select, text
+
+from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.crypto import words
+from postsales.core.domain.customers import Address, normalise_text
+from postsales.core.domain.users import system_user
+from postsales.core.errors import BadInput, Forbidden
+from postsales.core.persistence import tables as T
+from postsales.core.persistence.database import make_engine
+from postsales.core.persistence.migrate import upgrade
+from postsales.core.search import query as Q
+from postsales.core.services.actions import run_action
+from postsales.core.services.messages import import_lines
+from postsales.core.services.orders import show_order
+from postsales.core.services.search import (
+    export_orders,
+    grid_columns,
+    search_orders,
+    set_grid_columns,
+    work_queue,
+)
+from postsales.core.services.users import add_user, get_user
+from tests.conftest import PG_URL, _pg_available, example
+
+FIRST = ["Mercy", "Taylor", "Veronica", "José", "Anna", "Li", "Zoë", "Mark"]
+LAST = ["Taylor", "Hayes", "Costello", "Ng", "Müller", "Smith", "O'Brien", "Tayler_x"]
+STREETS = ["Honey Bluff Parkway", "Main St", "Hauptstraße", "Lake View Rd", "Taylor Ave"]
+
+CONFIG = {
+    "sales_channels": {
+        "ST1": {
+            "name": "Luma US",
+            "market": "US",
+            "currency": "USD",
+            "sources": ["SOU1", "SOU2"],
+            "postsales": {"auto_approve_return": False, "auto_release_refund": False},
+        },
+        "ST2": {
+            "name": "Luma DE",
+            "market": "DE",
+            "currency": "EUR",
+            "sources": ["SOU3", "SOU1"],
+            "postsales": {"auto_approve_return": False, "auto_release_refund": False},
+        },
+    },
+    "roles": {
+        "admin": {
+            "permissions": [
+                "orders.view",
+                "orders.export",
+                "order.comment",
+                "order.hold",
+                "order.takeover",
+                "return.create",
+                "return.approve",
+                "refund.approve",
+                "appeasement.create",
+            ],
+            "sales_channels": "*",
+        },
+        "de_agent": {"permissions": ["orders.view", "orders.export"], "sales_channels": ["ST2"]},
+        "viewer": {"permissions": ["orders.view"], "sales_channels": ["ST1"]},
+    },
+}
+
+
+# -- the data set ---------------------------------------------------------------------------
+
+
+def _order_message(n: int, rnd: random.Random) -> tuple[str, dict[str, Any]]:
+    msg = copy.deepcopy(example("order-create.json"))
+    order = msg["payload"]["order"]
+    channel = "ST1" if n % 3 else "ST2"
+    first, last = rnd.choice(FIRST), rnd.choice(LAST)
+    if n == 1:
+        first, last = "Mercy", "Taylor"
+    if n == 2:
+        first, last = "Taylor", "Hayes"
+    order_id = f"{channel}-{n:05d}"
+    order.update(
+        id=order_id,
+        client_order_reference=f"WEB-{n:05d}",
+        sales_channel_id=channel,
+        currency="USD" if channel == "ST1" else "EUR",
+        origin_date=(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=n)).isoformat(),
+    )
+    phone = f"+1 (555) {n:03d}-{rnd.randint(1000, 9999)}"
+    order["customer"].update(
+        id=f"C{n}",
+        type=rnd.choice(["guest", "registered", "b2b"]),
+        first_name=first,
+        last_name=last,
+        email=f"{first}.{last}.{n}@Example.com".replace(" ", ""),
+        phone=phone,
+    )
+    ship = order["addresses"][0]
+    ship.update(
+        first_name=first,
+        last_name=last,
+        address1=f"{rnd.randint(1, 999)} {rnd.choice(STREETS)}",
+        city=rnd.choice(["Calder", "Berlin", "Springfield"]),
+        zip=f"{rnd.randint(10000, 10020)}",
+        phone=phone,
+    )
+    if n % 4 == 0:  # a separate billing address, with a company
+        bill = dict(ship, reference="2", company_name="Acme Trading", address1="1 Billing Way")
+        bill["city"] = "Hamburg"
+        order["addresses"].append(bill)
+        order["billing_address_reference"] = "2"
+    order["payments"][0]["payment_id"] = f"PAY-{n:05d}"
+    for line in order["order_lines"]:
+        line["sku"] = f"SKU-{(n + line['line_number']) % 7}"
+    msg["id"] = f"msg-search-{n}"
+    return json.dumps(msg), order
+
+
+def _shipped(order_id: str, channel: str, n: int) -> str:
+    msg = copy.deepcopy(example("shipment-shipped.json"))
+    msg["id"] = f"msg-ship-{n}"
+    msg["payload"].update(
+        shipment_request_id=f"{order_id}-01",
+        order_id=order_id,
+        source_id="SOU1"
+        if channel == "ST1" and n % 2
+        else ("SOU3" if channel == "ST2" else "SOU2"),
+        tracking_number=f"1ZTRACK{n:05d}",
+    )
+    return json.dumps(msg)
+
+
+def _refund_failed(order_id: str, refund_id: str, n: int) -> str:
+    msg = copy.deepcopy(example("refund-failed.json"))
+    msg["id"] = f"msg-refund-failed-{n}"
+    msg["payload"].update(order_id=order_id, refund_id=refund_id, payment_id=f"PAY-{n:05d}")
+    return json.dumps(msg)
+
+
+N = 48
+
+
+def _build(app: Postsales) -> None:
+    rnd = random.Random(5)
+    messages, orders = [], []
+    for n in range(1, N + 1):
+        raw, order = _order_message(n, rnd)
+        messages.append(raw)
+        orders.append(order)
+    report = import_lines(app, messages)
+    assert not report.refused, report.refused
+    shipped = [o for i, o in enumerate(orders, 1) if i % 5 != 0]
+    report = import_lines(
+        app, [_shipped(o["id"], o["sales_channel_id"], i) for i, o in enumerate(shipped, 1)]
+    )
+    assert not report.refused, report.refused
+    admin = get_user(app, "boss")
+
+    def act(order_id: str, name: str, **params: Any) -> Any:
+        return run_action(app, order_id, name, params, admin)
+
+    for i, o in enumerate(shipped):
+        oid = o["id"]
+        if i % 6 == 0:
+            act(oid, "return", lines=[1], reason="Too small", comment="Does not fit")
+        if i % 6 == 1:
+            done = act(oid, "return", lines=[2], reason="Damaged", comment="Broken zip")
+            act(oid, "approve_return", return_id=done.result["returns"][0])
+        if i % 7 == 2:
+            act(oid, "appeasement", line=4, amount="2.00", reason="Late", comment="Sorry")
+        if i % 11 == 3:
+            done = act(oid, "appeasement", line=3, amount="1.00", reason="Late", comment="x")
+            refund = done.result["refunds"][0]
+            act(oid, "approve_refund", refund_id=refund)
+            report = import_lines(app, [_refund_failed(oid, refund, i)])
+            assert not report.refused, report.refused
+        if i % 5 == 1:
+            act(oid, "comment", text=f"Customer called about parcel number {i}")
+    for o in orders[::9]:
+        if o not in shipped:
+            act(o["id"], "hold", reason="Fraud check")
+    act(orders[2]["id"], "lock")
+
+
+def _docs(app: Postsales) -> list[dict[str, Any]]:
+    with app.engine.connect() as conn:
+        ids = conn.execute(select(T.orders.c.id).order_by(T.orders.c.seq.desc())).scalars().all()
+    return [show_order(app, order_id, system_user()) for order_id in ids]
+
+
+@attrs.frozen
+class World:
+    app: Postsales
+    docs: list[dict[str, Any]]  # newest first
+
+    def ids(self, pred: Callable[[dict[str, Any]], bool]) -> list[str]:
+        return [d["id"] for d in self.docs if pred(d)]
+
+
+def _write_config(path: Path) -> str:
+    path.write_text(yaml.safe_dump(CONFIG))
+    return str(path)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """One data set per database for the whole module (it takes a few seconds to build)."""
+    folder = tmp_path_factory.mktemp("search")
+    config = _write_config(folder / "postsales.yaml")
+    schema = None
+    if request.param == "postgres":
+        reason = _pg_available()
+        if reason:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{reason} (required in CI)")
+            pytest.skip(reason)
+        schema = f"pst_search_{uuid.uuid4().hex[:8]}"
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{folder / 'search.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = bootstrap(config, url)
+    add_user(app, "boss", ["admin"], None, "America/New_York")
+    add_user(app, "hans", ["de_agent"], None, "Europe/Berlin")
+    add_user(app, "vera", ["viewer"], None)
+    _build(app)
+    yield World(app, _docs(app))
+    app.engine.dispose()
+    if schema:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def found(world: World, user: Any = None, **kwargs: Any) -> list[str]:
+    """Every id of a search, page by page through the keyset cursor."""
+    user = user or system_user()
+    out: list[str] = []
+    after = None
+    while True:
+        result = search_orders(world.app, user, per_page=10, after=after, **kwargs)
+        out += [o["id"] for o in result.orders]
+        after = result.next_cursor
+        if not after:
+            return out
+
+
+# -- the truth, computed from order documents --------------------------------------------------
+
+
+def _partial(pattern: str) -> Callable[[str], bool]:
+    parts = [re.escape(p) for p in normalise_text(pattern).split("%") if p]
+    rx = re.compile(".*".join(parts))
+    return lambda value: bool(rx.search(normalise_text(value)))
+
+
+def _full_name(d: dict[str, Any]) -> str:
+    return f"{d['customer']['first_name']} {d['customer']['last_name']}"
+
+
+def _ship_line(d: dict[str, Any]) -> str:
+    address = Address.from_dict(d["shipping_address"])
+    return address.one_line() if address else ""
+
+
+def _bill_words(d: dict[str, Any]) -> set[str]:
+    b = d["billing_address"] or {}
+    fields = ("first_name", "last_name", "company_name", "address1", "address2", "city")
+    fields += ("state", "zip", "country_code")
+    return {w for f in fields for w in words(str(b.get(f) or ""))}
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _created(d: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(d["created_at"])
+
+
+CASES: list[tuple[dict[str, str], Callable[[dict[str, Any]], bool]]] = [
+    ({"name": "%tay"}, lambda d: _partial("tay")(_full_name(d))),
+    ({"name": "mer%lor"}, lambda d: _partial("mer%lor")(_full_name(d))),
+    ({"name": "JOSÉ"}, lambda d: _partial("josé")(_full_name(d))),
+    ({"first_name": "tay"}, lambda d: _partial("tay")(d["customer"]["first_name"])),
+    ({"last_name": "%tay"}, lambda d: _partial("tay")(d["customer"]["last_name"])),
+    ({"last_name": "Ng"}, lambda d: d["customer"]["last_name"].lower() == "ng"),
+    ({"last_name": "r_x"}, lambda d: "r_x" in d["customer"]["last_name"].lower()),
+    (
+        {"email": "TAYLOR.HAYES.2@example.com"},
+        lambda d: d["customer"]["email"].lower() == "taylor.hayes.2@example.com",
+    ),
+    ({"email": "@example.com"}, lambda d: False),
+    ({"telephone": "1-555-003"}, lambda d: False),
+    ({"zip": "10005"}, lambda d: d["shipping_address"]["zip"] == "10005"),
+    ({"zip": "10005,10006"}, lambda d: d["shipping_address"]["zip"] in ("10005", "10006")),
+    ({"shipping_address": "%bluff"}, lambda d: _partial("bluff")(_ship_line(d))),
+    ({"shipping_address": "hauptstraße"}, lambda d: _partial("hauptstraße")(_ship_line(d))),
+    ({"billing_address": "acme"}, lambda d: "acme" in _bill_words(d)),
+    ({"billing_address": "Billing Way"}, lambda d: {"billing", "way"} <= _bill_words(d)),
+    ({"billing_address": "Honey Bluff"}, lambda d: {"honey", "bluff"} <= _bill_words(d)),
+    ({"sales_channel": "st2"}, lambda d: d["sales_channel"] == "ST2"),
+    ({"sales_channel": "ST1,ST2"}, lambda d: True),
+    ({"market": "de"}, lambda d: d["market"] == "DE"),
+    ({"status": "SHIPPED"}, lambda d: d["status"] == "SHIPPED"),
+    ({"status": "new,onhold"}, lambda d: d["status"] in ("NEW", "ONHOLD")),
+    (
+        {"appeasement_status": "requested"},
+        lambda d: any(
+            r["kind"] == "APPEASEMENT" and r["status"] == "REQUESTED" for r in d["refunds"]
+        ),
+    ),
+    (
+        {"appeasement_status": "any"},
+        lambda d: any(r["kind"] == "APPEASEMENT" for r in d["refunds"]),
+    ),
+    (
+        {"appeasement_status": "pending release,released"},
+        lambda d: any(
+            r["kind"] == "APPEASEMENT" and r["status"] in ("PENDING_RELEASE", "RELEASED")
+            for r in d["refunds"]
+        ),
+    ),
+    (
+        {"return_status": "requested"},
+        lambda d: any(r["status"] == "REQUESTED" for r in d["returns"]),
+    ),
+    ({"return_status": "approved"}, lambda d: any(r["status"] == "APPROVED" for r in d["returns"])),
+    ({"return_status": "any"}, lambda d: bool(d["returns"])),
+    ({"order_type": "normal"}, lambda d: d["order_type"] == "NORMAL"),
+    ({"order_type": "exchange"}, lambda d: d["order_type"] == "EXCHANGE"),
+    ({"requested_to": "SOU3"}, lambda d: any(s["source_id"] == "SOU3" for s in d["shipments"])),
+    (
+        {"requested_to": "SOU1,SOU2"},
+        lambda d: any(s["source_id"] in ("SOU1", "SOU2") for s in d["shipments"]),
+    ),
+    ({"customer_type": "b2b"}, lambda d: d["customer"]["type"] == "b2b"),
+    ({"sku": "SKU-3"}, lambda d: any(ln["sku"] == "SKU-3" for ln in d["lines"])),
+    (
+        {"tracking_number": "1ZTRACK00004"},
+        lambda d: any(s["tracking_number"] == "1ZTRACK00004" for s in d["shipments"]),
+    ),
+    (
+        {"payment_reference": "PAY-00007"},
+        lambda d: any(p["payment_id"] == "PAY-00007" for p in d["payments"]),
+    ),
+    ({"client_order_reference": "WEB-00011"}, lambda d: d["client_order_reference"] == "WEB-00011"),
+    ({"order_id": "ST2-0001"}, lambda d: d["id"].startswith("ST2-0001")),
+    ({"order_id": "ST1-00010"}, lambda d: d["id"] == "ST1-00010"),
+    (
+        {"q": "parcel number"},
+        lambda d: any("parcel number" in c["text"].lower() for c in d["comments"]),
+    ),
+    (
+        {"q": "1ZTRACK00004"},
+        lambda d: any(s["tracking_number"] == "1ZTRACK00004" for s in d["shipments"]),
+    ),
+    ({"q": "SKU-3"}, lambda d: any(ln["sku"] == "SKU-3" for ln in d["lines"])),
+    ({"q": "hayes"}, lambda d: "hayes" in _full_name(d).lower()),
+    # combinations
+    (
+        {"name": "%tay", "sales_channel": "ST1", "status": "SHIPPED"},
+        lambda d: (
+            _partial("tay")(_full_name(d))
+            and d["sales_channel"] == "ST1"
+            and d["status"] == "SHIPPED"
+        ),
+    ),
+    (
+        {"shipping_address": "main st", "name": "ann"},
+        lambda d: _partial("main st")(_ship_line(d)) and _partial("ann")(_full_name(d)),
+    ),
+    (
+        {"return_status": "any", "appeasement_status": "any"},
+        lambda d: bool(d["returns"]) and any(r["kind"] == "APPEASEMENT" for r in d["refunds"]),
+    ),
+    (
+        {"customer_type": "guest", "market": "US", "sku": "SKU-1,SKU-2"},
+        lambda d: (
+            d["customer"]["type"] == "guest"
+            and d["market"] == "US"
+            and any(ln["sku"] in ("SKU-1", "SKU-2") for ln in d["lines"])
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("filters", "truth"), CASES, ids=[json.dumps(c[0], ensure_ascii=False) for c in CASES]
+)
+def test_each_filter_matches_an_independent_computation(
+    world: World, filters: dict[str, str], truth: Callable[[dict[str, Any]], bool]
+) -> None:
+    expected = world.ids(truth)
+    got = found(world, filters=filters)
+    assert got == expected  # same orders, newest first
+    result = search_orders(world.app, system_user(), filters, per_page=100)
+    assert result.total == len(expected) and not result.total_capped
+    assert (result.single == expected[0]) if len(expected) == 1 else result.single is None
+
+
+def test_the_data_set_has_what_the_filters_need(world: World) -> None:
+    docs = world.docs
+    assert any(r["status"] == "REQUESTED" for d in docs for r in d["returns"])
+    assert any(
+        r["kind"] == "APPEASEMENT" and r["status"] == "REQUESTED"
+        for d in docs
+        for r in d["refunds"]
+    )
+    assert any(d["status"] == "ONHOLD" for d in docs) and any(d["lock"] for d in docs)
+    assert len(world.ids(lambda d: _partial("tay")(_full_name(d)))) > 3
+
+
+def test_telephone_compares_digits(world: World) -> None:
+    doc = world.docs[5]
+    phone = doc["customer"]["phone"]
+    spaced = " ".join(_digits(phone))
+    assert found(world, filters={"telephone": spaced}) == world.ids(
+        lambda d: _digits(d["customer"]["phone"]) == _digits(phone)
+    )
+    assert doc["id"] in found(world, filters={"q": phone})
+
+
+def test_dates_in_the_users_zone_or_with_an_offset(world: World) -> None:
+    times = sorted(_created(d) for d in world.docs)
+    middle = times[len(times) // 2]
+    boss = get_user(world.app, "boss")  # America/New_York
+    instant = middle.isoformat()
+    assert found(world, filters={"from_date": instant}) == world.ids(
+        lambda d: _created(d) >= middle
+    )
+    assert found(world, filters={"to_date": instant}) == world.ids(lambda d: _created(d) <= middle)
+    day = middle.astimezone(_ny()).date()
+    start = datetime.combine(day, datetime.min.time(), _ny())
+    end = start + timedelta(days=1)
+    expected = world.ids(lambda d: start <= _created(d) < end)
+    assert (
+        found(world, boss, filters={"from_date": day.isoformat(), "to_date": day.isoformat()})
+        == expected
+    )
+
+
+def _ny() -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("America/New_York")
+
+
+def test_expressions(world: World) -> None:
+    def field(name: str) -> dict[str, Any]:
+        return {"exp": "field", "args": [{"value": name}]}
+
+    origin = sorted(datetime.fromisoformat(d["origin_date"]) for d in world.docs)[20]
+    expr = {
+        "exp": "and",
+        "args": [
+            {
+                "exp": "ge",
+                "args": [field("origin_date"), {"value": origin.isoformat(), "type": "datetime"}],
+            },
+            {
+                "exp": "or",
+                "args": [
+                    {"exp": "like", "args": [field("name"), {"value": "%tay"}]},
+                    {"exp": "in", "args": [field("status"), {"value": ["ONHOLD", "NEW"]}]},
+                ],
+            },
+            {
+                "exp": "not",
+                "args": [{"exp": "eq", "args": [field("sales_channel"), {"value": "ST2"}]}],
+            },
+        ],
+    }
+    expected = world.ids(
+        lambda d: (
+            datetime.fromisoformat(d["origin_date"]) >= origin
+            and (_partial("tay")(_full_name(d)) or d["status"] in ("ONHOLD", "NEW"))
+            and d["sales_channel"] != "ST2"
+        )
+    )
+    assert found(world, expression=expr) == expected
+    sku_not = {"exp": "ne", "args": [field("sku"), {"value": "SKU-3"}]}
+    assert found(world, expression=sku_not) == world.ids(
+        lambda d: all(ln["sku"] != "SKU-3" for ln in d["lines"])
+    )
+    both = found(
+        world,
+        filters={"sales_channel": "ST1"},
+        expression={"exp": "like", "args": [field("shipping_address"), {"value": "%main"}]},
+    )
+    assert both == world.ids(
+        lambda d: d["sales_channel"] == "ST1" and _partial("main")(_ship_line(d))
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"filters": {"nope": "x"}}, "unknown filter 'nope'"),
+        ({"filters": {"from_date": "yesterday"}}, "from_date: 'yesterday' is not a date"),
+        ({"filters": {"name": "%ta"}}, "at least 3 characters"),
+        ({"filters": {"shipping_address": "ab"}}, "at least 3 characters"),
+        ({"filters": {"billing_address": "%acme"}}, "only whole words match"),
+        ({"filters": {"status": "SHIPPING"}}, "status: unknown value 'SHIPPING'"),
+        ({"filters": {"return_status": "lost"}}, "return_status: unknown value 'lost'"),
+        ({"filters": {"telephone": "call me"}}, "has no digits"),
+        ({"filters": {"email": ["a@b.c", "d@e.f"]}}, "email: takes one value"),
+        ({"per_page": 7}, "per_page: must be one of 10, 20, 50, 100"),
+        ({"page": 0}, "page: must be 1 or more"),
+        ({"sort": "colour"}, "sort: unknown sort 'colour'"),
+        ({"after": "garbage"}, "after: not a cursor"),
+        ({"expression": {"exp": "gte", "args": []}}, "unknown operator 'gte'"),
+        (
+            {
+                "expression": {
+                    "exp": "eq",
+                    "args": [{"exp": "field", "args": [{"value": "colour"}]}, {"value": "x"}],
+                }
+            },
+            "unknown field 'colour'",
+        ),
+        (
+            {
+                "expression": {
+                    "exp": "eq",
+                    "args": [
+                        {"exp": "field", "args": [{"value": "status"}]},
+                        {"value": "x", "type": "colour"},
+                    ],
+                }
+            },
+            "unknown type 'colour'",
+        ),
+        (
+            {
+                "expression": {
+                    "exp": "gt",
+                    "args": [{"exp": "field", "args": [{"value": "email"}]}, {"value": "x"}],
+                }
+            },
+            "operator 'gt' is not supported",
+        ),
+        (
+            {
+                "expression": {
+                    "exp": "eq",
+                    "args": [
+                        {"exp": "field", "args": [{"value": "created_at"}]},
+                        {"value": 3, "type": "number"},
+                    ],
+                }
+            },
+            "number does not apply",
+        ),
+        ({"expression": ["not", "an", "object"]}, "expected a JSON object"),
+    ],
+)
+def test_bad_input_names_what_is_wrong(world: World, kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(BadInput) as info:
+        search_orders(world.app, system_user(), **kwargs)
+    assert message in info.value.message
+
+
+def test_store_scope_limits_pages_counts_and_exports(world: World) -> None:
+    hans = get_user(world.app, "hans")  # ST2 only
+    expected = world.ids(lambda d: d["sales_channel"] == "ST2")
+    assert found(world, hans) == expected
+    assert search_orders(world.app, hans).total == len(expected)
+    # asking for the other store finds nothing rather than something
+    assert found(world, hans, filters={"sales_channel": "ST1"}) == []
+    st1_id = world.ids(lambda d: d["sales_channel"] == "ST1")[0]
+    assert found(world, hans, filters={"order_id": st1_id}) == []
+    out = io.BytesIO()
+    written = export_orders(world.app, hans, fmt="csv", columns=["id", "sales_channel"], out=out)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    assert written == len(expected) == len(rows) - 1
+    assert [r[0] for r in rows[1:]] == expected and {r[1] for r in rows[1:]} == {"ST2"}
+    queue = work_queue(world.app, hans, per_page=100)
+    assert all(o["sales_channel"] == "ST2" for o in queue.orders)
+
+
+def test_permissions(world: World) -> None:
+    vera = get_user(world.app, "vera")  # may view, not export
+    with pytest.raises(Forbidden):
+        export_orders(world.app, vera, out=io.BytesIO())
+    nobody = attrs.evolve(vera, permissions=frozenset())
+    with pytest.raises(Forbidden):
+        search_orders(world.app, nobody)
+
+
+def test_exports_are_counted_row_by_row_and_audited(world: World) -> None:
+    boss = get_user(world.app, "boss")
+    filters = {"status": "SHIPPED"}
+    expected = world.ids(lambda d: d["status"] == "SHIPPED")
+    out = io.BytesIO()
+    columns = ["id", "bill_to", "origin_date", "grand_total", "email"]
+    written = export_orders(world.app, boss, filters, fmt="csv", columns=columns, out=out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    assert written == len(rows) == len(expected) and [r["ID"] for r in rows] == expected
+    by_id = {d["id"]: d for d in world.docs}
+    for row in rows:
+        doc = by_id[row["ID"]]
+        bill = doc["billing_address"]
+        assert row["Bill to"] == f"{bill['first_name']} {bill['last_name']}".strip()
+        assert row["Grand total"] == doc["totals"]["grand_total"]
+        assert row["Purchase date"].endswith(("-05:00", "-04:00"))  # the user's zone
+    xml = io.BytesIO()
+    assert export_orders(world.app, boss, filters, fmt="xml", out=xml) == len(expected)
+    ns = {"ss": "urn:schemas-microsoft-com:office:spreadsheet"}
+    sheet = ElementTree.fromstring(xml.getvalue())
+    xml_rows = sheet.findall(".//ss:Row", ns)
+    assert len(xml_rows) == len(expected) + 1
+    assert [r.findall("ss:Cell/ss:Data", ns)[0].text for r in xml_rows[1:]] == expected
+    with world.app.engine.connect() as conn:
+        audit = conn.execute(
+            select(T.audit_log)
+            .where(T.audit_log.c.kind == "orders.export")
+            .order_by(T.audit_log.c.id)
+        ).all()
+    assert audit[-1].actor == "boss" and audit[-1].detail["rows"] == len(expected)
+    assert audit[-1].detail["format"] == "xml" and audit[-1].detail["filters"] == filters
+
+
+def test_work_queue(world: World) -> None:
+    expected = world.ids(
+        lambda d: (
+            any(r["status"] == "REQUESTED" for r in d["returns"])
+            or any(r["status"] == "REQUESTED" for r in d["refunds"])
+            or d["status"] == "ONHOLD"
+            or bool(d["lock"])
+        )
+    )
+    result = work_queue(world.app, system_user(), per_page=100)
+    assert [o["id"] for o in result.orders] == expected and result.total == len(expected)
+    reasons = [why for o in result.orders for why in o["reasons"]]
+    assert any("rejected by the gateway: DECLINED 05 card closed" in r for r in reasons)
+    assert any(r.startswith("return ") and r.endswith("awaiting approval") for r in reasons)
+    assert "on hold" in reasons and any(r.startswith("locked by") for r in reasons)
+
+
+def test_sorting_and_keyset_pages_agree(world: World) -> None:
+    def total_of(d: dict[str, Any]) -> Any:
+        from decimal import Decimal
+
+        return Decimal(d["totals"]["grand_total"])
+
+    got = found(world, sort="grand_total")
+    assert len(got) == len(world.docs) and len(set(got)) == len(got)
+    by_id = {d["id"]: d for d in world.docs}
+    values = [total_of(by_id[i]) for i in got]
+    assert values == sorted(values)
+    pages = [
+        o["id"]
+        for page in (1, 2, 3, 4, 5)
+        for o in search_orders(
+            world.app, system_user(), page=page, per_page=10, sort="-created_at"
+        ).orders
+    ]
+    assert pages == found(world, sort="-created_at")
+    oldest = found(world, sort="arrival")
+    assert oldest == list(reversed(world.ids(lambda d: True)))
+
+
+def test_totals_are_capped_past_the_threshold(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Q, "TOTAL_CAP", 10)
+    result = search_orders(world.app, system_user(), per_page=10)
+    assert result.total == 10 and result.total_capped and result.to_dict()["total_capped"] is True
+    assert result.next_cursor  # there is more to read
+
+
+def test_search_max_results(world: World) -> None:
+    channels = dict(world.app.settings.sales_channels)
+    st1 = channels["ST1"]
+    channels["ST1"] = attrs.evolve(
+        st1, postsales=attrs.evolve(st1.postsales, search_max_results=12)
+    )
+    app = attrs.evolve(
+        world.app, settings=attrs.evolve(world.app.settings, sales_channels=channels)
+    )
+    st1_only = search_orders(app, system_user(), {"sales_channel": "ST1"}, per_page=10)
+    assert st1_only.total == 12 and not st1_only.total_capped
+    ids = found(attrs.evolve(world, app=app), filters={"sales_channel": "ST1"})
+    assert ids == world.ids(lambda d: d["sales_channel"] == "ST1")[:12]
+    page2 = search_orders(app, system_user(), {"sales_channel": "ST1"}, per_page=10, page=2)
+    assert len(page2.orders) == 2 and page2.next_cursor is None
+    out = io.BytesIO()
+    assert export_orders(app, system_user(), {"sales_channel": "ST1"}, out=out) == 12
+    # ST2 has no cap
+    st2 = search_orders(app, system_user(), {"sales_channel": "ST2"})
+    assert st2.total == len(world.ids(lambda d: d["sales_channel"] == "ST2"))
+
+
+def test_column_choice_is_remembered_per_user(world: World) -> None:
+    boss = get_user(world.app, "boss")
+    assert grid_columns(world.app, boss)[:2] == ["id", "sales_channel"]
+    set_grid_columns(world.app, boss, ["id", "email", "status"])
+    assert grid_columns(world.app, boss) == ["id", "email", "status"]
+    assert grid_columns(world.app, get_user(world.app, "hans"))[0] == "id"
+    with pytest.raises(BadInput, match="unknown column 'colour'"):
+        set_grid_columns(world.app, boss, ["colour"])
+    set_grid_columns(world.app, boss, [])
+    assert "bill_to" in grid_columns(world.app, boss)
+
+
+def test_billing_addresses_are_encrypted_at_rest(world: World) -> None:
+    with world.app.engine.connect() as conn:
+        rows = conn.execute(
+            select(T.orders.c.billing_address_enc, T.orders.c.billing_address)
+        ).all()
+        raw_text = " ".join(str(r) for r in rows)
+        tokens = conn.execute(select(T.billing_tokens)).all()
+    assert rows and all(r.billing_address_enc.startswith("b1.") for r in rows)
+    assert "Honey" not in raw_text and "Billing Way" not in raw_text and "Acme" not in raw_text
+    assert tokens  # the blind index is filled by the triggers
+    doc = world.docs[0]
+    assert doc["billing_address"]["address1"]  # the order document still shows it
+
+
+def test_search_output_shape(world: World) -> None:
+    result = search_orders(world.app, system_user(), {"name": "mercy taylor"}).to_dict()
+    assert set(result) >= {"total", "page", "per_page", "orders", "next_cursor"}
+    order = result["orders"][0]
+    for key in ("id", "sales_channel", "created_at", "bill_to", "ship_to", "status", "grand_total"):
+        assert key in order
+    assert re.fullmatch(r"\d+\.\d\d", order["grand_total"])
+    assert datetime.fromisoformat(order["created_at"]).tzinfo is not None
+    assert result["single"] == order["id"] and "total_capped" not in result
