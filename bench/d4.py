@@ -10,35 +10,20 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-
-from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from databases import fresh_database
+
 from postsales.core.bootstrap import bootstrap
-from postsales.core.persistence.database import make_engine
-from postsales.core.persistence.migrate import upgrade
 from tests.conftest import import_examples
 from tests.integration.concurrency import engine_action, naive_action, race, verdict
 
 
 def fresh_url(base: str | None) -> str:
-    if base is None:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='pst-d4-')}/d4.db"
-    else:
-        schema = f"d4_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{base}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url = fresh_database(base, "d4")
     app = bootstrap(None, url)
     import_examples(app, "order-create.json", "shipment-shipped.json")
     app.engine.dispose()

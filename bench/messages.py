@@ -21,40 +21,25 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import text
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from databases import fresh_database
 from ingest import messages as order_creates  # bench/ingest.py
 
 from postsales.adapters.messaging import Consumer, Relay
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.persistence import tables as T
-from postsales.core.persistence.database import make_engine
-from postsales.core.persistence.migrate import upgrade
 from postsales.core.services.inbox import binding_keys, receive
 from tests.integration import messaging_harness as H
 
 
 def fresh_app(base: str | None) -> Postsales:
-    if base is None:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='pst-mq-')}/bench.db"
-    else:
-        schema = f"mq_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{base}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url = fresh_database(base, "mq")
     return bootstrap(None, url)
 
 
