@@ -53,6 +53,24 @@ def test_wheel_holds_only_the_postsales_namespace(wheel: Path) -> None:
     )
 
 
+MAPPED_FOLDERS = ("core", "plugins", "adapters", "config")
+
+
+def test_wheel_carries_every_tracked_template_and_asset(wheel: Path) -> None:
+    """A template missing from the wheel is a 500 on a production install only."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    listing = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    data = [
+        n
+        for n in listing.stdout.split()
+        if n.split("/")[0] in MAPPED_FOLDERS
+        and Path(n).suffix in {".html", ".txt", ".css", ".yaml"}
+    ]
+    assert any(n.startswith("plugins/notifiers/templates/") for n in data)
+    missing = [n for n in data if f"postsales/{n}" not in names]
+    assert missing == [], f"not in the wheel (list the folder in pyproject.toml): {missing}"
+
+
 def test_wheel_imports_from_the_wheel_itself(wheel: Path, tmp_path: Path) -> None:
     """Unpacked as pip would, the wheel's `postsales.*` (a namespace package) wins over the
     editable checkout when it comes first on the path, and every layer imports from it."""
