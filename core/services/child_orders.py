@@ -7,6 +7,11 @@ the original lines returned without refund when a `child_order_return` rule asks
 R-5). What differs — which lines, which SKUs, which address, the messages — stays in the two
 action plugins, which may not import each other and so share this through core.
 
+Both children are released to shipping at once (seed 002: "a shipment request message is sent
+from the new reshipment order"; an exchange order has nothing to pay either, so nothing to wait
+for): :func:`release_child` allocates the lines, opens one shipment request per source, moves the
+order to LOGISTICS and emits the requests in the action's transaction, as a release (A-16) does.
+
 The steps are separate functions, not one, because each action validates its own input between
 them (a reshipment checks its new address only once the child id is known to be free).
 """
@@ -19,9 +24,11 @@ import attrs
 
 from ..context import ActionContext
 from ..domain.customers import Address
-from ..domain.orders import Order, OrderLine, Return
+from ..domain.orders import Order, OrderLine, Return, Shipment
 from ..errors import Refused
+from ..machines import LINE, ORDER, fire
 from ..money import ZERO, format_amount
+from .messages_out import PENDING_PICKING, shipment_request
 from .returns import create_return
 
 # The `origin` of each kind of child order; seed 002's shipment request of a reshipment says
@@ -152,3 +159,48 @@ def return_originals(
         related_order_id=child.id,
         approval_override=True,
     )
+
+
+def release_child(ctx: ActionContext, child: Order, fallback_source: str | None) -> list[Shipment]:
+    """Release the new child order to shipping: one shipment request per source, emitted.
+
+    A line ships from the source it names (the original's for a reshipment, the one with stock
+    for an exchange), else from `fallback_source`. As in a release (A-16), a request is
+    INVENTORY_ASSIGNED when the stock covers its product lines, else AWAITING_INVENTORY. Lines
+    become ALLOCATED (`ITEM_PENDING_PICKING`), the order LOGISTICS, and each request is recorded
+    in the child's history and sent as `logistics.shipment_request_management.requested`.
+    """
+    by_source: dict[str, list[OrderLine]] = {}
+    for line in child.lines:
+        line.source_id = line.source_id or fallback_source
+        by_source.setdefault(line.source_id or "", []).append(line)
+    shipments = []
+    for source, lines in by_source.items():
+        status = "INVENTORY_ASSIGNED" if _stock_covers(ctx, source, lines) else "AWAITING_INVENTORY"
+        numbers = [line.line_number for line in lines]
+        shipment = Shipment(id=child.next_shipment_id(), source_id=source, lines=numbers,
+                            status=status, created_at=ctx.now)  # fmt: skip
+        child.shipments.append(shipment)
+        shipments.append(shipment)
+        for line in lines:
+            fire(LINE, line, "allocate", label=f"line {line.line_number}")
+            line.status_reason = PENDING_PICKING
+    fire(ORDER, child, "release", label=f"order {child.id}")
+    for shipment in shipments:
+        ctx.record(child, "shipment.requested",
+                   f"Shipment {shipment.id} requested from {shipment.source_id} for lines "
+                   f"{', '.join(map(str, shipment.lines))} ({shipment.status})",
+                   {"shipment_id": shipment.id, "source_id": shipment.source_id,
+                    "lines": shipment.lines, "status": shipment.status})  # fmt: skip
+        ctx.emit("logistics.shipment_request_management.requested",
+                 shipment_request(child, shipment, ctx.now), order=child)  # fmt: skip
+        ctx.created("shipments", shipment.id)
+    return shipments
+
+
+def _stock_covers(ctx: ActionContext, source: str, lines: list[OrderLine]) -> bool:
+    need: dict[str, int] = {}
+    for line in lines:
+        if line.product_type == "PHYSICAL":  # services and shipping hold no stock
+            need[line.sku] = need.get(line.sku, 0) + 1
+    return all(ctx.stock(sku, (source,)).get(source, 0) >= n for sku, n in need.items())

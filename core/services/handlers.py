@@ -1,6 +1,8 @@
 """Handlers of inbound messages other than order creation, one per type (SPEC §9).
 
 Each runs inside the caller's unit of work and returns the order id it touched (or None).
+Customer e-mails go out in that same unit of work: shipped, return received (approved), refund
+failed (a confirmed refund's e-mail is sent by the refund service itself).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..messages_schema import Envelope
 from ..persistence import tables as T
 from ..persistence.unit_of_work import UnitOfWork
 from .lifecycle import sync_order_status
-from .messages_out import order_updated
+from .messages_out import notify_refund_failed, notify_return, order_updated
 from .refunds import confirm_refund, fail_refund
 from .returns import approve_return
 
@@ -126,6 +128,7 @@ def return_received(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> s
         {"return_id": ret.id, "lines": list(p.lines)},
     )
     approve_return(ctx, order, ret, actor=ctx.actor)
+    notify_return(ctx, order, ret, received=True)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
     return order.id
 
@@ -145,6 +148,7 @@ def _refund_answer(confirmed: bool) -> Handler:
             confirm_refund(ctx, order, refund, response, actor=ctx.actor)
         else:
             fail_refund(ctx, order, refund, response, actor=ctx.actor)
+            notify_refund_failed(ctx, order, refund)
         return order.id
 
     return handle

@@ -150,7 +150,10 @@ def run(order: Order, params: CancelParams, ctx: ActionContext) -> dict[str, obj
     ctx.notify(
         order, "order_cancelled",
         "Your order has been cancelled" if whole else "Items of your order have been cancelled",
-        lines=numbers, reason=params.reason, refund=format_amount(refunded, cur),
+        lines=numbers, whole=whole, reason=params.reason, refund=format_amount(refunded, cur),
+        # What the customer recognises: products and services by name, not line numbers.
+        items=[{"line_number": ln.line_number, "sku": ln.sku, "name": ln.name}
+               for ln in lines if ln.product_type != "SHIPPING"],
     )  # fmt: skip
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
     return {"cancelled_lines": numbers}

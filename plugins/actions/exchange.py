@@ -3,9 +3,12 @@
 Seed 000: the new SKU must be "a fellow child SKU of the same parent SKU" with "inventory
 available in the relevant sales channel"; no payment is taken; the original items come back
 through a return that does not refund (R-5, asked at the `child_order_return` rule point), shown
-as "return pending" on the original order until the warehouse receives them. Building and linking
-the child order is shared with reshipments in `postsales.core.services.child_orders`; what is
-particular to an exchange (siblings, stock, the message) stays here.
+as "return pending" on the original order until the warehouse receives them. The new order has
+nothing to pay, so it is released to shipping at once, from the source holding the stock: its
+shipment request goes out in the same transaction, as a reshipment's does. Building, linking and
+releasing the child order is shared with reshipments in `postsales.core.services.child_orders`;
+what is particular to an exchange (siblings, stock, the message) stays here. The customer is
+e-mailed what is coming and what to send back (`exchange_created`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import attrs
 from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
 from postsales.core.domain.orders import Order, OrderLine
 from postsales.core.services import child_orders
-from postsales.core.services.messages_out import order_updated
+from postsales.core.services.messages_out import notify_exchange, order_updated
 
 REQUIREMENT = "A-6"
 ORDER_TYPE = "EXCHANGE"
@@ -141,8 +144,8 @@ def run(order: Order, params: ExchangeParams, ctx: ActionContext) -> None:
         parent_payload={"items": swaps, "reason": params.reason},
     )  # fmt: skip
     lines_back = [old.line_number for old, _, _ in checked]
-    child_orders.return_originals(ctx, order, child, lines_back,
-                                  reason=params.reason or "Exchange")  # fmt: skip
+    ret = child_orders.return_originals(ctx, order, child, lines_back,
+                                        reason=params.reason or "Exchange")  # fmt: skip
     ctx.emit(
         "postsales.exchange.management.create",
         {"exchange": {"sales_channel_id": order.sales_channel, "order_id": order.id,
@@ -153,8 +156,13 @@ def run(order: Order, params: ExchangeParams, ctx: ActionContext) -> None:
          "user": ctx.actor},
         order=order,
     )  # fmt: skip
-    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+    # Nothing to pay and the stock checked: the new order goes to its warehouse at once, like a
+    # reshipment's (seed 002), instead of waiting for someone to release it.
+    channel = ctx.channel(order)
+    child_orders.release_child(ctx, child, channel.sources[0] if channel.sources else None)
     ctx.emit("sales.order_management.updated", order_updated(child), order=child)
+    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+    notify_exchange(ctx, order, child, swaps, ret)
 
 
 @hookimpl

@@ -4,10 +4,10 @@ Seed 002: the new order is a child of the original; a `postsales.reshipment.mana
 message is sent, then a `logistics.shipment_request_management.requested` for the new order and a
 `sales.order_management.updated`. The original lines get a return without refund (R-4, asked at
 the `child_order_return` rule point). The new shipping address is not validated (seed 000).
-Building and linking the child order is shared with exchanges in
-`postsales.core.services.child_orders`, and the shipment request is the one `release` sends
-(`postsales.core.services.messages_out.shipment_request`); what is particular to a reshipment
-(which lines, the new address, shipping at once) stays here.
+Building, linking and releasing the child order is shared with exchanges in
+`postsales.core.services.child_orders` (its shipment request is the one `release` sends); what is
+particular to a reshipment (which lines, the new address) stays here. The customer is e-mailed
+what is sent again, where, and how to send back the originals (`reshipment_created`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import attrs
 
 from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
 from postsales.core.domain.customers import Address
-from postsales.core.domain.orders import Order, OrderLine, Shipment
-from postsales.core.machines import LINE, ORDER, fire
+from postsales.core.domain.orders import Order, OrderLine
 from postsales.core.services import child_orders
-from postsales.core.services.messages_out import order_updated, shipment_request
+from postsales.core.services.messages_out import notify_reshipment, order_updated
 
 REQUIREMENT = "A-7"
 ORDER_TYPE = "RESHIPMENT"
@@ -109,27 +108,6 @@ def free_lines(order: Order, numbers: list[int]) -> list[OrderLine]:
     return lines
 
 
-def request_shipments(
-    child: Order, ctx: ActionContext, fallback_source: str | None
-) -> list[Shipment]:
-    """One shipment request per source (the source that shipped the original line)."""
-    by_source: dict[str, list[int]] = {}
-    for line in child.lines:
-        line.source_id = line.source_id or fallback_source
-        by_source.setdefault(line.source_id or "", []).append(line.line_number)
-    shipments = []
-    for source, numbers in by_source.items():
-        shipment = Shipment(id=child.next_shipment_id(), source_id=source, lines=numbers,
-                            created_at=ctx.now)  # fmt: skip
-        child.shipments.append(shipment)
-        shipments.append(shipment)
-        for n in numbers:
-            fire(LINE, child.line(n), "allocate", label=f"line {n}")
-            child.line(n).status_reason = "ITEM_PENDING_PICKING"
-    fire(ORDER, child, "release", label=f"order {child.id}")
-    return shipments
-
-
 def reshipment_created(
     order: Order, child: Order, params: ReshipmentParams, actor: str
 ) -> dict[str, Any]:
@@ -189,16 +167,16 @@ def run(order: Order, params: ReshipmentParams, ctx: ActionContext) -> None:
         parent_summary=f"Reshipment {new_id} created by {ctx.actor}, {what}",
         parent_payload={**detail, "shipping_method": child.shipping_method},
     )  # fmt: skip
-    shipments = request_shipments(child, ctx, channel.sources[0] if channel.sources else None)
     # Lost or damaged items may never come back: the return waits for the warehouse.
-    child_orders.return_originals(ctx, order, child, numbers, reason=params.reason)
+    ret = child_orders.return_originals(ctx, order, child, numbers, reason=params.reason)
+    # Seed 002's order: the reshipment-create, then the new order's shipment request, then its
+    # order-updated.
     ctx.emit("postsales.reshipment.management.create",
              reshipment_created(order, child, params, ctx.actor), order=order)  # fmt: skip
-    for shipment in shipments:
-        ctx.emit("logistics.shipment_request_management.requested",
-                 shipment_request(child, shipment, ctx.now), order=child)  # fmt: skip
+    child_orders.release_child(ctx, child, channel.sources[0] if channel.sources else None)
     ctx.emit("sales.order_management.updated", order_updated(child), order=child)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+    notify_reshipment(ctx, order, child, ret)
 
 
 @hookimpl

@@ -3,6 +3,10 @@
 Eligibility (per line: SHIPPED, the return window, non-returnable SKUs) and composition (service
 and shipping lines, R-1…R-3) are the core's and the rules'; this plugin checks what the agent
 typed against the channel's settings and calls the core's return services.
+
+The customer is e-mailed when the return is made (`return_created`: what to send back, where,
+and the refund if it was approved at once) and when a supervisor approves it later
+(`return_approved`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import attrs
 from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
 from postsales.core.domain.orders import Order, Return
 from postsales.core.services.lifecycle import sync_order_status
-from postsales.core.services.messages_out import order_updated
+from postsales.core.services.messages_out import notify_return, order_updated
 from postsales.core.services.returns import approve_return, cancel_return, create_return
 
 REQUIREMENT_NEW = "A-2"
@@ -94,10 +98,11 @@ def return_unavailable(order: Order, ctx: ActionContext) -> str | None:
 def run_return(order: Order, params: ReturnParams, ctx: ActionContext) -> None:
     """Create the return; rules may add lines, approve it at once and release its refund."""
     reason, source = check_return_input(order, params, ctx)
-    create_return(
+    ret = create_return(
         ctx, order, list(params.lines), reason=reason, comment=params.comment,
         source_id=source,
     )  # fmt: skip
+    notify_return(ctx, order, ret, created=True)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
 
 
@@ -122,6 +127,7 @@ def run_approve(order: Order, params: ReturnIdParams, ctx: ActionContext) -> Non
     """REQUESTED -> APPROVED: lines RETURNED and, if the return refunds, its refund (D-3)."""
     ret = _return(order, params.return_id)
     approve_return(ctx, order, ret)
+    notify_return(ctx, order, ret)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
 
 

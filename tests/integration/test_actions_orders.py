@@ -101,7 +101,12 @@ def test_exchange_creates_a_free_order_linked_both_ways(app: Postsales, shipped_
     out = act(app, "exchange", items=[{"line": 1, "sku": "MJ01-L-RED"}], reason="Too small")
     assert out.result["orders"] == ["000000101-E1"]
     new = doc(app, "000000101-E1")
-    assert (new["order_type"], new["status"], new["parent_order_id"]) == ("EXCHANGE", "NEW", ORDER)
+    # Nothing to pay: released to shipping at once, from the source holding the stock.
+    assert (new["order_type"], new["status"], new["parent_order_id"]) == (
+        "EXCHANGE",
+        "LOGISTICS",
+        ORDER,
+    )
     assert new["related_order_ids"] == [ORDER]
     assert new["totals"] == {
         "grand_total": "0.00",
@@ -113,9 +118,40 @@ def test_exchange_creates_a_free_order_linked_both_ways(app: Postsales, shipped_
     assert (line["sku"], line["parent_sku"], line["status"], line["source_id"]) == (
         "MJ01-L-RED",
         "MJ01",
-        "NEW",
+        "ALLOCATED",
         "SOU2",
     )
+    assert [(s["id"], s["source_id"], s["status"], s["lines"]) for s in new["shipments"]] == [
+        ("ST1-000000101-E1-01", "SOU2", "INVENTORY_ASSIGNED", [1])
+    ]
+    # The shipment request goes to SOU2 in the same transaction, shaped like a release's.
+    (request,) = outbox(app, "logistics.shipment_request_management.requested")[-1:]
+    sr = request["payload"]["shipment_request"]
+    assert request["order_id"] == "000000101-E1"
+    assert (sr["id"], sr["order_id"], sr["source_id"], sr["origin"], sr["status"]) == (
+        "ST1-000000101-E1-01",
+        "000000101-E1",
+        "SOU2",
+        "EX",
+        "NEW",
+    )
+    (item,) = sr["items"]
+    assert (item["sku"], item["status_reason"], item["order_line_price"]["gross_amount"]) == (
+        "MJ01-L-RED",
+        "ITEM_PENDING_PICKING",
+        "0.00",
+    )
+    types = [m["type"] for m in out.messages]
+    assert types.index("postsales.exchange.management.create") < types.index(
+        "logistics.shipment_request_management.requested"
+    )
+    child_update = [
+        m["payload"]["order"] for m in outbox(app, "sales.order_management.updated")
+        if m["order_id"] == "000000101-E1"
+    ]  # fmt: skip
+    assert [(u["status"], u["lines"][0]["status"]) for u in child_update] == [
+        ("LOGISTICS", "ALLOCATED")
+    ]
     assert new["customer"] == out.order["customer"]
     assert new["shipping_address"] == out.order["shipping_address"]
 
@@ -250,7 +286,14 @@ def test_reshipment_creates_R1_and_its_messages(app: Postsales, shipped_order: s
     )
     assert new["totals"]["grand_total"] == "0.00"
     assert [ln["status"] for ln in new["lines"]] == ["ALLOCATED"]
-    assert [s["id"] for s in new["shipments"]] == ["ST1-000000101-R1-01"]
+    # As a release would: no stock of WT09-S-BLK is known at SOU1, so it waits for it.
+    assert [(s["id"], s["status"]) for s in new["shipments"]] == [
+        ("ST1-000000101-R1-01", "AWAITING_INVENTORY")
+    ]
+    assert any(
+        h["kind"] == "shipment.requested" and "ST1-000000101-R1-01" in h["summary"]
+        for h in new["history"]
+    )
     original = doc(app)
     assert original["related_order_ids"] == ["000000101-R1"]
     assert original["lines"][1]["status"] == "RETURN_REQUESTED"

@@ -63,7 +63,7 @@ def test_three_simultaneous_deliveries_have_one_effect(app: Postsales) -> None:
     assert kinds.count("shipment.shipped") == 1
     assert kinds.count("refund.confirmed") == 1
     emails = [r.payload["template"] for r in rows(app, T.outbox) if r.type == "notification.email"]
-    assert emails == ["order_shipped", "refund_released"]
+    assert emails == ["order_shipped", "return_created", "refund_released"]
 
 
 def test_outcomes(sqlite_app: Postsales) -> None:

@@ -60,6 +60,12 @@ def test_each_outbound_type_comes_from_its_cause(app: Postsales) -> None:
         "origin", "origin_date", "created_at", "status", "items", "addresses",
         "shipping_address", "billing_address", "status_date",
     }  # fmt: skip
+    seed_address = {
+        "reference", "address_type", "first_name", "last_name", "address1", "city", "state",
+        "zip", "country_code", "phone", "email", "custom_attributes",
+    }  # fmt: skip
+    for address in (*request["addresses"], request["shipping_address"], request["billing_address"]):
+        assert set(address) >= seed_address, sorted(seed_address - set(address))
     assert set(request["items"][0]) >= {
         "order_line_id", "order_line_number", "item_type", "sku", "name", "order_line_price",
         "order_line_promotions_info", "status", "status_reason", "status_date",
@@ -92,6 +98,68 @@ def test_each_outbound_type_comes_from_its_cause(app: Postsales) -> None:
     mails = [r.payload for r in outbox(app)[n:] if r.type == "notification.email"]
     assert [m["template"] for m in mails] == ["refund_released"]
     assert "54.00" in mails[0]["body"]
+
+
+SPEC_9_OUT = {
+    "sales.order_management.updated",
+    "logistics.shipment_request_management.requested",
+    "postsales.reshipment.management.create",
+    "postsales.exchange.management.create",
+    "postsales.return.management.created",
+    "postsales.return.management.approved",
+    "payment.refund.requested",
+    "notification.email",
+}
+
+
+def test_every_outbound_type_of_spec_9_is_emitted_with_the_configured_prefix(
+    app: Postsales,
+) -> None:
+    """One run through every action that emits: each SPEC §9 outbound type appears, each with
+    the prefix, and each tied to the order it is about."""
+    import attrs
+
+    magento = attrs.evolve(
+        app,
+        settings=attrs.evolve(
+            app.settings, messages=attrs.evolve(app.settings.messages, type_prefix="magento.")
+        ),
+    )
+    second = example("order-create.json")
+    second["id"], second["payload"]["order"]["id"] = "msg-second", "000000102"
+    shipped = example("shipment-shipped.json")
+    shipped["id"] = "msg-second-shipped"
+    shipped["payload"].update(order_id="000000102", shipment_request_id=None)
+    catalog = [
+        {"id": "p-1", "type": "magento.catalog.product.upsert",
+         "created_at": "2026-11-10T10:00:00+00:00",
+         "payload": {"sku": "MJ01-L-RED", "parent_sku": "MJ01", "name": "Kit L", "image_url": "",
+                     "product_type": "PHYSICAL", "prices": {"ST1": "50.00"}}},
+        {"id": "s-1", "type": "magento.inventory.source_item.update",
+         "created_at": "2026-11-10T10:00:00+00:00",
+         "payload": {"source_id": "SOU1", "sku": "MJ01-L-RED", "quantity": 1}},
+    ]  # fmt: skip
+    import_examples(magento, "order-create.json")
+    report = import_lines(magento, [json.dumps(m) for m in (second, shipped, *catalog)])
+    assert not report.refused, report.refused
+    act(magento, "release")
+    import_examples(magento, "shipment-shipped.json")
+    act(magento, "return", lines=[2], reason="Damaged", comment="x")
+    act(magento, "exchange", items=[{"line": 1, "sku": "MJ01-L-RED"}])
+    run_action(magento, "000000102", "reshipment", {"lines": [1], "reason": "Lost"},
+               get_user(magento, None))  # fmt: skip
+
+    rows = outbox(magento)
+    assert all(r.type.startswith("magento.") for r in rows), {r.type for r in rows}
+    assert {r.type.removeprefix("magento.") for r in rows} == SPEC_9_OUT
+    assert all(r.order_id for r in rows)
+    by_type = {r.type: r for r in rows}
+    exchange = by_type["magento.postsales.exchange.management.create"].payload["exchange"]
+    assert (exchange["order_id"], exchange["new_order_id"]) == (ORDER, f"{ORDER}-E1")
+    requests = [
+        r for r in rows if r.type == "magento.logistics.shipment_request_management.requested"
+    ]
+    assert [r.order_id for r in requests] == [ORDER, f"{ORDER}-E1", "000000102-R1"]
 
 
 def test_the_order_channel_language_picks_the_template(app: Postsales) -> None:
