@@ -8,6 +8,7 @@ structured into it by :func:`parse_params` with errors that name the parameter.
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -122,9 +123,47 @@ def _object_schema(cls: type) -> dict[str, Any]:
     return schema
 
 
+@functools.cache
+def _params_schema(params: type) -> dict[str, Any]:
+    return _object_schema(params)
+
+
 def params_schema(spec: ActionSpec) -> dict[str, Any]:
-    """The JSON schema of an action's parameters, derived from its attrs class."""
-    return _object_schema(spec.params)
+    """The JSON schema of an action's parameters, derived from its attrs class.
+
+    Built once per params class (resolving type hints is most of a page's cost otherwise);
+    the dict is shared, so callers must copy it before changing it."""
+    return _params_schema(spec.params)
+
+
+@functools.cache
+def _choice_sources(params: type) -> tuple[tuple[str, str], ...]:
+    props = _params_schema(params).get("properties", {})
+    return tuple((name, p["x-choices-from"]) for name, p in props.items() if "x-choices-from" in p)
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved_schema(params: type, choices: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    schema = _params_schema(params)
+    props = dict(schema["properties"])
+    for name, values in choices:
+        if values:
+            props[name] = {**props[name], "enum": list(values)}
+    return {**schema, "properties": props}
+
+
+def action_schema(spec: ActionSpec, channel: Any) -> dict[str, Any]:
+    """`params_schema` with its `x-choices-from` settings resolved for a sales channel, as
+    :func:`channel_schema` does, cached per params class and the channel's values (a changed
+    config gives other values, hence another entry). Shared like `params_schema`'s."""
+    sources = _choice_sources(spec.params)
+    if not sources:
+        return _params_schema(spec.params)
+    choices = tuple((name, getattr(channel, source, None)) for name, source in sources)
+    try:
+        return _resolved_schema(spec.params, choices)
+    except TypeError:  # a setting that is not hashable (a list): resolve it every time
+        return channel_schema(_params_schema(spec.params), channel)
 
 
 def channel_schema(schema: dict[str, Any], channel: Any) -> dict[str, Any]:

@@ -104,20 +104,7 @@ def actions(order_id: str, as_json: bool) -> None:
     st = state()
     items = list_actions(st.app(), order_id, st.user())
     if as_json:
-        emit_json(
-            [
-                {
-                    "name": a.name,
-                    "label": a.label,
-                    "available": a.available,
-                    "reason": a.reason,
-                    "permission": a.permission,
-                    "params": a.params,
-                    "plugin": a.plugin,
-                }
-                for a in items
-            ]
-        )
+        emit_json([a.to_dict() for a in items])
         return
     table(
         [(a.name, "yes" if a.available else "no", a.reason or "") for a in items],

@@ -16,6 +16,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from postsales.core.services.audit import record_sign_in_failure
 from postsales.core.services.users import verify_password
 
 from .context import services
@@ -35,6 +36,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("orders.grid")
 
 
+def _audit_failure(username: str, reason: str) -> None:
+    record_sign_in_failure(
+        services(), username, door="web", source=request.remote_addr, reason=reason
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
     """Show the form; on POST check the password, then start a fresh session."""
@@ -46,6 +53,7 @@ def login() -> str | Response | tuple[str, int]:
     keys = LoginThrottle.keys(username, request.remote_addr or "unknown")
     wait = _throttle().blocked_for(keys)
     if wait:
+        _audit_failure(username, "throttled")
         minutes = max(1, math.ceil(wait / 60))
         error = (
             f"Too many failed sign-in attempts. Try again in {minutes} minute"
@@ -55,6 +63,7 @@ def login() -> str | Response | tuple[str, int]:
     user = verify_password(services(), username, password) if username and password else None
     if user is None:
         _throttle().failed(keys)
+        _audit_failure(username, "invalid")
         error = "Invalid username or password."
         return render_template("login.html", error=error, next=next_url, username=username), 401
     _throttle().succeeded(keys[0])

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from postsales.core.errors import BadInput, Forbidden, NotFound, PostsalesError, Refused
+
+from .audit import audit_refusal
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ def _core_error(exc: PostsalesError) -> tuple[str, int]:
     if status == 500:
         log.error("unexpected core error: %s", exc.message)
         return error_page(500, "The request could not be completed.")
+    audit_refusal(current_app.extensions["postsales"], g.get("user"), exc, door="web")
     title = None
     if isinstance(exc, NotFound) and (request.view_args or {}).get("order_id"):
         # Unknown and out-of-store orders read the same (SPEC §4).

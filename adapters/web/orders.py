@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-import tempfile
-from typing import Any
+from typing import IO, Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from postsales.core.errors import BadInput, PostsalesError
 from postsales.core.machines import ORDER
-from postsales.core.services.actions import ActionAvailability, list_actions, run_action
-from postsales.core.services.orders import show_order
+from postsales.core.services.actions import (
+    ActionAvailability,
+    list_actions,
+    order_with_actions,
+    run_action,
+)
 from postsales.core.services.search import (
     COLUMNS,
     export_orders,
@@ -23,7 +35,7 @@ from postsales.core.services.search import (
 )
 
 from .context import require, services, user
-from .errors import shown_inline, status_for
+from .errors import error_page, shown_inline, status_for
 from .forms import form_fields, passthrough, read_params
 from .grid import (
     CHOICES,
@@ -35,6 +47,7 @@ from .grid import (
     filters_from,
     sort_links,
 )
+from .streaming import stream
 
 bp = Blueprint("orders", __name__)
 
@@ -134,32 +147,34 @@ def choose_columns() -> Page:
 
 
 @bp.route("/orders/export")
-def export() -> Response:
+def export() -> Page:
     """S-4: every matching order as CSV or Excel XML, with the user's columns.
 
-    The file is written to a temporary file first (bounded memory, whatever the row count)
-    and then sent; a refused export (bad filter, no permission) never starts a download."""
+    Streamed while the core writes it (bounded memory, whatever the row count); a refused
+    export (bad filter, no permission) is refused before the first byte, with an error page,
+    and never starts a download."""
     require("orders.view")
     fmt = request.args.get("format", "csv")
     filters = filters_from(request.args)
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it)
+    app, who = services(), user()
+    columns = grid_columns(app, who)
+    sort = request.args.get("sort", "").strip() or None
+
+    def produce(out: IO[bytes]) -> None:
+        export_orders(app, who, filters, fmt=fmt, columns=columns, out=out, sort=sort)
+
     try:
-        export_orders(
-            services(),
-            user(),
-            filters,
-            fmt=fmt,
-            columns=grid_columns(services(), user()),
-            out=spool,
-            sort=request.args.get("sort", "").strip() or None,
-        )
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
+        chunks = stream(produce)
+    except BadInput as exc:  # a query string: 400, as on the grid
+        return error_page(status_for(exc, query=True), exc.message)
     mimetype = "text/csv" if fmt == "csv" else "application/vnd.ms-excel"
     name = "orders.csv" if fmt == "csv" else "orders.xml"
-    return send_file(spool, mimetype=mimetype, as_attachment=True, download_name=name)
+    response = Response(stream_with_context(chunks), mimetype=mimetype)
+    # stream_with_context closes its iterator only once iterated; a HEAD request or a client
+    # gone before the first chunk would leave the export thread waiting otherwise.
+    response.call_on_close(chunks.close)
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return response
 
 
 @bp.route("/queue")
@@ -185,8 +200,9 @@ def _order_page(
     open_action: str | None = None,
     values: MultiDict[str, str] | None = None,
 ) -> tuple[str, int]:
-    order = show_order(services(), order_id, user())
-    menu = [(a, form_fields(a.params, order)) for a in list_actions(services(), order_id, user())]
+    order, actions = order_with_actions(services(), order_id, user())
+    # Only an available action shows a form; the others are a label and a reason.
+    menu = [(a, form_fields(a.params, order) if a.available else []) for a in actions]
     channel = services().settings.sales_channels.get(order["sales_channel"])
     page = render_template(
         "order.html",
@@ -270,6 +286,10 @@ def act(order_id: str, name: str) -> Page:
             currency=outcome.order["currency"],
             hidden=passthrough(request.form),
         )
+    if order_id in outcome.result.get("deleted", ()):
+        # The order is gone: its page would only say "not found".
+        flash(f"{action.label}: done. Order {order_id} was deleted.", "success")
+        return redirect(url_for("orders.grid"))
     done = _describe(outcome.result)
     flash(f"{action.label}: done." + (f" Created {done}." if done else ""), "success")
     return redirect(url_for("orders.show", order_id=order_id))

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from ..actions import ActionSpec, channel_schema, params_schema, parse_params
+from ..actions import ActionSpec, action_schema, parse_params
 from ..bootstrap import Postsales
 from ..context import ActionContext
 from ..documents import order_document
@@ -33,6 +33,20 @@ class ActionAvailability:
     confirm: str | None
     requirement: str
     plugin: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The listing every door shows (API, `postsales actions --json`), in one shape."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "available": self.available,
+            "reason": self.reason,
+            "permission": self.permission,
+            "params": self.params,
+            "confirm": self.confirm,
+            "requirement": self.requirement,
+            "plugin": self.plugin,
+        }
 
 
 def _spec(app: Postsales, name: str) -> ActionSpec:
@@ -58,28 +72,46 @@ def _blocker(spec: ActionSpec, order: Order, ctx: ActionContext) -> tuple[str, t
     return (reason, Refused) if reason else None
 
 
+def _availability(app: Postsales, order: Order, ctx: ActionContext) -> list[ActionAvailability]:
+    channel = ctx.channel(order)
+    out = []
+    for name in sorted(app.registry.actions):
+        spec = app.registry.actions[name]
+        blocker = _blocker(spec, order, ctx)
+        out.append(
+            ActionAvailability(
+                name=name,
+                label=spec.label,
+                permission=spec.permission,
+                available=blocker is None,
+                reason=blocker[0] if blocker else None,
+                params=action_schema(spec, channel),
+                confirm=spec.confirm,
+                requirement=spec.requirement,
+                plugin=app.registry.action_plugins[name],
+            )
+        )
+    return out
+
+
 def list_actions(app: Postsales, order_id: str, user: User) -> list[ActionAvailability]:
+    """Every action on the order, available or not (with the reason), and its parameters."""
     with app.uow(read_only=True) as uow:
         order = load_visible(uow, order_id, user)
         ctx = ActionContext(app=app, uow=uow, user=user, now=app.now(), dry_run=True)
-        out = []
-        for name in sorted(app.registry.actions):
-            spec = app.registry.actions[name]
-            blocker = _blocker(spec, order, ctx)
-            out.append(
-                ActionAvailability(
-                    name=name,
-                    label=spec.label,
-                    permission=spec.permission,
-                    available=blocker is None,
-                    reason=blocker[0] if blocker else None,
-                    params=channel_schema(params_schema(spec), ctx.channel(order)),
-                    confirm=spec.confirm,
-                    requirement=spec.requirement,
-                    plugin=app.registry.action_plugins[name],
-                )
-            )
-    return out
+        return _availability(app, order, ctx)
+
+
+def order_with_actions(
+    app: Postsales, order_id: str, user: User
+) -> tuple[dict[str, Any], list[ActionAvailability]]:
+    """The order document (history included) and its actions, from one read of the order:
+    what an order page shows."""
+    with app.uow(read_only=True) as uow:
+        order = load_visible(uow, order_id, user, history=True)
+        ctx = ActionContext(app=app, uow=uow, user=user, now=app.now(), dry_run=True)
+        actions = _availability(app, order, ctx)
+    return order_document(order), actions
 
 
 @attrs.frozen

@@ -319,10 +319,41 @@ def test_bad_input_is_a_problem_never_a_500(
         assert got["field"] == field
 
 
+def audit_rows(services: Postsales, kind: str) -> list[Any]:
+    a = T.audit_log.c
+    with services.uow(read_only=True) as uow:
+        return list(uow.conn.execute(select(T.audit_log).where(a.kind == kind).order_by(a.id)))
+
+
 def test_forbidden_is_403(api: Api) -> None:
     url = f"/api/v1/orders/{ORDER}/actions/approve_refund"
     body = problem(api.client.post(url, json={"refund_id": "RF-1"}, headers=api.auth("anna")), 403)
     assert "refund.approve" in body["detail"]
+    (refused,) = audit_rows(api.services, "access.forbidden")  # and it is in the audit log
+    assert refused.actor == "anna" and refused.detail["door"] == "api"
+    assert refused.detail["route"] == url and refused.detail["method"] == "POST"
+    assert refused.detail["order_id"] == ORDER and refused.detail["action"] == "approve_refund"
+
+
+def test_out_of_store_orders_are_audited(app: Postsales, tmp_path: Path) -> None:
+    import_examples(app, "order-create.json")
+    config = yaml.safe_load((ROOT / "config" / "postsales.yaml").read_text())
+    config["roles"]["de_agent"] = {"permissions": ["orders.view"], "sales_channels": ["ST2"]}
+    path = tmp_path / "postsales.yaml"
+    path.write_text(yaml.safe_dump(config))
+    services = bootstrap(str(path), app.engine.url.render_as_string(hide_password=False))
+    api = make_api(services, {"dieter": ["de_agent"], "sam": ["supervisor"]})
+    for url in (f"/api/v1/orders/{ORDER}", f"/api/v1/orders/{ORDER}/actions"):
+        problem(api.client.get(url, headers=api.auth("dieter")), 404)
+    problem(api.client.get("/api/v1/orders/nope", headers=api.auth("dieter")), 404)
+    assert api.client.get(f"/api/v1/orders/{ORDER}", headers=api.auth("sam")).status_code == 200
+    hidden = audit_rows(services, "access.out_of_store")
+    assert [(r.actor, r.detail["route"], r.detail["door"]) for r in hidden] == [
+        ("dieter", f"/api/v1/orders/{ORDER}", "api"),
+        ("dieter", f"/api/v1/orders/{ORDER}/actions", "api"),
+    ]
+    assert [r.detail["order_id"] for r in audit_rows(services, "access.unknown_order")] == ["nope"]
+    services.engine.dispose()
 
 
 def test_unknown_route_and_wrong_method_are_problems(api: Api) -> None:

@@ -74,6 +74,19 @@ def test_import_show_and_not_found(db: str) -> None:
     assert json.loads(missing.output)["error"] == "not_found"
 
 
+def test_actions_json_is_the_same_listing_as_the_api(db: str) -> None:
+    run("--db", db, "import", str(example_path("order-create.json")))
+    result = run("--db", db, "actions", "000000101", "--json")
+    assert result.exit_code == 0, result.output
+    listing = {a["name"]: a for a in json.loads(result.output)}
+    assert set(listing["cancel"]) == {
+        "name", "label", "available", "reason", "permission", "params", "confirm",
+        "requirement", "plugin",
+    }  # fmt: skip
+    assert listing["cancel"]["available"] is True and listing["cancel"]["requirement"]
+    assert listing["comment"]["params"]["required"] == ["text"]
+
+
 def test_import_from_stdin_refuses_bad_lines_with_exit_2(db: str) -> None:
     good = example_path("order-create.json").read_text()
     result = run("--db", db, "import", "-", input=good + '\n{"id": "m9"}\n')

@@ -3,6 +3,7 @@ order page and its Actions menu (SPEC §4, §8 S-3, §10 W)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -14,12 +15,16 @@ import yaml
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from postsales.adapters.web import create_app
 from postsales.adapters.web.security import load_secret_key
 from postsales.core import ActionContext, ActionSpec, hookimpl
 from postsales.core.bootstrap import Postsales, bootstrap
-from postsales.core.services.users import add_user
+from postsales.core.persistence import tables as T
+from postsales.core.services.drafts import create_order
+from postsales.core.services.messages import import_lines
+from postsales.core.services.users import add_user, get_user
 from tests.conftest import ROOT, import_examples
 
 ORDER = "000000101"
@@ -262,8 +267,14 @@ def test_missing_orders_and_forbidden_actions(web: Flask, client: FlaskClient) -
         assert response.status_code == 403 and "refund.approve" in response.text
 
 
-def test_an_order_of_another_store_is_not_found(sqlite_app: Postsales, tmp_path: Path) -> None:
-    import_examples(sqlite_app, "order-create.json")
+def audit_rows(services: Postsales, kind: str) -> list[Any]:
+    a = T.audit_log.c
+    with services.uow(read_only=True) as uow:
+        return list(uow.conn.execute(select(T.audit_log).where(a.kind == kind).order_by(a.id)))
+
+
+def scoped_services(app: Postsales, tmp_path: Path) -> Postsales:
+    """`app`'s database seen through a config with `de_agent`, an agent of store ST2 only."""
     config = yaml.safe_load((ROOT / "config" / "postsales.yaml").read_text())
     config["roles"]["de_agent"] = {
         "permissions": ["orders.view", "order.comment"],
@@ -271,7 +282,12 @@ def test_an_order_of_another_store_is_not_found(sqlite_app: Postsales, tmp_path:
     }
     path = tmp_path / "postsales.yaml"
     path.write_text(yaml.safe_dump(config))
-    services = bootstrap(str(path), str(sqlite_app.engine.url))
+    return bootstrap(str(path), app.engine.url.render_as_string(hide_password=False))
+
+
+def test_an_order_of_another_store_is_not_found(sqlite_app: Postsales, tmp_path: Path) -> None:
+    import_examples(sqlite_app, "order-create.json")
+    services = scoped_services(sqlite_app, tmp_path)
     add_user(services, "dieter", ["de_agent"], PASSWORD)
     client = make_web(services).test_client()
     sign_in(client, "dieter")
@@ -282,6 +298,88 @@ def test_an_order_of_another_store_is_not_found(sqlite_app: Postsales, tmp_path:
     comment = post(client, f"/orders/{ORDER}/actions/comment", {"text": "hello"})
     assert comment.status_code == 404
     services.engine.dispose()
+
+
+def test_access_failures_are_audited_and_not_shown(app: Postsales, tmp_path: Path) -> None:
+    import_examples(app, "order-create.json")  # ORDER is in store ST1
+    services = scoped_services(app, tmp_path)
+    add_user(services, "dieter", ["de_agent"], PASSWORD)
+    client = make_web(services).test_client()
+    sign_in(client, "dieter")
+    hidden, unknown = client.get(f"/orders/{ORDER}"), client.get("/orders/000000999")
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.text.replace(ORDER, "X") == unknown.text.replace("000000999", "X")
+    assert post(client, f"/orders/{ORDER}/actions/comment", {"text": "hi"}).status_code == 404
+    forbidden = client.get("/admin/config")
+    assert forbidden.status_code == 403 and "config.view" in forbidden.text
+
+    out = [(r.actor, r.detail["route"], r.detail["action"], r.detail["door"])
+           for r in audit_rows(services, "access.out_of_store")]  # fmt: skip
+    assert out == [
+        ("dieter", f"/orders/{ORDER}", None, "web"),
+        ("dieter", f"/orders/{ORDER}/actions/comment", "comment", "web"),
+    ]
+    assert {r.detail["sales_channel"] for r in audit_rows(services, "access.out_of_store")} == {
+        "ST1"
+    }
+    (missing,) = audit_rows(services, "access.unknown_order")
+    assert missing.actor == "dieter" and missing.detail["order_id"] == "000000999"
+    (refused,) = audit_rows(services, "access.forbidden")
+    assert refused.actor == "dieter" and refused.detail["route"] == "/admin/config"
+    assert "config.view" in refused.detail["reason"] and refused.detail["method"] == "GET"
+    assert abs((refused.at - services.now()).total_seconds()) < 60
+    services.engine.dispose()
+
+
+def test_forbidden_action_and_sign_in_failure_are_audited(client: FlaskClient, web: Flask) -> None:
+    services = web.extensions["postsales"]
+    assert sign_in(client, password="wrong-password").status_code == 401
+    (failed,) = audit_rows(services, "auth.sign_in_failed")
+    assert failed.actor == "anna" and failed.detail["reason"] == "invalid"
+    assert "wrong-password" not in str(failed.detail)
+    sign_in(client)
+    client.get(f"/orders/{ORDER}")  # a visible order: nothing to record
+    assert audit_rows(services, "access.out_of_store") == []
+    if "approve_refund" in services.registry.actions:
+        response = post(client, f"/orders/{ORDER}/actions/approve_refund", {"refund_id": "RF-1"})
+        assert response.status_code == 403
+        (refused,) = audit_rows(services, "access.forbidden")
+        assert refused.actor == "anna" and refused.detail["order_id"] == ORDER
+        assert refused.detail["action"] == "approve_refund"
+
+
+def make_draft(services: Postsales) -> str:
+    """A DRAFT order for the example customer (the example order must be imported)."""
+    product = {
+        "id": "p-MJ01", "type": "catalog.product.upsert", "created_at": "2026-11-01T00:00:00Z",
+        "payload": {"sku": "MJ01-M-RED", "parent_sku": "MJ01", "name": "Jacket", "image_url": "",
+                    "prices": {"ST1": "45.00"}},
+    }  # fmt: skip
+    assert not import_lines(services, [json.dumps(product)]).refused
+    params = {
+        "sales_channel": "ST1",
+        "customer": "C-1001",
+        "shipping_address": {"first_name": "Veronica", "address1": "1 Main St", "city": "Austin",
+                             "zip": "78701", "country_code": "US"},
+        "shipping_method": "express",
+        "lines": [{"sku": "MJ01-M-RED", "quantity": 1}],
+    }  # fmt: skip
+    return str(create_order(services, params, get_user(services, None))["id"])
+
+
+def test_deleting_a_draft_returns_to_the_grid(sqlite_app: Postsales) -> None:
+    import_examples(sqlite_app, "order-create.json")
+    draft = make_draft(sqlite_app)
+    add_user(sqlite_app, "sam", ["supervisor"], PASSWORD)
+    client = make_web(sqlite_app).test_client()
+    sign_in(client, "sam")
+    assert draft in client.get("/orders").text
+    response = post(client, f"/orders/{draft}/actions/delete")
+    assert response.status_code == 302 and response.headers["Location"] == "/orders"
+    grid = client.get("/orders")
+    assert f"Delete draft: done. Order {draft} was deleted." in grid.text
+    assert f'href="/orders/{draft}"' not in grid.text
+    assert client.get(f"/orders/{draft}").status_code == 404
 
 
 # -- forms rendered from any plugin's schema ------------------------------------------------

@@ -125,3 +125,17 @@ def test_agent_finds_the_order_and_returns_and_appeases(page, server: str, tmp_p
     assert "APPEASEMENT" in text.upper() and "10.00" in text
     assert "anna" in page.locator("#history").inner_text()
     page.screenshot(path=str(tmp_path / "order-after.png"), full_page=True)
+
+
+def test_deleting_a_draft_lands_on_the_grid(page, server: str, sqlite_app: Postsales) -> None:  # type: ignore[no-untyped-def]
+    from tests.adapters.test_web import make_draft
+
+    draft = make_draft(sqlite_app)
+    sign_in(page, server)
+    page.goto(f"{server}/orders/{draft}")
+    page.locator("summary", has_text="Delete draft").click()
+    page.locator("form[action$='/actions/delete'] button[type=submit]").click()
+    page.get_by_role("button", name="Confirm").click()  # the action asks first
+    page.wait_for_url(f"{server}/orders")
+    assert f"Order {draft} was deleted." in page.get_by_role("status").first.inner_text()
+    assert draft not in page.locator("table").inner_text()

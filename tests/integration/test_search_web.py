@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
+from typing import IO
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from postsales.adapters.web import streaming
 from postsales.core.bootstrap import Postsales
+from postsales.core.errors import BadInput
 from postsales.core.services.users import add_user
 from tests.adapters.test_web import PASSWORD, make_web, post, sign_in
 from tests.conftest import import_examples
@@ -65,6 +70,78 @@ def test_export_needs_the_permission_and_downloads(client: FlaskClient) -> None:
     xml = client.get("/orders/export?format=xml")
     assert xml.status_code == 200 and b"<Workbook" in xml.data
     assert client.get("/orders/export?format=pdf").status_code in (400, 422)
+
+
+def test_export_is_streamed_and_refusals_are_pages(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tiny chunks and a one-chunk pipe: one order's CSV is then more than the pipe holds.
+    monkeypatch.setattr(streaming, "CHUNK", 16)
+    monkeypatch.setattr(streaming, "DEPTH", 1)
+    sign_in(client, "sam")
+    response = client.get("/orders/export?format=csv", buffered=False)
+    assert response.status_code == 200 and response.is_streamed
+    assert "Content-Length" not in response.headers  # sent as it is written, not spooled
+    assert ORDER in b"".join(response.response).decode("utf-8-sig")
+    response.close()
+    head = client.head("/orders/export?format=csv")
+    assert head.status_code == 200 and head.data == b""
+    head.close()  # the server closes an unread body: the export thread must end
+    deadline = time.monotonic() + 5
+    while any(t.name == "export-stream" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the export thread outlived its response"
+        time.sleep(0.05)
+    bad = client.get("/orders/export?format=csv&from_date=yesterday")
+    assert bad.status_code == 400 and "attachment" not in bad.headers.get("Content-Disposition", "")
+    assert "is not a date" in bad.text and bad.mimetype == "text/html"
+
+
+def test_stream_holds_a_bounded_number_of_chunks() -> None:
+    written: list[int] = []
+
+    def produce(out: IO[bytes]) -> None:
+        for n in range(1000):  # 64 MB if it were all held at once
+            out.write(b"x" * streaming.CHUNK)
+            written.append(n)
+
+    chunks = streaming.stream(produce)
+    first = next(chunks)
+    time.sleep(0.3)  # the producer runs ahead until the pipe is full, then waits
+    assert len(first) == streaming.CHUNK and len(written) <= streaming.DEPTH + 3
+    assert sum(map(len, chunks)) == 999 * streaming.CHUNK  # nothing lost on the way
+
+
+def test_stream_raises_early_errors_and_stops_when_closed() -> None:
+    def refuse(out: IO[bytes]) -> None:
+        raise BadInput("format: no")
+
+    with pytest.raises(BadInput):
+        streaming.stream(refuse)
+
+    stopped = threading.Event()
+
+    def endless(out: IO[bytes]) -> None:
+        try:
+            while True:
+                out.write(b"y" * streaming.CHUNK)
+        finally:
+            stopped.set()
+
+    chunks = streaming.stream(endless)
+    next(chunks)
+    chunks.close()  # what the server does when the client goes away
+    assert stopped.wait(5)
+    stopped.clear()
+    streaming.stream(endless).close()  # closed unread (a HEAD request, a client gone at once)
+    assert stopped.wait(5)
+
+    def late(out: IO[bytes]) -> None:
+        out.write(b"z" * streaming.CHUNK * 2)
+        raise RuntimeError("the database went away")
+
+    broken = streaming.stream(late)
+    with pytest.raises(RuntimeError):
+        list(broken)  # after the first byte an error ends the download, never a short file
 
 
 def test_work_queue_page(client: FlaskClient) -> None:

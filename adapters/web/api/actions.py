@@ -18,22 +18,7 @@ bp = Blueprint("actions", __name__)
 @bp.get("/orders/<order_id>/actions")
 def available(order_id: str) -> Response:
     """Every action with whether it is available now, why not, and its parameters' schema."""
-    return json_response(
-        [
-            {
-                "name": a.name,
-                "label": a.label,
-                "available": a.available,
-                "reason": a.reason,
-                "permission": a.permission,
-                "params": a.params,
-                "confirm": a.confirm,
-                "requirement": a.requirement,
-                "plugin": a.plugin,
-            }
-            for a in list_actions(services(), order_id, api_user())
-        ]
-    )
+    return json_response([a.to_dict() for a in list_actions(services(), order_id, api_user())])
 
 
 @bp.post("/orders/<order_id>/actions/<name>")

@@ -14,12 +14,14 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from postsales.core.errors import BadInput, Forbidden, NotFound, PostsalesError, Refused
 from postsales.core.services.idempotency import KeyReused, StillInProgress
+
+from ..audit import audit_refusal
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def problem(
 
 
 def _core(exc: PostsalesError) -> Response:
+    audit_refusal(current_app.extensions["postsales"], g.get("api_user"), exc, door="api")
     for cls, status, kind, title in CORE_ERRORS:
         if isinstance(exc, cls):
             if cls is BadInput and request.method == "GET":
