@@ -5,6 +5,10 @@ each costs about ten times the driver's own time (statement caching, result proc
 capped post-sales flows far below what agents need. Like `bulk.py` for writes, this reads with
 plain SQL on the raw cursor and decodes the few typed columns (JSON, UTC times, booleans)
 itself, into namedtuples with the same attribute names the SQLAlchemy rows had.
+
+On PostgreSQL, where each SELECT is a network round trip, `fetch_together` sends the reads of
+an aggregate in one psycopg pipeline; the children are then selected by the order's id through
+a subquery, since the order's `seq` is not known yet when they are sent.
 """
 
 from __future__ import annotations
@@ -55,15 +59,17 @@ class Reader:
                 self.decoders.append((i, _bool))
         self._sql: dict[str, str] = {}
 
-    def sql(self, conn: Connection, lock: bool) -> str:
+    def sql(self, conn: Connection, lock: bool, *, by_order_id: bool = False) -> str:
+        """The SELECT; `by_order_id`: the key is the `seq` of the order with this id."""
         dialect = conn.dialect.name
-        cache_key = f"{dialect}:{lock}"
+        cache_key = f"{dialect}:{lock}:{by_order_id}"
         if cache_key not in self._sql:
             quote = conn.dialect.identifier_preparer.quote
             mark = "?" if dialect == "sqlite" else "%s"
+            value = f"(SELECT seq FROM orders WHERE id = {mark})" if by_order_id else mark
             text = (
                 f"SELECT {', '.join(quote(c) for c in self.columns)} FROM {quote(self.table.name)} "
-                f"WHERE {quote(self.key)} = {mark}"
+                f"WHERE {quote(self.key)} = {value}"
             )
             if self.order_by:
                 text += f" ORDER BY {quote(self.order_by)}"
@@ -72,13 +78,22 @@ class Reader:
             self._sql[cache_key] = text
         return self._sql[cache_key]
 
-    def fetch(self, conn: Connection, value: Any, *, lock: bool = False) -> list[Any]:
+    def fetch(
+        self, conn: Connection, value: Any, *, lock: bool = False, cursor: Any = None
+    ) -> list[Any]:
+        """The decoded rows; on `cursor` if given (several reads in a row share one)."""
+        if cursor is not None:
+            cursor.execute(self.sql(conn, lock), (value,))
+            return self.decode(cursor.fetchall())
         cursor = conn.connection.driver_connection.cursor()
         try:
             cursor.execute(self.sql(conn, lock), (value,))
             raw = cursor.fetchall()
         finally:
             cursor.close()
+        return self.decode(raw)
+
+    def decode(self, raw: list[Any]) -> list[Any]:
         out = []
         for record in raw:
             values = list(record)
@@ -86,3 +101,25 @@ class Reader:
                 values[i] = decode(values[i])
             out.append(self.row._make(values))
         return out
+
+
+def fetch_together(
+    conn: Connection, order_id: str, head: Reader, children: list[Reader], *, lock: bool
+) -> list[list[Any]]:
+    """PostgreSQL: the order row (locked first if `lock`) and its children, in one round trip.
+    The server runs them in order, so the children are read once the lock is held."""
+    raw = conn.connection.driver_connection
+    cursors = []
+    with raw.pipeline():
+        cursor = raw.cursor()
+        cursor.execute(head.sql(conn, lock), (order_id,))
+        cursors.append((head, cursor))
+        for reader in children:
+            cursor = raw.cursor()
+            cursor.execute(reader.sql(conn, False, by_order_id=True), (order_id,))
+            cursors.append((reader, cursor))
+    out = []
+    for reader, cursor in cursors:
+        out.append(reader.decode(cursor.fetchall()))
+        cursor.close()
+    return out

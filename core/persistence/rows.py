@@ -6,34 +6,54 @@ import), so an order imported in bulk and an order saved after an action look th
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from ..crypto import billing_cipher
-from ..domain.customers import Address, Customer, normalise_email, normalise_text, phone_digits
-from ..domain.history import HistoryEvent, Lock
+from ..domain.customers import Address, normalise_email, normalise_text, phone_digits
+from ..domain.history import HistoryEvent
 from ..domain.orders import (
     Order,
     OrderLine,
     Payment,
     PaymentOperation,
     Refund,
-    RefundLine,
     Return,
     Shipment,
 )
-from ..money import from_minor, to_minor
+from ..money import to_minor
+
+# The reverse direction (rows -> aggregate) lives in aggregate.py; importable from here too.
+from .aggregate import billing_plaintext, order_from_rows  # noqa: F401
 
 # Ledger columns are moved by guarded UPDATEs only (D-1…D-4), never by the generic diff.
 LEDGER_COLUMNS = frozenset({"refunded_minor", "appeased_minor"})
 
 
 def order_row(order: Order) -> dict[str, Any]:
+    row = order_state_row(order)
+    row.update(order_derived_row(order))
+    return row
+
+
+# Columns computed from the customer and the addresses (search keys, S-6 encryption): costly
+# (normalisation, AES-GCM), so the unit of work recomputes them only when a source changed.
+DERIVED_SOURCES = frozenset(
+    {
+        "customer_first_name",
+        "customer_last_name",
+        "customer_email",
+        "customer_phone",
+        "shipping_address",
+    }
+)
+
+
+def order_state_row(order: Order) -> dict[str, Any]:
+    """Every column of `order_row` except those of `order_derived_row`."""
     cur = order.currency
     c = order.customer
     ship = order.shipping_address
-    billing = order.billing_address.to_dict() if order.billing_address else None
-    cipher = billing_cipher() if billing else None
+    lock = order.lock
     return {
         "id": order.id,
         "sales_channel": order.sales_channel,
@@ -57,6 +77,23 @@ def order_row(order: Order) -> dict[str, Any]:
         "customer_last_name": c.last_name,
         "customer_email": c.email,
         "customer_phone": c.phone,
+        "shipping_address": ship.to_dict() if ship else None,
+        "shipping_method": order.shipping_method,
+        "grand_total_minor": to_minor(order.grand_total, cur),
+        "captured_minor": to_minor(order.captured, cur),
+        "refunded_minor": to_minor(order.refunded, cur),
+        "lock_holder": lock.holder if lock else None,
+        "lock_expires_at": lock.expires_at if lock else None,
+    }
+
+
+def order_derived_row(order: Order) -> dict[str, Any]:
+    """The columns computed from the customer and the addresses (`DERIVED_SOURCES`, billing)."""
+    c = order.customer
+    ship = order.shipping_address
+    billing = order.billing_address.to_dict() if order.billing_address else None
+    cipher = billing_cipher() if billing else None
+    return {
         "email_norm": normalise_email(c.email),
         "phone_digits": phone_digits(c.phone),
         "name_norm": normalise_text(c.full_name),
@@ -68,13 +105,6 @@ def order_row(order: Order) -> dict[str, Any]:
         "billing_index": cipher.address_tokens(billing) if cipher else [],
         "bill_to_name": person_name(order.billing_address, c.full_name),
         "ship_to_name": person_name(ship, c.full_name),
-        "shipping_address": ship.to_dict() if ship else None,
-        "shipping_method": order.shipping_method,
-        "grand_total_minor": to_minor(order.grand_total, cur),
-        "captured_minor": to_minor(order.captured, cur),
-        "refunded_minor": to_minor(order.refunded, cur),
-        "lock_holder": order.lock.holder if order.lock else None,
-        "lock_expires_at": order.lock.expires_at if order.lock else None,
     }
 
 
@@ -191,168 +221,9 @@ def history_row(seq: int, e: HistoryEvent) -> dict[str, Any]:
     }
 
 
-# -- rows -> aggregate ---------------------------------------------------------------------------
-
-
-def _money(minor: int, cur: str) -> Decimal:
-    return from_minor(minor, cur)
-
-
-def order_from_rows(
-    o: Any,
-    lines: list[Any],
-    pays: list[Any],
-    ops: list[Any],
-    ships: list[Any],
-    rets: list[Any],
-    refs: list[Any],
-    hist: list[Any],
-) -> Order:
-    cur = o.currency
-    ops_by_ref: dict[str, list[PaymentOperation]] = {}
-    for op in ops:
-        ops_by_ref.setdefault(op.payment_reference, []).append(
-            PaymentOperation(op.event, _money(op.amount_minor, cur), op.response, op.at)
-        )
-    return Order(
-        seq=o.seq,
-        id=o.id,
-        sales_channel=o.sales_channel,
-        market=o.market,
-        currency=cur,
-        status=o.status,
-        status_reason=o.status_reason,
-        held_from=o.held_from,
-        order_type=o.order_type,
-        parent_order_id=o.parent_order_id,
-        related_order_ids=list(o.related_order_ids or []),
-        client_order_reference=o.client_order_reference,
-        origin=o.origin,
-        origin_date=o.origin_date,
-        created_at=o.created_at,
-        language=o.language,
-        vat_country=o.vat_country,
-        customer=Customer(
-            id=o.customer_id,
-            type=o.customer_type,
-            first_name=o.customer_first_name,
-            last_name=o.customer_last_name,
-            email=o.customer_email,
-            phone=o.customer_phone,
-        ),
-        billing_address=Address.from_dict(
-            billing_plaintext(o.id, o.billing_address_enc, o.billing_address)
-        ),
-        shipping_address=Address.from_dict(o.shipping_address),
-        shipping_method=o.shipping_method,
-        lock=Lock(o.lock_holder, o.lock_expires_at) if o.lock_holder else None,
-        lines=[
-            OrderLine(
-                line_number=r.line_number,
-                sku=r.sku,
-                parent_sku=r.parent_sku,
-                name=r.name,
-                image_url=r.image_url,
-                product_type=r.product_type,
-                parent_line_number=r.parent_line_number,
-                original_price=_money(r.original_price_minor, cur),
-                discount=_money(r.discount_minor, cur),
-                net_amount=_money(r.net_minor, cur),
-                tax_amount=_money(r.tax_minor, cur),
-                gross_amount=_money(r.gross_minor, cur),
-                tax_rate=Decimal(r.tax_rate),
-                taxes=list(r.taxes or []),
-                promotions=list(r.promotions or []),
-                status=r.status,
-                status_reason=r.status_reason,
-                source_id=r.source_id,
-                refunded_amount=_money(r.refunded_minor, cur),
-                appeased_amount=_money(r.appeased_minor, cur),
-            )
-            for r in sorted(lines, key=lambda r: r.line_number)
-        ],
-        payments=[
-            Payment(
-                reference=p.reference,
-                method=p.method,
-                payment_id=p.payment_id,
-                requested_amount=_money(p.requested_minor, cur),
-                captured_amount=_money(p.captured_minor, cur),
-                operations=ops_by_ref.get(p.reference, []),
-            )
-            for p in pays
-        ],
-        shipments=[
-            Shipment(
-                id=s.id,
-                source_id=s.source_id,
-                lines=list(s.lines),
-                status=s.status,
-                carrier=s.carrier,
-                tracking_number=s.tracking_number,
-                tracking_link=s.tracking_link,
-                tracking_comment=s.tracking_comment,
-                box_number=s.box_number,
-                created_at=s.created_at,
-                shipped_at=s.shipped_at,
-            )
-            for s in sorted(ships, key=lambda s: s.id)
-        ],
-        returns=[
-            Return(
-                id=r.id,
-                lines=list(r.lines),
-                reason=r.reason,
-                comment=r.comment,
-                source_id=r.source_id,
-                created_by=r.created_by,
-                created_at=r.created_at,
-                status=r.status,
-                refunds=r.refunds,
-                needs_approval_reason=r.needs_approval_reason,
-                related_order_id=r.related_order_id,
-            )
-            for r in sorted(rets, key=lambda r: (r.created_at, _id_number(r.id)))
-        ],
-        refunds=[
-            Refund(
-                id=r.id,
-                kind=r.kind,
-                lines=[RefundLine(n, _money(m, cur)) for n, m in r.lines],
-                created_by=r.created_by,
-                created_at=r.created_at,
-                status=r.status,
-                reason=r.reason,
-                description=r.description,
-                return_id=r.return_id,
-                payment_reference=r.payment_reference,
-                credit_note=r.credit_note,
-                gateway_response=r.gateway_response,
-                updated_at=r.updated_at,
-            )
-            for r in sorted(refs, key=lambda r: (r.created_at, _id_number(r.id)))
-        ],
-        history=[
-            HistoryEvent(h.at, h.actor, h.kind, h.summary, dict(h.payload or {})) for h in hist
-        ],
-    )
-
-
 def person_name(address: Address | None, fallback: str) -> str:
     """The name an address is for (the grid's Bill to / Ship to): person, else company."""
     if address is None:
         return fallback
     name = f"{address.first_name} {address.last_name}".strip()
     return (name or address.company_name or fallback)[:256]
-
-
-def billing_plaintext(order_id: str, encrypted: str | None, legacy: Any) -> dict[str, Any] | None:
-    """The billing address: decrypted, or the plaintext of a row written before S-6."""
-    if encrypted:
-        return billing_cipher().decrypt(order_id, encrypted)
-    return legacy if isinstance(legacy, dict) else None
-
-
-def _id_number(child_id: str) -> int:
-    tail = child_id.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
