@@ -130,6 +130,8 @@ Index(None, orders.c.lock_holder)
 Index(None, orders.c.origin_date)
 # Date range with status and store, counted and paged from the index alone.
 Index(None, orders.c.created_at, orders.c.status, orders.c.sales_channel)
+# Statuses within a date range (0004): only those statuses' part of the range is read.
+Index(None, orders.c.status, orders.c.created_at, orders.c.sales_channel, orders.c.seq)
 
 order_lines = Table(
     "order_lines",
@@ -222,6 +224,7 @@ returns = Table(
 )
 Index(None, returns.c.status)
 Index(None, returns.c.status, returns.c.order_seq)
+Index(None, returns.c.created_at)  # the dashboard's periods (0004)
 
 refunds = Table(
     "refunds",
@@ -245,6 +248,7 @@ refunds = Table(
 Index(None, refunds.c.kind, refunds.c.status)
 Index(None, refunds.c.kind, refunds.c.status, refunds.c.order_seq)
 Index(None, refunds.c.status, refunds.c.order_seq)
+Index(None, refunds.c.created_at)  # the dashboard's periods (0004)
 
 history = Table(
     "history",

@@ -1,9 +1,13 @@
 """S-4 export: the whole current result (all pages, the chosen columns) as CSV or as Excel XML
-(SpreadsheetML 2003), streamed row by row with bounded memory.
+(SpreadsheetML 2003), streamed in chunks with bounded memory.
 
-Rows are read with a streaming cursor (a server-side cursor on PostgreSQL; SQLite steps through
-the statement) in the search's order, turned into cells, and written through a buffered writer:
-memory does not grow with the number of rows.
+Rows are read in chunks of `BATCH` in the search's order and written a chunk at a time, so
+memory does not grow with the number of rows. The per-row Python is kept to one generated
+cells function (columns.export_cells) and C calls: `csv.writer.writerows` on a chunk; for XML,
+a whole chunk joined with separator characters XML cannot carry, escaped in one go and turned
+into cells by two `str.replace`. On SQLite the rows are read as the driver gives them (plain
+tuples: SQLite steps through the statement, nothing is buffered); on PostgreSQL through a
+server-side cursor (`stream_results`).
 """
 
 from __future__ import annotations
@@ -11,16 +15,20 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
+from ..persistence import tables as T
 from . import columns as C
 from .query import Plan
 
+o = T.orders.c
+
 FORMATS = ("csv", "xml")
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "xml": "application/vnd.ms-excel"}
 BATCH = 2000
 
 XML_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -37,85 +45,131 @@ XML_TAIL = "</Table>\n</Worksheet>\n</Workbook>\n"
 
 # Characters XML 1.0 cannot carry at all; they are dropped from cells.
 _XML_BAD = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
-# A row is escaped in one go, its cells joined by \x1f (itself never valid in XML).
-_SEP = "\x1f"
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1e]")
-_CELL_OPEN = '<Row><Cell><Data ss:Type="String">'
-_CELL_MID = '</Data></Cell><Cell><Data ss:Type="String">'
-_CELL_CLOSE = "</Data></Cell></Row>\n"
+# A chunk is escaped in one go: cells joined by \x1f, rows by \x1e (neither valid in XML, so
+# neither can come from a cell that needs no cleaning; a chunk holding either, or any other
+# control character, is written cell by cell instead).
+_CELL_SEP = "\x1f"
+_ROW_SEP = "\x1e"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1d]")
+_OPEN = '<Row><Cell><Data ss:Type="String">'
+_MID = '</Data></Cell><Cell><Data ss:Type="String">'
+_CLOSE = "</Data></Cell></Row>\n"
+
+
+def stream_chunks(conn: Connection, plan: Plan, keys: Sequence[str]) -> Iterator[Sequence[Any]]:
+    """The rows of the export, `BATCH` at a time, as positional tuples (columns.export_columns)."""
+    columns = C.export_columns(keys, conn.dialect.name)
+    query = plan.order_by(plan.select(*columns))
+    if conn.dialect.name == "sqlite" and plan.dated and not plan.fts and plan.sort_key == "arrival":
+        # A time range: SQLite without statistics scans the whole table backwards for the
+        # order (a month of a million orders: 736 ms of CPU); the range's `seq`s off the time
+        # index, then the rows by primary key in order, cost a third of that.
+        within = plan.select(o.seq)
+        query = plan.order_by(select(*columns).where(o.seq.in_(within)))
+    if plan.cap is not None:
+        query = query.limit(plan.cap)
+    if conn.dialect.name == "sqlite":
+        # No `stream_results` here: SQLAlchemy would buffer a row ahead, and pysqlite already
+        # steps through the statement lazily. The export selects raw columns (no result
+        # processing), so the driver's tuples are the rows.
+        result = conn.execute(query)
+        cursor = result.cursor
+        try:
+            while rows := cursor.fetchmany(BATCH):
+                yield rows
+        finally:
+            result.close()
+        return
+    streamed = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
+    yield from streamed.partitions()
 
 
 def stream_rows(conn: Connection, plan: Plan, keys: Sequence[str]) -> Iterator[Any]:
-    query = plan.order_by(plan.select(*C.export_columns(keys, conn.dialect.name)))
-    if plan.cap is not None:
-        query = query.limit(plan.cap)
-    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
-    for rows in result.partitions():
-        yield from rows
-
-
-class _CsvWriter:
-    def __init__(self, out: IO[bytes]) -> None:
-        self.text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
-        self.text.write("\ufeff")  # a BOM, so that Excel opens UTF-8 CSV as UTF-8
-        self.row = csv.writer(self.text).writerow
-
-    def header(self, labels: list[str]) -> None:
-        self.row(labels)
-
-    def close(self) -> None:
-        self.text.flush()
-        self.text.detach()
+    """The rows of the export one by one (for callers that want rows, not chunks)."""
+    for chunk in stream_chunks(conn, plan, keys):
+        yield from chunk
 
 
 def _xml_cell(value: str) -> str:
     return f'<Cell><Data ss:Type="String">{escape(value.translate(_XML_BAD))}</Data></Cell>'
 
 
-class _XmlWriter:
-    def __init__(self, out: IO[bytes]) -> None:
-        self.text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=False)
-        self.text.write(XML_HEAD)
+def _xml_row(cells: list[str]) -> str:
+    return "<Row>" + "".join(map(_xml_cell, cells)) + "</Row>\n"
 
-    def header(self, labels: list[str]) -> None:
-        cells = "".join(
-            f'<Cell ss:StyleID="h"><Data ss:Type="String">{escape(label)}</Data></Cell>'
-            for label in labels
-        )
-        self.text.write(f"<Row>{cells}</Row>\n")
 
-    def row(self, cells: list[str]) -> None:
-        joined = _SEP.join(cells)
-        if _CONTROL.search(joined) or joined.count(_SEP) != len(cells) - 1:
-            self.text.write("<Row>" + "".join(map(_xml_cell, cells)) + "</Row>\n")
-            return
-        self.text.write(_CELL_OPEN + escape(joined).replace(_SEP, _CELL_MID) + _CELL_CLOSE)
+def xml_header(labels: Sequence[str]) -> str:
+    cells = "".join(
+        f'<Cell ss:StyleID="h"><Data ss:Type="String">{escape(label)}</Data></Cell>'
+        for label in labels
+    )
+    return f"{XML_HEAD}<Row>{cells}</Row>\n"
 
-    def close(self) -> None:
-        self.text.write(XML_TAIL)
-        self.text.flush()
-        self.text.detach()
+
+def xml_rows(rows: list[list[str]]) -> str:
+    """SpreadsheetML rows for a chunk of cell lists."""
+    if not rows:
+        return ""
+    joined = _ROW_SEP.join(map(_CELL_SEP.join, rows))
+    if (
+        not _CONTROL.search(joined)
+        and joined.count(_ROW_SEP) == len(rows) - 1
+        and joined.count(_CELL_SEP) == len(rows) * (len(rows[0]) - 1)
+    ):
+        body = escape(joined).replace(_CELL_SEP, _MID).replace(_ROW_SEP, _CLOSE + _OPEN)
+        return _OPEN + body + _CLOSE
+    return "".join(map(_xml_row, rows))
+
+
+class _CsvChunks:
+    """CSV text a chunk at a time, through one csv.writer over a reusable buffer."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+
+    def text(self, rows: Iterable[list[str]]) -> str:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerows(rows)
+        return self.buffer.getvalue()
+
+
+def encoded_chunks(
+    chunks: Iterable[Sequence[Any]],
+    keys: Sequence[str],
+    cells: Callable[[Any], list[str]],
+    fmt: str,
+    counter: list[int] | None = None,
+) -> Iterator[bytes]:
+    """The export file as UTF-8 byte chunks (header, one chunk per `BATCH` rows, footer): for
+    doors that stream a response. `counter[0]`, when given, counts the order rows written."""
+    labels = [C.COLUMNS[k].label for k in keys]
+    if fmt == "csv":
+        csv_text = _CsvChunks()
+        yield ("\ufeff" + csv_text.text([labels])).encode()  # BOM: Excel reads UTF-8 CSV
+        for chunk in chunks:
+            yield csv_text.text(map(cells, chunk)).encode()
+            if counter is not None:
+                counter[0] += len(chunk)
+        return
+    yield xml_header(labels).encode()
+    for chunk in chunks:
+        yield xml_rows(list(map(cells, chunk))).encode()
+        if counter is not None:
+            counter[0] += len(chunk)
+    yield XML_TAIL.encode()
 
 
 def write(
-    rows: Iterator[Any],
+    chunks: Iterable[Sequence[Any]],
     keys: Sequence[str],
     cells: Callable[[Any], list[str]],
     fmt: str,
     out: IO[bytes],
 ) -> int:
-    """Write the header and every row; returns the number of order rows written."""
-    writer = _CsvWriter(out) if fmt == "csv" else _XmlWriter(out)
-    writer.header([C.COLUMNS[k].label for k in keys])
-    row = writer.row
-    written = 0
-    try:
-        for record in rows:
-            row(cells(record))
-            written += 1
-    except BaseException:
-        writer.text.flush()
-        writer.text.detach()  # never let the wrapper close the caller's stream
-        raise
-    writer.close()
-    return written
+    """Write the header and every row to `out`; returns the number of order rows written."""
+    counter = [0]
+    for data in encoded_chunks(chunks, keys, cells, fmt, counter):
+        out.write(data)
+    return counter[0]

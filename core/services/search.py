@@ -99,15 +99,16 @@ def search_orders(
     plan = Q.make_plan(app, user, filters, expression, sort)
     columns = C.needed(C.RESULT_KEYS)
     with app.uow(read_only=True) as uow:
-        rows, more = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=after)
-        total, capped = Q.count(uow.conn, plan)
+        found = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=after)
+        total, capped = Q.total_of(uow.conn, plan, found)
+    rows = found.rows
     return SearchResult(
         total=total,
         total_capped=capped,
         page=page,
         per_page=per_page,
         orders=[C.result_dict(r) for r in rows],
-        next_cursor=Q.make_cursor(plan, rows[-1]) if more and rows else None,
+        next_cursor=Q.make_cursor(plan, rows[-1]) if found.more and rows else None,
     )
 
 
@@ -124,6 +125,77 @@ def export_orders(
 ) -> int:
     """S-4: stream every matching order the user may see to `out` as CSV or SpreadsheetML
     2003 (`xml`), with the chosen columns; recorded in the audit log. Returns rows written."""
+    export = export_stream(
+        app, user, filters, expression=expression, fmt=fmt, columns=columns, sort=sort
+    )
+    try:
+        for data in export:
+            out.write(data)
+    finally:
+        export.close()  # a writer that failed (a client gone): the export is recorded now
+    return export.rows
+
+
+class ExportStream:
+    """The bytes of one export, chunk by chunk (see `export_stream`); `rows` counts the order
+    rows sent so far. Iterate it once; closing it early (a client gone) ends the read and
+    records the export as aborted."""
+
+    def __init__(
+        self,
+        app: Postsales,
+        user: User,
+        plan: Q.Plan,
+        keys: list[str],
+        fmt: str,
+        detail: dict[str, Any],
+    ) -> None:
+        self.media_type = E.MEDIA_TYPES[fmt]
+        self.filename = f"orders.{fmt}"
+        self.rows = 0
+        self._app, self._user, self._plan, self._keys = app, user, plan, keys
+        self._fmt, self._detail = fmt, detail
+        self._chunks = self._generate()
+
+    def __iter__(self) -> ExportStream:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self._chunks.close()
+
+    def _generate(self) -> typing.Iterator[bytes]:
+        counter = [0]
+        cells = C.export_cells(self._keys, _zone(self._user))
+        finished = False
+        try:
+            with self._app.uow(read_only=True) as uow:
+                chunks = E.stream_chunks(uow.conn, self._plan, self._keys)
+                for data in E.encoded_chunks(chunks, self._keys, cells, self._fmt, counter):
+                    self.rows = counter[0]
+                    yield data
+            finished = True
+        finally:
+            self.rows = counter[0]
+            _audit_export(self._app, self._user, {**self._detail, "rows": self.rows}, finished)
+
+
+def export_stream(
+    app: Postsales,
+    user: User,
+    filters: Filters | None = None,
+    *,
+    expression: dict[str, Any] | None = None,
+    fmt: str = "csv",
+    columns: list[str] | None = None,
+    sort: str | None = None,
+) -> ExportStream:
+    """S-4 for doors that stream a response: checks everything now (Forbidden, BadInput are
+    raised here, before any byte), then returns an iterator of UTF-8 byte chunks (header, one
+    chunk per 2,000 rows, footer) with `media_type`, `filename` and `rows`. Reading happens as
+    it is iterated, in one read-only transaction; the audit record is written when it ends."""
     _require(user, "orders.view")
     _require(user, "orders.export")
     if fmt not in E.FORMATS:
@@ -132,27 +204,26 @@ def export_orders(
         )
     keys = C.check_columns(columns)
     plan = Q.make_plan(app, user, filters, expression, sort)
-    cells = C.export_cells(keys, _zone(user))
-    with app.uow(read_only=True) as uow:
-        written = E.write(E.stream_rows(uow.conn, plan, keys), keys, cells, fmt, out)
+    detail = {
+        "format": fmt,
+        "columns": keys,
+        "filters": {k: v for k, v in (filters or {}).items() if v},
+        "expression": expression,
+        "channels": None if user.channels is None else sorted(user.channels),
+    }
+    return ExportStream(app, user, plan, keys, fmt, detail)
+
+
+def _audit_export(app: Postsales, user: User, detail: dict[str, Any], finished: bool) -> None:
+    if not finished:
+        detail["aborted"] = True
     with app.uow() as uow:
         uow.conn.execute(
             insert(T.audit_log).values(
-                at=app.now(),
-                actor=user.name,
-                kind="orders.export",
-                detail={
-                    "format": fmt,
-                    "rows": written,
-                    "columns": keys,
-                    "filters": {k: v for k, v in (filters or {}).items() if v},
-                    "expression": expression,
-                    "channels": None if user.channels is None else sorted(user.channels),
-                },
+                at=app.now(), actor=user.name, kind="orders.export", detail=detail
             )
         )
         uow.commit()
-    return written
 
 
 def work_queue(app: Postsales, user: User, *, page: int = 1, per_page: int = 20) -> SearchResult:
@@ -164,8 +235,9 @@ def work_queue(app: Postsales, user: User, *, page: int = 1, per_page: int = 20)
     plan = attrs.evolve(plan, where=(*plan.where, WQ.in_queue(app.now())))
     columns = C.needed(C.RESULT_KEYS)
     with app.uow(read_only=True) as uow:
-        rows, more = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=None)
-        total, capped = Q.count(uow.conn, plan)
+        found = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=None)
+        total, capped = Q.total_of(uow.conn, plan, found)
+        rows, more = found.rows, found.more
         why = WQ.reasons(uow.conn, rows)
     orders = []
     for row in rows:
@@ -232,8 +304,10 @@ __all__ = [
     "FILTERS",
     "PAGE_SIZES",
     "SORTS",
+    "ExportStream",
     "SearchResult",
     "export_orders",
+    "export_stream",
     "grid_columns",
     "search_orders",
     "set_grid_columns",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
@@ -21,3 +22,39 @@ def test_migrations_match_the_declared_tables(app: Postsales) -> None:
 def test_upgrade_is_idempotent(app: Postsales) -> None:
     before = current_revision(app.engine)
     assert upgrade(app.engine) == (before, before)
+
+
+def test_search_indexes_of_0004_go_and_come_back(app: Postsales) -> None:
+    """0004 only adds indexes: down to 0003 and up again leaves the declared schema, and on
+    SQLite the search triggers of 0003 survive (no table was rebuilt)."""
+    from alembic import command
+
+    from postsales.core.persistence.migrate import alembic_config
+
+    def indexes() -> set[str]:
+        with app.engine.connect() as conn:
+            names = set()
+            for table in ("orders", "returns", "refunds"):
+                names |= {i["name"] for i in inspect(conn).get_indexes(table)}
+            return names
+
+    added = {
+        "ix_orders_status_created_at_sales_channel_seq",
+        "ix_returns_created_at",
+        "ix_refunds_created_at",
+    }
+    assert added <= indexes()
+    cfg = alembic_config(app.engine)
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    assert not added & indexes()
+    assert upgrade(app.engine)[1] == current_revision(app.engine)
+    assert added <= indexes()
+    test_migrations_match_the_declared_tables(app)
+    if app.engine.dialect.name == "sqlite":
+        with app.engine.connect() as conn:
+            triggers = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            ).scalars()
+            assert {"orders_search_ai", "orders_search_ad", "orders_search_au"} <= set(triggers)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -36,12 +37,15 @@ from postsales.core.errors import BadInput, Forbidden
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.migrate import upgrade
+from postsales.core.search import columns as C
+from postsales.core.search import export as E
 from postsales.core.search import query as Q
 from postsales.core.services.actions import run_action
 from postsales.core.services.messages import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.search import (
     export_orders,
+    export_stream,
     grid_columns,
     search_orders,
     set_grid_columns,
@@ -475,6 +479,35 @@ def test_dates_in_the_users_zone_or_with_an_offset(world: World) -> None:
     )
 
 
+def test_combinations_in_one_store_agree_on_pages_and_counted_totals(world: World) -> None:
+    """Pages of 10, so that totals past a page are counted (not read off the page), for an
+    agent of one store: time range with statuses, child-table filters, the store filter."""
+    hans = get_user(world.app, "hans")  # ST2 only
+    times = sorted(_created(d) for d in world.docs)
+    since, until = times[len(times) // 4], times[-2]
+    st2 = lambda d: d["sales_channel"] == "ST2"  # noqa: E731
+    cases = [
+        (
+            {"from_date": since.isoformat(), "to_date": until.isoformat(), "status": "NEW,SHIPPED"},
+            lambda d: since <= _created(d) <= until and d["status"] in ("NEW", "SHIPPED"),
+        ),
+        ({"from_date": since.isoformat()}, lambda d: _created(d) >= since),
+        ({"return_status": "any", "sales_channel": "ST2"}, lambda d: bool(d["returns"])),
+        ({"return_status": "any"}, lambda d: bool(d["returns"])),
+        (
+            {"sku": "SKU-1,SKU-2"},
+            lambda d: any(ln["sku"] in ("SKU-1", "SKU-2") for ln in d["lines"]),
+        ),
+        ({"sales_channel": "ST1,ST2", "status": "NEW"}, lambda d: d["status"] == "NEW"),
+    ]
+    for filters, truth in cases:
+        expected = world.ids(lambda d, truth=truth: st2(d) and truth(d))
+        assert found(world, hans, filters=filters) == expected, filters
+        first = search_orders(world.app, hans, filters, per_page=10)
+        assert (first.total, first.total_capped) == (len(expected), False), filters
+    assert any(len(world.ids(lambda d, t=t: st2(d) and t(d))) > 10 for _, t in cases)
+
+
 def _ny() -> Any:
     from zoneinfo import ZoneInfo
 
@@ -654,6 +687,127 @@ def test_exports_are_counted_row_by_row_and_audited(world: World) -> None:
         ).all()
     assert audit[-1].actor == "boss" and audit[-1].detail["rows"] == len(expected)
     assert audit[-1].detail["format"] == "xml" and audit[-1].detail["filters"] == filters
+
+
+def _audits(app: Postsales) -> list[Any]:
+    with app.engine.connect() as conn:
+        return conn.execute(
+            select(T.audit_log)
+            .where(T.audit_log.c.kind == "orders.export")
+            .order_by(T.audit_log.c.id)
+        ).all()
+
+
+def test_export_stream_checks_first_then_streams_and_audits(world: World) -> None:
+    boss = get_user(world.app, "boss")
+    # Bad requests fail before the first byte, so a door can still answer 400/403.
+    with pytest.raises(BadInput, match="format"):
+        export_stream(world.app, boss, fmt="pdf")
+    with pytest.raises(BadInput, match="unknown filter 'colour'"):
+        export_stream(world.app, boss, {"colour": "red"})
+    with pytest.raises(Forbidden):
+        export_stream(world.app, get_user(world.app, "vera"))
+    expected = world.ids(lambda d: d["status"] == "SHIPPED")
+    stream = export_stream(world.app, boss, {"status": "SHIPPED"}, columns=["id", "status"])
+    assert stream.media_type.startswith("text/csv") and stream.filename == "orders.csv"
+    body = b"".join(stream)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0] == ["ID", "Status"] and [r[0] for r in rows[1:]] == expected
+    assert stream.rows == len(expected) and _audits(world.app)[-1].detail["rows"] == len(expected)
+    # A client that goes away: the read stops and the audit log says the export was cut short.
+    stream = export_stream(world.app, boss, fmt="xml")
+    assert next(stream).startswith(b"<?xml")
+    stream.close()
+    last = _audits(world.app)[-1].detail
+    assert last["aborted"] is True and last["rows"] == 0 and last["format"] == "xml"
+
+
+def test_export_of_a_time_range_in_one_store(world: World) -> None:
+    hans = get_user(world.app, "hans")  # ST2 only
+    times = sorted(_created(d) for d in world.docs)
+    since = times[len(times) // 3]
+    expected = world.ids(lambda d: d["sales_channel"] == "ST2" and _created(d) >= since)
+    out = io.BytesIO()
+    filters = {"from_date": since.isoformat()}
+    written = export_orders(world.app, hans, filters, columns=["id"], out=out)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    assert written == len(expected) and [r[0] for r in rows[1:]] == expected
+
+
+def test_export_to_a_writer_that_fails_is_recorded_as_cut_short(world: World) -> None:
+    class Gone(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            raise ConnectionResetError("client gone")
+
+    boss = get_user(world.app, "boss")
+    with pytest.raises(ConnectionResetError):
+        export_orders(world.app, boss, {"status": "SHIPPED"}, out=Gone())
+    last = _audits(world.app)[-1]
+    assert last.actor == "boss" and last.detail["aborted"] is True
+    assert last.detail["filters"] == {"status": "SHIPPED"}
+
+
+def test_xml_export_cleans_cells_it_cannot_carry() -> None:
+    ns = {"ss": "urn:schemas-microsoft-com:office:spreadsheet"}
+    for rows, expected in (
+        ([["a & b", "<c>"], ["d", "é ü"]], [["a & b", "<c>"], ["d", "é ü"]]),
+        # separators used inside the writer, and other control characters, are dropped
+        ([["a\x1fb", "c"], ["<&>", "x\x1ey\x01z"]], [["ab", "c"], ["<&>", "xyz"]]),
+    ):
+        body = E.xml_header(["A", "B"]) + E.xml_rows(rows) + E.XML_TAIL
+        sheet = ElementTree.fromstring(body.encode())
+        got = [
+            [c.text for c in r.findall("ss:Cell/ss:Data", ns)]
+            for r in sheet.findall(".//ss:Row", ns)
+        ]
+        assert got == [["A", "B"], *expected]
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe"]
+)
+def test_export_times_are_in_the_users_zone_across_clock_changes(zone: str) -> None:
+    cells = C.export_cells(["created_at", "grand_total"], ZoneInfo(zone))
+    start = datetime(2026, 3, 7, tzinfo=UTC)  # spring changes: US 8 Mar, EU 29 Mar, LHI 5 Apr
+    for minutes in range(0, 60 * 24 * 40, 13):
+        at = start + timedelta(minutes=minutes, microseconds=(minutes % 3) * 250)
+        want = at.astimezone(ZoneInfo(zone)).isoformat()
+        assert cells((f"{at:%Y-%m-%d %H:%M:%S.%f}", 1, "USD"))[0] == want  # SQLite text
+        assert cells((at.replace(tzinfo=None), 1, "USD"))[0] == want  # PostgreSQL
+    money = [
+        cells((None, minor, cur))[1] for minor, cur in ((-1234, "USD"), (5, "USD"), (0, "EUR"))
+    ]
+    assert money == ["-12.34", "0.05", "0.00"]
+    assert [cells((None, m, "JPY"))[1] for m in (1234, -7)] == ["1234", "-7"]
+    assert [cells((None, m, "KWD"))[1] for m in (1234, -5)] == ["1.234", "-0.005"]
+    assert cells((None, 1, "USD"))[0] == ""
+
+
+def test_totals_of_pages_that_show_the_end(world: World) -> None:
+    """A page that shows the end of the result gives the total itself; it must agree with a
+    count on every page, past the end included."""
+    expected = world.ids(lambda d: d["sales_channel"] == "ST2")
+    last = -(-len(expected) // 10)
+    for page in (1, last, last + 1):
+        result = search_orders(
+            world.app, system_user(), {"sales_channel": "ST2"}, page=page, per_page=10
+        )
+        assert result.total == len(expected) and not result.total_capped
+    one = world.docs[0]
+    result = search_orders(world.app, system_user(), {"email": one["customer"]["email"].upper()})
+    assert result.total == 1 and result.single == one["id"]
+
+
+def test_store_filter_within_and_beyond_the_users_stores(world: World) -> None:
+    hans = get_user(world.app, "hans")  # ST2 only
+    expected = world.ids(lambda d: d["sales_channel"] == "ST2")
+    assert found(world, hans, filters={"sales_channel": "st2"}) == expected
+    assert found(world, hans, filters={"sales_channel": "ST1,ST2"}) == expected
+    assert found(world, hans, filters={"sales_channel": "ST1"}) == []
+    assert found(world, hans, filters={"sales_channel": " , "}) == expected
 
 
 def test_work_queue(world: World) -> None:
