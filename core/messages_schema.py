@@ -49,6 +49,13 @@ _MAX_PRICE_DECIMALS = 3  # the most any ISO 4217 currency has; the channel's own
 _PRICE_QUANTUM = Decimal(1).scaleb(-_MAX_PRICE_DECIMALS)
 _ADDRESS_FIELDS = tuple(attrs.fields_dict(Address))
 
+# For the import's one-pass reader of order creates (services/ingest_orders.py), which must
+# accept exactly what this module accepts.
+ORDER_ID_PATTERN = _ORDER_ID
+CURRENCY_PATTERN = _CURRENCY
+ADDRESS_FIELDS = _ADDRESS_FIELDS
+JSON_SCALARS = _JSON_SCALARS
+
 
 # -- envelope ------------------------------------------------------------------------------------
 
@@ -70,6 +77,7 @@ def _reject_constant(name: str) -> NoReturn:
 # Numbers are read as Decimal, never float (SPEC §11); NaN and Infinity are refused. One shared
 # decoder, as json.loads shares its default one: building it per message costs a few µs.
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+JSON_DECODER = _DECODER  # for callers that decode before `parse_envelope` (services/inbox.py)
 
 
 def parse_envelope(raw: str | bytes | dict[str, Any]) -> Envelope:
@@ -979,3 +987,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+rate = _rate  # a tax rate's reading, shared with services/ingest_orders.py

@@ -3,13 +3,16 @@ half-applied.
 
 Order-create messages, the bulk of any import, are applied in batches: one transaction per
 batch with every row inserted through executemany, while each message keeps its own
-idempotency record, history entry and outbox message. Every other type runs one message per
-transaction through a handler.
+idempotency record, history entry and outbox message. Their rows are read straight from the
+payload (`ingest_orders`), or — for anything unusual, and to word every refusal — through the
+payload records and the order aggregate (`object_path_rows`); both store the same rows. Every
+other type runs one message per transaction through a handler.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -22,11 +25,17 @@ from ..domain.orders import Order
 from ..errors import BadInput, PostsalesError, Refused
 from ..message_stream import iter_documents
 from ..messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
-from ..persistence import rows as R
 from ..persistence import tables as T
-from ..persistence.bulk import allocate_seqs, bulk_insert
-from ..persistence.unit_of_work import UnitOfWork, insert_children
+from ..persistence.ingest_rows import (
+    NewOrder,
+    from_order,
+    known,
+    record_inbound,
+    time_converter,
+    write_orders,
+)
 from . import handlers
+from .ingest_orders import OrderRowsBuilder
 from .messages_out import order_updated
 
 ORDER_CREATE = "sales.order_management.create"
@@ -63,7 +72,7 @@ class _Pending:
     line: int
     raw: str
     envelope: Envelope
-    order: Order
+    rows: NewOrder
 
 
 def _dead_letter(
@@ -117,14 +126,33 @@ def _build_order(app: Postsales, envelope: Envelope, payload: Any) -> Order:
     return order
 
 
+def object_path_rows(app: Postsales, envelope: Envelope) -> NewOrder:
+    """An order create's rows through `parse_payload`, the order aggregate and `rows.py`;
+    raises the validation error (the reference the one-pass reader is tested against)."""
+    order = _build_order(app, envelope, parse_payload(ORDER_CREATE, envelope.payload))
+    outbox = {
+        "message_id": f"out-{uuid.uuid4().hex}",
+        "type": app.settings.messages.type_prefix + "sales.order_management.updated",
+        "order_id": order.id,
+        "payload": order_updated(order),
+        "created_at": order.created_at,
+    }
+    return from_order(order, envelope.id, outbox, app.engine.dialect.name)
+
+
 class Importer:
     """Feeds a stream of JSON-lines messages through validation, idempotency and the engine."""
 
-    def __init__(self, app: Postsales, *, batch_size: int = 500) -> None:
+    def __init__(self, app: Postsales, *, batch_size: int = 1000, serialise: bool = False) -> None:
+        """`serialise`: on PostgreSQL, lock each message id (transaction-level advisory lock)
+        before looking for it, so concurrent deliveries of one message apply it once."""
         self.app = app
         self.batch_size = batch_size
+        self.serialise = serialise
         self.report = ImportReport()
         self._batch: list[_Pending] = []
+        self._rows = OrderRowsBuilder(app)
+        self._dialect = app.engine.dialect.name
 
     def run(
         self, lines: Iterable[str], progress: Callable[[int], None] | None = None
@@ -140,18 +168,25 @@ class Importer:
         try:
             envelope = parse_envelope(value if isinstance(value, dict) else raw)
             type_ = strip_prefix(envelope.type, self.app.settings.messages.type_prefix)
-            payload = parse_payload(type_, envelope.payload)
             if type_ == ORDER_CREATE:
-                order = _build_order(self.app, envelope, payload)
-                self._batch.append(_Pending(number, raw, envelope, order))
+                self._batch.append(_Pending(number, raw, envelope, self._order_rows(envelope)))
                 if len(self._batch) >= self.batch_size:
                     self.flush()
                 return
+            payload = parse_payload(type_, envelope.payload)
         except PostsalesError as exc:
             self._refuse(number, raw, exc, envelope)
             return
         self.flush()  # keep the stream's order: pending orders first
         self._apply_one(number, raw, envelope, type_, payload)
+
+    def _order_rows(self, envelope: Envelope) -> NewOrder:
+        """The new order's rows: in one pass for the usual payload, else through the payload
+        records and the aggregate, which word the error when there is one."""
+        rows = self._rows.build(envelope)
+        if rows is None:
+            rows = object_path_rows(self.app, envelope)
+        return rows
 
     def _refuse(self, number: int, raw: str, exc: PostsalesError, env: Envelope | None) -> None:
         self.report.refused.append(Refusal(number, env.id if env else None, exc))
@@ -160,15 +195,13 @@ class Importer:
     def _apply_one(self, number: int, raw: str, env: Envelope, type_: str, payload: Any) -> None:
         try:
             with self.app.uow() as uow:
-                if _seen(uow, [env.id]):
+                seen, _taken, _seqs = known(uow.conn, [env.id], [], lock=self.serialise)
+                if seen:
                     self.report.duplicates += 1
                     return
                 order_id = handlers.HANDLERS[type_](self.app, uow, env, payload)
-                uow.conn.execute(
-                    insert(T.inbound_messages).values(
-                        message_id=env.id, type=type_, order_id=order_id, received_at=self.app.now()
-                    )
-                )
+                received_at = time_converter(self._dialect)(self.app.now())
+                record_inbound(uow.conn, env.id, type_, order_id, received_at)
                 uow.commit()
                 self.report.applied += 1
         except PostsalesError as exc:
@@ -181,49 +214,28 @@ class Importer:
         app = self.app
         with app.uow() as uow:
             conn = uow.conn
-            seen = _seen(uow, [p.envelope.id for p in batch])
-            taken = set(
-                conn.execute(
-                    select(T.orders.c.id).where(T.orders.c.id.in_([p.order.id for p in batch]))
-                ).scalars()
+            seen, taken, seqs = known(
+                conn,
+                [p.envelope.id for p in batch],
+                [p.rows.order_id for p in batch],
+                lock=self.serialise,
+                draw=len(batch),
             )
-            fresh: list[_Pending] = []
+            fresh: list[NewOrder] = []
             for p in batch:
                 if p.envelope.id in seen:
                     self.report.duplicates += 1
                     continue
-                if p.order.id in taken:
-                    reason = f"payload.order.id: order {p.order.id} already exists"
+                order_id = p.rows.order_id
+                if order_id in taken:
+                    reason = f"payload.order.id: order {order_id} already exists"
                     self.report.refused.append(Refusal(p.line, p.envelope.id, Refused(reason)))
                     _dead_letter(conn, app, p.raw, reason, p.envelope)
                     continue
                 seen.add(p.envelope.id)
-                taken.add(p.order.id)
-                fresh.append(p)
-            if fresh:
-                _insert_orders(uow, [p.order for p in fresh])
-                now = app.now()
-                bulk_insert(
-                    conn,
-                    T.inbound_messages,
-                    [
-                        {
-                            "message_id": p.envelope.id,
-                            "type": ORDER_CREATE,
-                            "order_id": p.order.id,
-                            "received_at": now,
-                        }
-                        for p in fresh
-                    ],
-                )
-                for p in fresh:
-                    uow.emit(
-                        "sales.order_management.updated",
-                        order_updated(p.order),
-                        order_id=p.order.id,
-                        at=now,
-                    )
-                uow.flush()
+                taken.add(order_id)
+                fresh.append(p.rows)
+            write_orders(conn, fresh, time_converter(self._dialect)(app.now()), seqs)
             uow.commit()
         self.report.applied += len(fresh)
 
@@ -235,37 +247,25 @@ def _counted(lines: Iterable[str], progress: Callable[[int], None] | None) -> It
             progress(1)
 
 
-def _seen(uow: UnitOfWork, ids: list[str]) -> set[str]:
-    col = T.inbound_messages.c.message_id
-    return set(uow.conn.execute(select(col).where(col.in_(ids))).scalars())
-
-
-def _insert_orders(uow: UnitOfWork, orders: list[Order]) -> None:
-    seqs = allocate_seqs(uow.conn, T.orders, len(orders))
-    rows = []
-    for order, seq in zip(orders, seqs, strict=True):
-        order.seq = seq
-        row = R.order_row(order)
-        row["seq"] = seq
-        row["updated_at"] = order.created_at
-        row["version"] = 1
-        rows.append(row)
-    bulk_insert(uow.conn, T.orders, rows)
-    insert_children(uow.conn, orders)
-
-
 def import_lines(app: Postsales, lines: Iterable[str], **kw: Any) -> ImportReport:
     return Importer(app).run(lines, **kw)
 
 
-def ingest(app: Postsales, raw: str | bytes | dict[str, Any]) -> str:
+def ingest(
+    app: Postsales,
+    raw: str | bytes | dict[str, Any],
+    *,
+    value: dict[str, Any] | None = None,
+    serialise: bool = False,
+) -> str:
     """One message from the API or a broker: "applied" or "duplicate"; raises on refusal
-    (after keeping the dead letter)."""
+    (after keeping the dead letter). `value` is the text's JSON when the caller decoded it
+    already (numbers as Decimal); `serialise` as for `Importer`."""
     text = (
         raw if isinstance(raw, str) else raw.decode() if isinstance(raw, bytes) else json.dumps(raw)
     )
-    importer = Importer(app)
-    importer.feed(1, text)
+    importer = Importer(app, serialise=serialise)
+    importer.feed(1, text, value)
     importer.flush()
     report = importer.report
     if report.refused:
