@@ -230,14 +230,18 @@ class RawTx:
 
     def write(self, ops: list[tuple[str, object, bool]], commit: bool = False) -> None:
         """(sql with {m} marks, params, executemany) each; every UPDATE must hit one row.
-        `commit`: COMMIT in the same pipeline on PostgreSQL, as the engine does when no guarded
-        UPDATE has to be checked first."""
+        `commit`: COMMIT in the same pipeline on PostgreSQL, as the engine does, a guarded
+        UPDATE (one with a `<=` cap) then checked on the server the engine's way (writes.py)."""
         cursors = []
         pipeline = self.raw.pipeline() if self.pg else contextlib.nullcontext()
         with pipeline:
             for sql, params, many in ops:
                 cur = self.raw.cursor()
-                (cur.executemany if many else cur.execute)(sql.format(m=self.m), params)
+                text = sql.format(m=self.m)
+                if commit and self.pg and sql.startswith("UPDATE") and "<=" in sql:
+                    text = f"WITH g AS ({text} RETURNING 1) SELECT 1 / (count(*) = 1)::int FROM g"
+                    sql = "checked"
+                (cur.executemany if many else cur.execute)(text, params)
                 cursors.append((cur, sql))
             if commit and self.pg:
                 self.raw.commit()
@@ -331,12 +335,14 @@ def ceiling_rate(
                         False,
                     ),
                     (outbox, outbox_rows(oid, types), True),
-                ]
+                ],
+                commit=True,
             )
         with engine.connect() as conn, conn.begin():  # the gateway's confirmation
             tx = RawTx(conn, pg)
             raw = tx.raw.cursor()
-            raw.execute(f"SELECT 1 FROM inbound_messages WHERE message_id = {tx.m}", (oid,))
+            with tx.raw.pipeline() if pg else contextlib.nullcontext():  # BEGIN sent with it
+                raw.execute(f"SELECT 1 FROM inbound_messages WHERE message_id = {tx.m}", (oid,))
             raw.fetchall()
             seq = tx.read_order(oid)
             tx.write(

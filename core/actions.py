@@ -97,8 +97,16 @@ def _json_type(tp: Any) -> dict[str, Any]:
     return {}
 
 
+@functools.lru_cache(maxsize=256)
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved annotations of a params class, read-only. Cached per class: resolving the
+    string annotations (`from __future__ import annotations`) costs an `eval` per field, and
+    every action run and form parse asks again for the same few classes."""
+    return typing.get_type_hints(cls)
+
+
 def _object_schema(cls: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     props: dict[str, Any] = {}
     required: list[str] = []
     for field in attrs.fields(cls):
@@ -238,7 +246,7 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
 def _structure(cls: type, raw: Any, prefix: str) -> Any:
     if not isinstance(raw, Mapping):
         raise BadInput(f"{prefix or 'parameters'}: expected an object, got {raw!r}", field=prefix)
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     names = {f.name for f in attrs.fields(cls)}
     unknown = sorted(set(raw) - names)
     if unknown:

@@ -7,10 +7,12 @@ arranges what the template shows. It holds no business rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import attrs
+from markupsafe import Markup, escape
 
 from postsales.core.services.search import (
     COLUMNS,
@@ -20,7 +22,7 @@ from postsales.core.services.search import (
     SearchResult,
 )
 
-__all__ = ["FILTERS", "PAGE_SIZES", "GridView", "filters_from", "sort_links"]
+__all__ = ["FILTERS", "PAGE_SIZES", "GridView", "filters_from", "row_renderer", "sort_links"]
 
 # The filters shown first; the others sit under "More filters".
 MAIN_FILTERS = ("order_id", "name", "email", "telephone", "zip", "status", "sales_channel")
@@ -129,3 +131,51 @@ class GridView:
 
 LABEL_OF = {key: column.label for key, column in COLUMNS.items()}
 SORT_NAMES = SORTS
+
+
+def _badge(status: str | None) -> str:
+    """The status badge, as `_macros.html`'s `badge` draws it."""
+    if not status:
+        return ""
+    kind = escape(status.lower().replace("_", "-"))
+    return f'<span class="badge badge-{kind}">{escape(status.replace("_", " "))}</span>'
+
+
+def row_renderer(
+    columns: list[str],
+    order_href: str,
+    store_names: Mapping[str, str],
+    localtime: Callable[[Any], str],
+) -> Callable[[Mapping[str, Any]], Markup]:
+    """The cells of one grid row as HTML, every value escaped.
+
+    Written here rather than in the template: the grid draws up to 100 rows of up to 14
+    columns, and Jinja's per-cell branch on the column, macro call and `url_for` were most of
+    the page's CPU time (a profile of `/orders`). `order_href` is the order page's address
+    without the id, which is appended quoted."""
+    dated = {"origin_date", "created_at"}
+
+    def cell(row: Mapping[str, Any], key: str) -> str:
+        if key == "id":
+            oid = str(row["id"])
+            href = escape(order_href + quote(oid, safe=""))
+            return f'<td><a class="order-id" href="{href}">{escape(oid)}</a></td>'
+        if key == "sales_channel":
+            channel = row["sales_channel"]
+            name = store_names.get(channel, channel)
+            return f'<td>{escape(name)} <span class="muted">{escape(channel)}</span></td>'
+        if key in dated:
+            return f'<td class="nowrap">{escape(localtime(row[key]))}</td>'
+        if key == "status":
+            return f"<td>{_badge(row['status'])}</td>"
+        if key == "grand_total":
+            return (
+                f'<td class="num nowrap">{escape(row["grand_total"])} '
+                f'<span class="muted">{escape(row["currency"])}</span></td>'
+            )
+        return f"<td>{escape(row.get(key) or '')}</td>"
+
+    def render(row: Mapping[str, Any]) -> Markup:
+        return Markup("".join(cell(row, key) for key in columns))
+
+    return render

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -11,7 +11,7 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
+    session,
     url_for,
 )
 from werkzeug.datastructures import MultiDict
@@ -27,14 +27,14 @@ from postsales.core.services.actions import (
 )
 from postsales.core.services.search import (
     COLUMNS,
-    export_orders,
+    export_stream,
     grid_columns,
     search_orders,
     set_grid_columns,
     work_queue,
 )
 
-from .context import require, services, user
+from .context import localtime, require, services, user
 from .errors import error_page, shown_inline, status_for
 from .forms import form_fields, passthrough, read_params
 from .grid import (
@@ -45,9 +45,9 @@ from .grid import (
     PAGE_SIZES,
     GridView,
     filters_from,
+    row_renderer,
     sort_links,
 )
-from .streaming import stream
 
 bp = Blueprint("orders", __name__)
 
@@ -74,8 +74,33 @@ def _channels() -> list[tuple[str, str]]:
     return [(cid, ch.name) for cid, ch in sorted(channels.items()) if user().sees(cid)]
 
 
+_COLUMNS = "grid_columns"
+
+
+def _columns() -> list[str]:
+    """The user's grid columns, kept in the session after the first read.
+
+    The grid is the page agents load most, and the choice only changes on the columns page,
+    which writes the new choice here too. The session is cleared and rotated at sign-in and
+    sign-out, and the user's name is kept beside it: one user never sees another's columns.
+    A change made in another browser shows at the next sign-in."""
+    who = user()
+    cached = session.get(_COLUMNS)
+    if isinstance(cached, list) and len(cached) == 2 and cached[0] == who.name:
+        kept = [k for k in cached[1] if k in COLUMNS]  # a column removed since is dropped
+        if kept:
+            return kept
+    columns = grid_columns(services(), who)
+    session[_COLUMNS] = [who.name, columns]
+    return columns
+
+
 def _grid_context(view: GridView, per_page: int) -> dict[str, Any]:
+    store_names = dict(_channels())
+    # The order page's address with a placeholder id, cut before it: built once per page.
+    href = url_for("orders.show", order_id="0")[:-1]
     return {
+        "row_html": row_renderer(view.columns, href, store_names, localtime),
         "view": view,
         "result": view.result,
         "filters": view.filters,
@@ -83,8 +108,8 @@ def _grid_context(view: GridView, per_page: int) -> dict[str, Any]:
         "per_page": per_page,
         "page_sizes": PAGE_SIZES,
         "statuses": ORDER.states,
-        "channels": _channels(),
-        "store_names": dict(_channels()),
+        "channels": list(store_names.items()),
+        "store_names": store_names,
         "labels": LABELS,
         "hints": HINTS,
         "choices": CHOICES,
@@ -100,7 +125,7 @@ def grid() -> Page:
     require("orders.view")
     filters = filters_from(request.args)
     sort = request.args.get("sort", "").strip() or None
-    columns = grid_columns(services(), user())
+    columns = _columns()
     per_page = 20
     try:
         per_page = _int_arg("per_page", 20)
@@ -136,12 +161,12 @@ def choose_columns() -> Page:
     back = back if back.startswith("/orders") else url_for("orders.grid")
     if request.method == "POST":
         chosen = [] if request.form.get("reset") else request.form.getlist("columns")
-        set_grid_columns(services(), user(), chosen)
+        session[_COLUMNS] = [user().name, set_grid_columns(services(), user(), chosen)]
         return redirect(back)
     return render_template(
         "columns.html",
         all_columns=COLUMNS,
-        chosen=grid_columns(services(), user()),
+        chosen=_columns(),
         back=back,
     )
 
@@ -150,30 +175,29 @@ def choose_columns() -> Page:
 def export() -> Page:
     """S-4: every matching order as CSV or Excel XML, with the user's columns.
 
-    Streamed while the core writes it (bounded memory, whatever the row count); a refused
-    export (bad filter, no permission) is refused before the first byte, with an error page,
-    and never starts a download."""
+    The core's stream is the response body: it reads a chunk of rows each time the server
+    asks for the next piece, so memory stays bounded and a slow client slows the read. It
+    checks everything before the first byte: a refused export (bad filter, no permission) is
+    an error page, never a download that breaks. The server closes the body when the response
+    ends, read or not (a client gone, a HEAD request): that ends the read and the export's
+    audit record says it was cut short."""
     require("orders.view")
-    fmt = request.args.get("format", "csv")
-    filters = filters_from(request.args)
     app, who = services(), user()
-    columns = grid_columns(app, who)
-    sort = request.args.get("sort", "").strip() or None
-
-    def produce(out: IO[bytes]) -> None:
-        export_orders(app, who, filters, fmt=fmt, columns=columns, out=out, sort=sort)
-
     try:
-        chunks = stream(produce)
+        body = export_stream(
+            app,
+            who,
+            filters_from(request.args),
+            fmt=request.args.get("format", "csv"),
+            columns=_columns(),
+            sort=request.args.get("sort", "").strip() or None,
+        )
     except BadInput as exc:  # a query string: 400, as on the grid
         return error_page(status_for(exc, query=True), exc.message)
-    mimetype = "text/csv" if fmt == "csv" else "application/vnd.ms-excel"
-    name = "orders.csv" if fmt == "csv" else "orders.xml"
-    response = Response(stream_with_context(chunks), mimetype=mimetype)
-    # stream_with_context closes its iterator only once iterated; a HEAD request or a client
-    # gone before the first chunk would leave the export thread waiting otherwise.
-    response.call_on_close(chunks.close)
-    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    # No stream_with_context: the core needs nothing from the request, and Werkzeug then
+    # calls `body.close()` itself however the response ends.
+    response = Response(body, content_type=body.media_type)
+    response.headers["Content-Disposition"] = f"attachment; filename={body.filename}"
     return response
 
 

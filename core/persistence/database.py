@@ -10,14 +10,19 @@ the same line are serialised instead of both reading the old remainder. Readers 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 DEFAULT_SQLITE_PATH = Path("var") / "postsales.db"
 READ_ONLY = "postsales_read_only"
 SQLITE_CACHE_KIB = 16 * 1024
+PING_AFTER_IDLE_SECONDS = 10.0
+POOL_RECYCLE_SECONDS = 30 * 60
+_IDLE_SINCE = "postsales_idle_since"
 
 
 def database_url(url: str | None = None) -> str:
@@ -41,7 +46,36 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    engine = create_engine(url, echo=echo, pool_recycle=POOL_RECYCLE_SECONDS)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before reuse only if it sat idle for a while.
+
+    `pool_pre_ping` pings on every checkout: on PostgreSQL one round trip per unit of work,
+    2 of a post-sales flow's 9 (bench/actions.py). A connection handed back moments ago is as
+    good as the round trip would prove; one idle for longer may have been dropped (a server
+    restart, an idle timeout), so it is pinged and, if dead, replaced before the unit of work
+    starts (DisconnectionError makes the pool reconnect). A connection dropped within the
+    window fails its first statement instead; SQLAlchemy then invalidates the pool, so only
+    that one unit of work is lost, and it had changed nothing.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -62,8 +96,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # On the driver itself: through exec_driver_sql this one statement cost as much Python
+        # as a flush. Errors are wrapped as SQLAlchemy would ("database is locked" must stay an
+        # sqlalchemy OperationalError: the inbox retries on it).
+        sql = "BEGIN" if conn.get_execution_options().get(READ_ONLY, False) else "BEGIN IMMEDIATE"
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            conn.connection.driver_connection.execute(sql)
+        except dbapi.Error as exc:
+            raise DBAPIError.instance(sql, (), exc, dbapi.Error, dialect=conn.dialect) from exc
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,18 +59,27 @@ class Reader:
                 self.decoders.append((i, _bool))
         self._sql: dict[str, str] = {}
 
-    def sql(self, conn: Connection, lock: bool, *, by_order_id: bool = False) -> str:
-        """The SELECT; `by_order_id`: the key is the `seq` of the order with this id."""
+    def sql(
+        self, conn: Connection, lock: bool, *, by_order_id: bool = False, scoped: bool = False
+    ) -> str:
+        """The SELECT; `by_order_id`: the key is the `seq` of the order with this id.
+
+        `scoped` (PostgreSQL): only an order whose sales channel is in an array parameter
+        (after the key's), so an order outside the user's stores is read, and locked, no more
+        than an unknown one."""
         dialect = conn.dialect.name
-        cache_key = f"{dialect}:{lock}:{by_order_id}"
+        cache_key = f"{dialect}:{lock}:{by_order_id}:{scoped}"
         if cache_key not in self._sql:
             quote = conn.dialect.identifier_preparer.quote
             mark = "?" if dialect == "sqlite" else "%s"
-            value = f"(SELECT seq FROM orders WHERE id = {mark})" if by_order_id else mark
+            scope = " AND sales_channel = ANY(%s)" if scoped else ""
+            value = f"(SELECT seq FROM orders WHERE id = {mark}{scope})" if by_order_id else mark
             text = (
                 f"SELECT {', '.join(quote(c) for c in self.columns)} FROM {quote(self.table.name)} "
                 f"WHERE {quote(self.key)} = {value}"
             )
+            if scoped and not by_order_id:
+                text += scope
             if self.order_by:
                 text += f" ORDER BY {quote(self.order_by)}"
             if lock and dialect != "sqlite":
@@ -104,19 +113,28 @@ class Reader:
 
 
 def fetch_together(
-    conn: Connection, order_id: str, head: Reader, children: list[Reader], *, lock: bool
+    conn: Connection,
+    order_id: str,
+    head: Reader,
+    children: list[Reader],
+    *,
+    lock: bool,
+    channels: Collection[str] | None = None,
 ) -> list[list[Any]]:
     """PostgreSQL: the order row (locked first if `lock`) and its children, in one round trip.
-    The server runs them in order, so the children are read once the lock is held."""
+    The server runs them in order, so the children are read once the lock is held. With
+    `channels`, an order of another sales channel is found by none of them."""
     raw = conn.connection.driver_connection
+    scoped = channels is not None
+    params: tuple[Any, ...] = (order_id, list(channels)) if channels is not None else (order_id,)
     cursors = []
     with raw.pipeline():
         cursor = raw.cursor()
-        cursor.execute(head.sql(conn, lock), (order_id,))
+        cursor.execute(head.sql(conn, lock, scoped=scoped), params)
         cursors.append((head, cursor))
         for reader in children:
             cursor = raw.cursor()
-            cursor.execute(reader.sql(conn, False, by_order_id=True), (order_id,))
+            cursor.execute(reader.sql(conn, False, by_order_id=True, scoped=scoped), params)
             cursors.append((reader, cursor))
     out = []
     for reader, cursor in cursors:

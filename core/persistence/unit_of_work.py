@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
 from ..domain.orders import Order
 from ..errors import NotFound, Refused
@@ -72,6 +72,7 @@ class UnitOfWork:
         self.type_prefix = type_prefix
         self._tracked: dict[str, _Tracked] = {}
         self._outbox: list[dict[str, Any]] = []
+        self._rows: list[tuple[Table, list[dict[str, Any]]]] = []
         self.conn: Connection
 
     def __enter__(self) -> UnitOfWork:
@@ -88,15 +89,31 @@ class UnitOfWork:
             self.conn.close()
 
     # -- orders ------------------------------------------------------------------------------
-    def get_order(self, order_id: str, *, history: bool = False, lock: bool = True) -> Order:
+    def get_order(
+        self,
+        order_id: str,
+        *,
+        history: bool = False,
+        lock: bool = True,
+        channels: Collection[str] | None = None,
+    ) -> Order:
         """Load an order aggregate (raises NotFound). With `lock`, the order row is locked first
-        on PostgreSQL; SQLite writers already hold the database lock (BEGIN IMMEDIATE)."""
-        if order_id in self._tracked:
-            return self._tracked[order_id].order
+        on PostgreSQL; SQLite writers already hold the database lock (BEGIN IMMEDIATE).
+
+        With `channels` (a user's stores), an order of any other sales channel is "not found"
+        (SPEC §4) at the cost of an unknown one: on PostgreSQL the same round trip, nothing
+        locked or read beyond it; on SQLite the order row alone."""
+        tracked = self._tracked.get(order_id)
+        if tracked is not None:
+            if channels is not None and (tracked.order.sales_channel or "") not in channels:
+                raise NotFound(f"order {order_id} not found")
+            return tracked.order
         lock = lock and not self.read_only
         if self.conn.dialect.name == "postgresql":
             readers = [*_READ_CHILDREN, *([_READ_HISTORY] if history else [])]
-            found, *children = fetch_together(self.conn, order_id, _READ_ORDER, readers, lock=lock)
+            found, *children = fetch_together(
+                self.conn, order_id, _READ_ORDER, readers, lock=lock, channels=channels
+            )
             if not found:
                 raise NotFound(f"order {order_id} not found")
             if not history:
@@ -104,7 +121,9 @@ class UnitOfWork:
             order = R.order_from_rows(found[0], *children)
         else:
             found = _READ_ORDER.fetch(self.conn, order_id, lock=lock)
-            if not found:
+            if not found or (
+                channels is not None and (found[0].sales_channel or "") not in channels
+            ):
                 raise NotFound(f"order {order_id} not found")
             order = self._load_children(found[0], history=history)
         self._tracked[order_id] = _Tracked(order, None if self.read_only else snapshot_of(order))
@@ -168,6 +187,13 @@ class UnitOfWork:
         )
         return message_id
 
+    def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """INSERT plain rows (all with the same keys, values as SQLAlchemy would take them)
+        with the next flush: on PostgreSQL in its pipeline, no round trip of their own (for
+        instance an inbound message's idempotency record, written with what it changed)."""
+        if rows:
+            self._rows.append((table, rows))
+
     @property
     def pending_messages(self) -> list[dict[str, Any]]:
         return list(self._outbox)
@@ -177,8 +203,10 @@ class UnitOfWork:
         self._flush(commit=False)
 
     def commit(self) -> None:
-        # Sent together when it is safe: the driver is then idle, and SQLAlchemy's own
-        # commit below finds nothing left to send.
+        """Write what changed and commit; raises `Refused`, keeping nothing, if a guarded cap
+        (D-1…D-4) would break, exactly as `flush` does, so callers need not flush first."""
+        # On PostgreSQL the COMMIT goes out with the writes (guards checked on the server,
+        # writes.py): the driver is then idle and SQLAlchemy's own commit sends nothing.
         self._flush(commit=True)
         self._tx.commit()
 
@@ -193,8 +221,10 @@ class UnitOfWork:
                 args = (tracked.order, tracked.snapshot, tracked.history_loaded, tracked.ops_loaded)
                 saved.append((tracked, write_changes(batch, *args)))
         batch.insert(T.outbox, self._outbox)
+        for table, rows in self._rows:
+            batch.insert(table, rows)
         batch.run(commit=commit)  # raises Refused (nothing marked saved) if a cap would break
-        self._outbox = []
+        self._outbox, self._rows = [], []
         for tracked, snapshot in saved:
             tracked.snapshot = snapshot
             tracked.history_loaded = len(tracked.order.history)

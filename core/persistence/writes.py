@@ -7,19 +7,28 @@ SQLite the statements run one after the other, each guard checked at once.
 
 A guarded UPDATE must change exactly one row; when its condition keeps the row unchanged (a cap
 of D-1…D-4 would be exceeded) the flush raises `Refused` and the unit of work rolls back.
+
+Committing on PostgreSQL, the COMMIT rides in the same pipeline even when the batch has guards:
+each guarded UPDATE is then sent as `WITH g AS (UPDATE … RETURNING 1) SELECT 1 / (count(*) =
+1)::int FROM g`, which fails on the server (division by zero) when the guard held its row. A
+statement failing aborts the transaction, so the COMMIT queued behind it cannot commit anything:
+the server skips it or answers it with a rollback. The first guard without a result is the one
+that refused. (A plain row-count check could only be read after the COMMIT had gone out.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 import attrs
+from psycopg import errors as pg_errors
 from sqlalchemy import Connection, Table
 
 from ..errors import Refused
-from .bulk import _converters, _identity
+from .bulk import _converters, _identity, _sqlite_time
 
 
 @attrs.frozen
@@ -41,8 +50,27 @@ _Convert = list[Callable[[Any], Any]]
 _SQL: dict[tuple[Any, ...], tuple[str, _Convert, list[tuple[int, Callable[[Any], Any]]]]] = {}
 
 
+_TIMES: dict[datetime, str | None] = {}
+
+
+def _sqlite_time_cached(value: datetime | None) -> str | None:
+    """`bulk._sqlite_time`, remembered: a flush stores the same few instants (the action's
+    `now`) in many rows, and formatting one costs more than the rest of its row."""
+    if value is None:
+        return None
+    text = _TIMES.get(value)
+    if text is None:
+        if len(_TIMES) > 1024:
+            _TIMES.clear()
+        text = _TIMES[value] = _sqlite_time(value)
+    return text
+
+
 def _prepared(table: Table, columns: Sequence[str], dialect: str, sql: str) -> Any:
-    convert = _converters(table, columns, dialect)
+    convert = [
+        _sqlite_time_cached if fn is _sqlite_time else fn
+        for fn in _converters(table, columns, dialect)
+    ]
     return sql, convert, [(i, fn) for i, fn in enumerate(convert) if fn is not _identity]
 
 
@@ -124,9 +152,8 @@ class Batch:
     def run(self, *, commit: bool = False) -> bool:
         """Send every statement; raise `Refused` for the first guard that held its row.
 
-        With `commit` on PostgreSQL, a batch without guards sends COMMIT in its pipeline (the
-        round trip of a separate COMMIT saved); returns whether it did. A batch with guards
-        never does: their row counts must be seen before anything is committed."""
+        With `commit` on PostgreSQL, COMMIT is sent in the batch's pipeline (the round trip of a
+        separate COMMIT saved), guards checked on the server; returns whether it did."""
         ops, self.ops = self.ops, []
         if not ops:
             return False
@@ -144,21 +171,48 @@ class Batch:
             finally:
                 cursor.close()
             return False
-        commit = commit and all(refusal is None for *_, refusal in ops)
         cursors = []
-        with raw.pipeline():
-            for sql, params, many, refusal in ops:
-                cursor = raw.cursor()
-                if many:
-                    cursor.executemany(sql, params)
-                else:
-                    cursor.execute(sql, params)
-                cursors.append((cursor, refusal))
-            if commit:
-                raw.commit()
-        refused = next((r for c, r in cursors if r is not None and c.rowcount != 1), None)
-        for cursor, _ in cursors:
-            cursor.close()
-        if refused is not None:
-            raise Refused(refused)
+        try:
+            with raw.pipeline():
+                for sql, params, many, refusal in ops:
+                    cursor = raw.cursor()
+                    if many:
+                        cursor.executemany(sql, params)
+                    elif commit and refusal is not None:
+                        cursor.execute(_checked_on_server(sql), params)
+                    else:
+                        cursor.execute(sql, params)
+                    cursors.append((cursor, refusal))
+                if commit:
+                    raw.commit()
+        except pg_errors.DivisionByZero:
+            if not commit:
+                raise
+            # Only a guard divides; guards that passed have their row back, so the first one
+            # without a result is the one that refused (an executemany keeps no result).
+            failed = next((r for c, r in cursors if r is not None and c.pgresult is None), None)
+            if failed is None:
+                raise
+            raise Refused(failed) from None
+        else:
+            if not commit:
+                held = next((r for c, r in cursors if r is not None and c.rowcount != 1), None)
+                if held is not None:
+                    raise Refused(held)
+        finally:
+            for cursor, _ in cursors:
+                cursor.close()
         return commit
+
+
+_CHECKED: dict[str, str] = {}
+
+
+def _checked_on_server(update_sql: str) -> str:
+    """The guarded UPDATE as a statement that fails unless it changed exactly one row (its
+    text cached: psycopg prepares a statement it sees often)."""
+    checked = _CHECKED.get(update_sql)
+    if checked is None:
+        checked = f"WITH g AS ({update_sql} RETURNING 1) SELECT 1 / (count(*) = 1)::int FROM g"
+        _CHECKED[update_sql] = checked
+    return checked

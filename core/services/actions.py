@@ -152,8 +152,11 @@ def run_action(
             {"id": m["message_id"], "type": m["type"], "payload": m["payload"]}
             for m in uow.pending_messages
         ]
-        uow.flush()  # refuses here if a guarded cap (D-1…D-4) would be exceeded
-        document = order_document(order)
-        if not dry_run:
+        # The writes are sent either way, so a guarded cap (D-1…D-4) refuses a preview exactly
+        # as it refuses the action: a preview then rolls back, a real run commits in the same
+        # round trip (commit sends what a flush would, and raises the same Refused).
+        if dry_run:
+            uow.flush()
+        else:
             uow.commit()
-    return ActionOutcome(order.id, name, dry_run, result, messages, document)
+    return ActionOutcome(order.id, name, dry_run, result, messages, order_document(order))

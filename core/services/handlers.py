@@ -22,7 +22,7 @@ from ..messages_schema import Envelope
 from ..persistence import tables as T
 from ..persistence.unit_of_work import UnitOfWork
 from .lifecycle import sync_order_status
-from .messages_out import notify_refund_failed, notify_return, order_updated
+from .messages_out import notify_return, order_updated
 from .refunds import confirm_refund, fail_refund
 from .returns import approve_return
 
@@ -148,7 +148,6 @@ def _refund_answer(confirmed: bool) -> Handler:
             confirm_refund(ctx, order, refund, response, actor=ctx.actor)
         else:
             fail_refund(ctx, order, refund, response, actor=ctx.actor)
-            notify_refund_failed(ctx, order, refund)
         return order.id
 
     return handle

@@ -13,6 +13,7 @@ from ..domain.refunds import apply_refund, check_refund
 from ..errors import Refused
 from ..machines import REFUND, fire
 from ..money import format_amount
+from .messages_out import notify_refund_failed
 
 
 def _payment_for(order: Order) -> Payment | None:
@@ -129,7 +130,10 @@ def confirm_refund(
 def fail_refund(
     ctx: ActionContext, order: Order, refund: Refund, response: str, *, actor: str
 ) -> None:
-    """The gateway refused: back to REQUESTED, with the failure in history (work queue S-5)."""
+    """The gateway refused: back to REQUESTED, with the failure in history (work queue S-5).
+
+    The customer is e-mailed here, whichever way the refusal came (an answer message later or a
+    gateway refusing at once), so every door sends the same mail exactly once."""
     fire(REFUND, refund, "fail", label=f"refund {refund.id}")
     refund.gateway_response = response
     refund.updated_at = ctx.now
@@ -140,6 +144,7 @@ def fail_refund(
         {"refund_id": refund.id, "response": response},
         actor=actor,
     )
+    notify_refund_failed(ctx, order, refund)
 
 
 def cancel_refund(ctx: ActionContext, order: Order, refund: Refund, reason: str = "") -> None:

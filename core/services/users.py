@@ -78,8 +78,10 @@ def get_user(app: Postsales, name: str | None) -> User:
     """The user a door acts as; no name means the built-in `system` user (CLI only)."""
     if not name or name == SYSTEM_USER:
         return system_user()
+    u = T.users.c
     with app.uow(read_only=True) as uow:
-        row = uow.conn.execute(select(T.users).where(T.users.c.name == name)).first()
+        # Every web request asks: only what a User is made of, not the password hash.
+        row = uow.conn.execute(select(u.name, u.roles, u.timezone).where(u.name == name)).first()
     if row is None:
         raise NotFound(f"user {name!r} not found")
     return _user_from_roles(app, row.name, list(row.roles), row.timezone)

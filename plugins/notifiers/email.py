@@ -54,6 +54,9 @@ class Renderer:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates are part of the deployment; checking each file's mtime on every
+            # render is a stat per template per message for nothing. Restart to pick up edits.
+            auto_reload=False,
         )
 
     def languages(self, language: str) -> list[str]:

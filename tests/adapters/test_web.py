@@ -21,6 +21,7 @@ from postsales.adapters.web import create_app
 from postsales.adapters.web.security import load_secret_key
 from postsales.core import ActionContext, ActionSpec, hookimpl
 from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.persistence import rows
 from postsales.core.persistence import tables as T
 from postsales.core.services.drafts import create_order
 from postsales.core.services.messages import import_lines
@@ -300,14 +301,26 @@ def test_an_order_of_another_store_is_not_found(sqlite_app: Postsales, tmp_path:
     services.engine.dispose()
 
 
-def test_access_failures_are_audited_and_not_shown(app: Postsales, tmp_path: Path) -> None:
+def test_access_failures_are_audited_and_not_shown(
+    app: Postsales, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import_examples(app, "order-create.json")  # ORDER is in store ST1
     services = scoped_services(app, tmp_path)
     add_user(services, "dieter", ["de_agent"], PASSWORD)
     client = make_web(services).test_client()
     sign_in(client, "dieter")
+    loaded: list[str] = []
+    real_build = rows.order_from_rows
+
+    def order_from_rows(order_row: Any, *children: Any) -> Any:
+        loaded.append(order_row.id)
+        return real_build(order_row, *children)
+
+    monkeypatch.setattr(rows, "order_from_rows", order_from_rows)
     hidden, unknown = client.get(f"/orders/{ORDER}"), client.get("/orders/000000999")
     assert hidden.status_code == unknown.status_code == 404
+    assert loaded == []  # the store is checked on the order row: another store's order is
+    # refused by the same single read that refuses an unknown one, never loaded (nor locked)
     assert hidden.text.replace(ORDER, "X") == unknown.text.replace("000000999", "X")
     assert post(client, f"/orders/{ORDER}/actions/comment", {"text": "hi"}).status_code == 404
     forbidden = client.get("/admin/config")

@@ -17,7 +17,9 @@ import attrs
 import pytest
 from sqlalchemy import select
 
-from postsales.core.bootstrap import Postsales
+from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.gateways import GatewayAnswer, PaymentGateway
+from postsales.core.hookspecs import hookimpl
 from postsales.core.persistence import tables as T
 from postsales.core.services.actions import run_action
 from postsales.core.services.messages import import_lines
@@ -257,6 +259,36 @@ def test_a_failed_refund_tells_the_customer_without_the_gateway_s_words(
     assert paid["subject"] == f"Your refund for order {ORDER} is on its way"
     assert "We have released a refund of 54.00 USD for your order 000000101 (reference " \
         "RF-000000101-1)" in paid["body"]  # fmt: skip
+
+
+class RefusingGateway:
+    """An outside gateway plugin that refuses every card refund at once (no answer message)."""
+
+    @staticmethod
+    def send(order: Any, refund: Any, payment: Any, ctx: Any) -> GatewayAnswer:
+        return GatewayAnswer(False, "DECLINED 14 invalid account")
+
+    @hookimpl
+    def postsales_register_gateways(self, settings: Any) -> list[PaymentGateway]:
+        return [PaymentGateway(name="refusing", methods=("card",), send=self.send)]
+
+
+def test_a_refund_the_gateway_refuses_at_once_tells_the_customer_once(
+    app: Postsales, shipped_order: str
+) -> None:
+    url = app.engine.url.render_as_string(hide_password=False)
+    refusing = bootstrap(None, url, extra_plugins=[("refusing", RefusingGateway())])
+    try:
+        before = len(mails(app))
+        act(refusing, "return", lines=[2], reason="Damaged", comment="Torn seam")
+        sent = new_mails(app, before)
+        assert sorted(m["template"] for m in sent) == ["refund_failed", "return_created"]
+        (failed,) = (m for m in sent if m["template"] == "refund_failed")
+        assert failed["subject"] == f"Your refund for order {ORDER} is delayed"
+        assert "We tried to refund 54.00 USD (reference RF-000000101-1)" in failed["body"]
+        assert "DECLINED" not in failed["body"] + json.dumps(failed["data"])
+    finally:
+        refusing.engine.dispose()
 
 
 # -- languages -------------------------------------------------------------------------------------

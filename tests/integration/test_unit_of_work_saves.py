@@ -18,7 +18,8 @@ from postsales.core.context import ActionContext
 from postsales.core.crypto import billing_cipher
 from postsales.core.domain.orders import RefundLine
 from postsales.core.domain.users import User
-from postsales.core.errors import Refused
+from postsales.core.errors import NotFound, Refused
+from postsales.core.persistence import database
 from postsales.core.persistence import tables as T
 from postsales.core.services.actions import run_action
 from postsales.core.services.refunds import create_refund
@@ -138,3 +139,73 @@ def test_a_line_change_and_its_ledger_move_are_saved_together(
         ).one()
     assert (line.status_reason, line.refunded_minor, line.appeased_minor) == ("CHECKED", 500, 500)
     assert order_row(app, shipped_order).refunded_minor == 500
+
+
+def test_an_order_outside_the_given_stores_is_not_found_and_not_locked(
+    app: Postsales, shipped_order: str
+) -> None:
+    with app.uow() as uow:
+        with pytest.raises(NotFound, match=f"order {shipped_order} not found"):
+            uow.get_order(shipped_order, channels=frozenset({"ST9"}))
+        # Not locked on PostgreSQL: another writer takes the row at once.
+        if app.engine.dialect.name == "postgresql":
+            with app.engine.connect() as other:
+                other.execute(text("SET lock_timeout = '2s'"))
+                row = other.execute(
+                    text("SELECT seq FROM orders WHERE id = :i FOR UPDATE"), {"i": shipped_order}
+                ).first()
+                assert row is not None
+                other.rollback()
+        assert uow.get_order(shipped_order, channels=frozenset({"ST1"})).id == shipped_order
+        # Already loaded in this unit of work: still not found for other stores.
+        with pytest.raises(NotFound):
+            uow.get_order(shipped_order, channels=frozenset({"ST9"}))
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_dropped_while_idle_is_replaced_before_use(
+    app: Postsales, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ping on every checkout (a round trip per unit of work), but a connection that sat
+    idle is checked first: one the server dropped meanwhile is replaced, not handed out."""
+    if app.engine.dialect.name != "postgresql":
+        pytest.skip("the pool pings PostgreSQL connections only")
+    with app.engine.connect() as admin:  # a second pooled connection, to drop the first
+        with app.engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        admin.commit()
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
+    for _ in range(2):  # whichever of the two pooled connections comes out first
+        with app.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+
+
+def test_rows_added_to_a_unit_of_work_are_kept_only_with_its_changes(
+    app: Postsales, shipped_order: str
+) -> None:
+    def inbound(id_: str) -> dict[str, Any]:
+        return {"message_id": id_, "type": "payment.refund.confirmed",
+                "order_id": shipped_order, "received_at": app.now()}  # fmt: skip
+
+    def stored() -> list[str]:
+        with app.engine.connect() as conn:
+            return list(conn.execute(select(T.inbound_messages.c.message_id)).scalars())
+
+    before = stored()
+    with app.uow() as uow:  # refused by a guard: the row goes with the rest
+        order = uow.get_order(shipped_order)
+        uow.conn.execute(
+            text("UPDATE orders SET refunded_minor = captured_minor WHERE seq = :s"),
+            {"s": order.seq},
+        )
+        create_refund(ctx_for(app, uow), order, "RETURN", [RefundLine(2, D("10.00"))])
+        uow.add_rows(T.inbound_messages, [inbound("m-refused")])
+        with pytest.raises(Refused):
+            uow.commit()
+    with app.uow() as uow:
+        order = uow.get_order(shipped_order)
+        create_refund(ctx_for(app, uow), order, "RETURN", [RefundLine(2, D("10.00"))])
+        uow.add_rows(T.inbound_messages, [inbound("m-kept")])
+        uow.commit()
+    assert sorted(stored()) == sorted([*before, "m-kept"])
