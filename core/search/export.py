@@ -143,21 +143,25 @@ def encoded_chunks(
     counter: list[int] | None = None,
 ) -> Iterator[bytes]:
     """The export file as UTF-8 byte chunks (header, one chunk per `BATCH` rows, footer): for
-    doors that stream a response. `counter[0]`, when given, counts the order rows written."""
+    doors that stream a response. `counter[0]`, when given, counts the order rows handed out:
+    a chunk is counted before it is yielded, so an export cut short is audited with every row
+    that may have reached the client."""
     labels = [C.COLUMNS[k].label for k in keys]
     if fmt == "csv":
         csv_text = _CsvChunks()
         yield ("\ufeff" + csv_text.text([labels])).encode()  # BOM: Excel reads UTF-8 CSV
         for chunk in chunks:
-            yield csv_text.text(map(cells, chunk)).encode()
+            data = csv_text.text(map(cells, chunk)).encode()
             if counter is not None:
                 counter[0] += len(chunk)
+            yield data
         return
     yield xml_header(labels).encode()
     for chunk in chunks:
-        yield xml_rows(list(map(cells, chunk))).encode()
+        data = xml_rows(list(map(cells, chunk))).encode()
         if counter is not None:
             counter[0] += len(chunk)
+        yield data
     yield XML_TAIL.encode()
 
 

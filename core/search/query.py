@@ -33,7 +33,10 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.selectable import Join
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.selectable import Join, ScalarSelect
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from ..bootstrap import Postsales
 from ..domain.users import User
@@ -98,6 +101,8 @@ class Plan:
     partial: bool = False
     dated: bool = False
     plain_count: bool = False  # count with the store indexable (fields.by_seq)
+    trigram: tuple[ColumnElement[bool], ...] = ()  # PostgreSQL partial text (fields._text)
+    child_led: bool = False  # only `seq IN (child rows)` lists are selective (fields.by_seq)
 
     @property
     def sort_column(self) -> Any:
@@ -185,6 +190,7 @@ def make_plan(
         channels=list(app.settings.sales_channels),
         demote=F.is_selective(filters, expression),
         by_time=F.by_time(filters, expression),
+        text_pg=app.engine.dialect.name == "postgresql" and F.text_search(filters),
     )
     where: list[ColumnElement[bool]] = []
     chosen = (filters or {}).get("sales_channel")
@@ -220,9 +226,19 @@ def make_plan(
             where.append(cond)
     key, descending = sort_of(sort)
     cap = _cap(app, user, filters)
-    plain_count = comp.sqlite and comp.demote and F.by_seq(filters, expression)
+    child_led = F.by_seq(filters, expression)
+    plain_count = comp.sqlite and comp.demote and child_led
     return Plan(
-        tuple(where), tuple(comp.fts), cap, key, descending, comp.partial, comp.dated, plain_count
+        tuple(where),
+        tuple(comp.fts),
+        cap,
+        key,
+        descending,
+        comp.partial,
+        comp.dated,
+        plain_count,
+        tuple(comp.trigram),
+        child_led,
     )
 
 
@@ -255,8 +271,15 @@ def count(conn: Connection, plan: Plan, limit: int | None = None) -> tuple[int, 
         limit, capped_by_setting = plan.cap, True
     else:
         capped_by_setting = False
+    if plan.trigram and conn.dialect.name == "postgresql":
+        # The planner prices a common pattern's capped count past `jit_above_cost` and spends
+        # 5 ms compiling it (at a million orders), for a statement that runs in 20.
+        conn.exec_driver_sql("SET LOCAL jit = off")
     query = plan.select(_ONE)
-    if plan.plain_count:
+    walk = _walk(plan, True) if plan.child_led else None
+    if walk is not None:  # one walk of the child's index, stopping at the cap
+        query = walk
+    elif plan.plain_count:
         where = (F.undemoted(w) for w in plan.where)
         query = _base((_ONE,), bool(plan.fts)).where(*plan.fts, *where)
     inner = query.limit(limit + 1).subquery()
@@ -304,7 +327,163 @@ def after_condition(plan: Plan, cursor: str) -> ColumnElement[bool]:
     return pair < last if descending else pair > last
 
 
+# Orders of the store read newest first, at most, to find a trigram search's page (1.3 us
+# each on PostgreSQL): enough when one order in 240 matches, and a search is only tried this
+# way when its capped count says it has 1,000 hits or more.
+PROBE_ROWS = 5_000
+
+
 def page_rows(
+    conn: Connection,
+    plan: Plan,
+    columns: Sequence[Any],
+    *,
+    page: int,
+    per_page: int,
+    after: str | None,
+) -> Page:
+    """One page of rows (with `seq` and the sort value), and whether more follow.
+
+    A partial name or address on PostgreSQL is counted first (capped; the bitmap of its
+    trigram index, read in table order, stops at the cap). A common pattern then takes its
+    page from the newest orders of the store, filtered (`_probe`): the bitmap would fetch and
+    sort every hit (10,000 at a million orders: 10 to 86 ms, with the cache). A rare one
+    keeps the bitmap, which then holds few rows."""
+    if (
+        plan.trigram
+        and conn.dialect.name == "postgresql"
+        and plan.sort_key == "arrival"
+        and plan.cap is None
+        and not plan.dated
+    ):
+        counted = count(conn, plan)
+        found = _probe(conn, plan, columns, page, per_page, after) if counted[1] else None
+        if found is None:
+            found = _page_rows(conn, plan, columns, page=page, per_page=per_page, after=after)
+        return found._replace(counted=counted)
+    if plan.child_led and plan.sort_key == "arrival" and plan.cap is None and not after:
+        found = _child_led(conn, plan, columns, page, per_page)
+        if found is not None:
+            return found
+    return _page_rows(conn, plan, columns, page=page, per_page=per_page, after=after)
+
+
+def _child_list(where: ColumnElement[bool]) -> Select[Any] | None:
+    """The child rows' SELECT of `orders.seq IN (SELECT order_seq FROM child …)`."""
+    if (
+        isinstance(where, BinaryExpression)
+        and where.left is o.seq
+        and where.operator is operators.in_op
+        and isinstance(where.right, ScalarSelect)
+        and isinstance(where.right.element, Select)
+    ):
+        return where.right.element
+    return None
+
+
+def _walk(plan: Plan, descending: bool) -> Select[Any] | None:
+    """The `seq`s of a child-led search in `seq` order, each once (see `_child_led`)."""
+    child: Select[Any] | None = None
+    rest: list[ColumnElement[bool]] = []
+    for where in plan.where:
+        found = _child_list(where) if child is None else None
+        if found is not None:
+            child = found
+        else:
+            rest.append(F.undemoted(where))
+    if child is None:
+        return None
+    hits = child.subquery("hits")
+    key = hits.c[0]
+    return (
+        select(key)
+        .select_from(hits.join(T.orders, o.seq == key))
+        .where(*rest)
+        .distinct()
+        .order_by(key.desc() if descending else key.asc())
+    )
+
+
+def _child_led(
+    conn: Connection, plan: Plan, columns: Sequence[Any], page: int, per_page: int
+) -> Page | None:
+    """A search selective only by a child table (channel + return status…): one statement
+    walks the child's index in `seq` order and checks each order on `(sales_channel, seq)`,
+    stopping at the count's cap; the total and the page's `seq`s both come from it, and the
+    page's rows are then read by primary key. `seq IN (…)` instead builds the child's whole
+    list (15,000 requested returns at a million orders) once for the page and once for the
+    count, and PostgreSQL counts it with a merge join down the store's index (65,000 entries).
+    None when the page lies past the cap (then the usual way)."""
+    limit = TEXT_TOTAL_CAP if plan.partial else TOTAL_CAP
+    offset = (page - 1) * per_page
+    walk = _walk(plan, plan.descending)
+    if walk is None or offset + per_page + 1 > limit:
+        return None
+    seqs = conn.execute(walk.limit(limit + 1)).scalars().all()
+    counted = (limit, True) if len(seqs) > limit else (len(seqs), False)
+    wanted = seqs[offset : offset + per_page + 1]
+    rows: list[Any] = []
+    if wanted:
+        query = _base(_labelled("arrival", False, False, tuple(columns)), False)
+        query = query.where(o.seq.in_(wanted)).order_by(
+            *_ordering("arrival", plan.descending, False)
+        )
+        rows = conn.execute(query).all()
+    return Page(rows[:per_page], len(rows) > per_page, None, counted)
+
+
+def _probe(
+    conn: Connection,
+    plan: Plan,
+    columns: Sequence[Any],
+    page: int,
+    per_page: int,
+    after: str | None,
+) -> Page | None:
+    """The page among the store's newest `PROBE_ROWS` orders (by every condition but the
+    trigram ones), or None when they do not hold a whole page: then the page may lie further
+    down and the caller reads it through the index. A whole page found there is the right
+    one: no order outside the window comes before it in arrival order."""
+    offset = 0 if after else (page - 1) * per_page
+    limit = per_page + 1
+    if offset + limit > 2 * PAGE_SIZES[-1] + 1:
+        return None
+    skip = {id(c) for c in plan.trigram}
+    # The store's own index again (`(sales_channel, seq)`): a small store's newest orders
+    # are not among the newest of all.
+    where = [F.undemoted(w) for w in plan.where if id(w) not in skip]
+    if after:
+        where.append(after_condition(plan, after))
+    window = (
+        select(T.orders)
+        .where(*where)
+        .order_by(o.seq.desc() if plan.descending else o.seq.asc())
+        .limit(PROBE_ROWS)
+        .subquery("window")
+    )
+    w = window.c
+
+    def adapt(cond: ColumnElement[bool]) -> Any:
+        # A plain column map: ClauseAdapter looked each column up among the window's 42
+        # (2 ms of CPU a search).
+        return replacement_traverse(
+            cond, {}, lambda e: w[e.key] if getattr(e, "table", None) is T.orders else None
+        )
+
+    query = (
+        select(w.seq.label("seq"), *(w[c.key] for c in columns if c.key != "seq"))
+        .where(*(adapt(c) for c in plan.trigram))
+        .order_by(w.seq.desc() if plan.descending else w.seq.asc())
+        .limit(limit)
+        .offset(offset or None)
+    )
+    found = conn.execute(query).all()
+    if len(found) < limit:
+        return None
+    return Page(found[:per_page], True, None)
+
+
+def _page_rows(
     conn: Connection,
     plan: Plan,
     columns: Sequence[Any],
@@ -369,6 +548,7 @@ class Page(typing.NamedTuple):
     rows: list[Any]
     more: bool
     known_total: int | None
+    counted: tuple[int, bool] | None = None  # (total, capped), when counted before the page
 
 
 def total_of(conn: Connection, plan: Plan, page: Page) -> tuple[int, bool]:
@@ -376,6 +556,8 @@ def total_of(conn: Connection, plan: Plan, page: Page) -> tuple[int, bool]:
     of the result, else counted (capped)."""
     if page.known_total is not None:
         return page.known_total, False
+    if page.counted is not None:
+        return page.counted
     return count(conn, plan)
 
 

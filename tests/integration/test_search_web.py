@@ -138,9 +138,8 @@ def test_export_cut_short_is_recorded_once_as_aborted(
     next(body), next(body)  # the header and four orders, then the client goes away
     response.close()
     [record] = _exports(sqlite_app)
-    # Sent: 4 rows. The core counts a chunk's rows once the next one is asked for (see the
-    # report of issue 6), so the record may say fewer; never more, and always "aborted".
-    assert record["aborted"] is True and record["format"] == "xml" and record["rows"] <= 4
+    # Handed to the client: 4 rows, and the audit says exactly that (counted before sending).
+    assert record["aborted"] is True and record["format"] == "xml" and record["rows"] == 4
     head = client.head("/orders/export?format=csv")  # nothing read: nothing exported
     assert head.status_code == 200 and head.data == b""
     head.close()
