@@ -268,6 +268,22 @@ def test_plugins_lists_what_each_plugin_provides(web: Flask, services: Postsales
     assert 'id="h-gateways"' in html
 
 
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [
+        ("/dashboard", "Dashboard"),
+        ("/admin/config", "Configuration"),
+        ("/admin/plugins", "Plugins"),
+        ("/admin/machines", "State machines"),
+    ],
+)
+def test_admin_pages_have_a_plain_tab_title(web: Flask, path: str, title: str) -> None:
+    """The browser tab shows the page's name, never markup pasted into the title block."""
+    html = client_for(web, "ada").get(path).text
+    (tab,) = re.findall(r"<title>(.*?)</title>", html.split("</head>", 1)[0], flags=re.S)
+    assert tab.strip() == f"{title} · Postsales"
+
+
 def test_machines_are_drawn_tabled_and_given_as_mermaid(web: Flask) -> None:
     html = client_for(web, "ada").get("/admin/machines").text
     for name in ("order", "line", "shipment", "return", "refund"):
