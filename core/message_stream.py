@@ -19,8 +19,11 @@ def _reject_constant(name: str) -> object:
 _loads = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant).decode
 
 
-def iter_documents(lines: Iterable[str]) -> Iterator[tuple[int, str, object | None]]:
-    """Yield (first line number, raw text, parsed value or None) per message.
+def iter_documents(
+    lines: Iterable[str], start: int = 1
+) -> Iterator[tuple[int, str, object | None]]:
+    """Yield (first line number, raw text, parsed value or None) per message; `start` is the
+    number of the first of `lines`.
 
     A line that is a whole JSON value is one message (JSON lines, the fast path). A line that
     starts a value continuing on later lines is joined with them until the value is complete.
@@ -29,10 +32,10 @@ def iter_documents(lines: Iterable[str]) -> Iterator[tuple[int, str, object | No
     a new object at column 0.
     """
     buffer: list[str] = []
-    start = 0
+    first = start
     size = 0
     skipping = False
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=start):
         if skipping:
             if not line.startswith("{"):
                 continue
@@ -40,7 +43,7 @@ def iter_documents(lines: Iterable[str]) -> Iterator[tuple[int, str, object | No
         if not buffer:
             if not line.strip():
                 continue
-            start = number
+            first = number
         buffer.append(line)
         size += len(line)
         text = "".join(buffer)
@@ -50,19 +53,19 @@ def iter_documents(lines: Iterable[str]) -> Iterator[tuple[int, str, object | No
             incomplete = exc.pos >= len(text.rstrip())
             if incomplete and size < MAX_DOCUMENT:
                 continue
-            yield start, text, None
+            yield first, text, None
             skipping = len(buffer) > 1  # a broken multi-line document: resync on the next one
             buffer, size = [], 0
             continue
         except (ValueError, RecursionError):
-            yield start, text, None  # NaN, bad numbers: the envelope parser names the problem
+            yield first, text, None  # NaN, bad numbers: the envelope parser names the problem
             buffer, size = [], 0
             continue
         buffer, size = [], 0
         if isinstance(value, list):
             for item in value:
-                yield start, json.dumps(item, default=str), item
+                yield first, json.dumps(item, default=str), item
         else:
-            yield start, text, value
+            yield first, text, value
     if buffer:
-        yield start, "".join(buffer), None
+        yield first, "".join(buffer), None

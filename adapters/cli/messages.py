@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from postsales.core.persistence import tables as T
 from postsales.core.services.messages import Importer, iter_dead_letters
+from postsales.core.services.parallel_import import default_workers
 
 from .errors import handled
 from .main import cli, state
@@ -18,15 +19,23 @@ from .output import emit_json, table
 @cli.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Processes reading order creates in parallel (default: one per core but one; "
+    "0 reads everything in this process).",
+)
 @handled
-def import_(file: click.utils.LazyFile, as_json: bool) -> None:
+def import_(file: click.utils.LazyFile, as_json: bool, workers: int | None) -> None:
     """Import inbound messages, one JSON envelope per line (FILE or - for standard input).
 
     Redelivered messages (same id) change nothing. Malformed ones are refused with the field
-    named, kept as dead letters, and make the exit code 2.
+    named, kept as dead letters, and make the exit code 2. A long JSON-lines file is read by
+    several processes at once; the messages are still applied in the file's order.
     """
     app = state().app()
-    importer = Importer(app)
+    importer = Importer(app, workers=default_workers() if workers is None else workers)
     lines = iter(file)
     if sys.stderr.isatty() and file is not sys.stdin and getattr(file, "name", "-") != "-":
         with open(file.name, encoding="utf-8") as counting:

@@ -11,6 +11,7 @@ which `tests/integration/test_ingest_equivalence.py` checks.
 
 from __future__ import annotations
 
+import sqlite3
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -278,8 +279,9 @@ def write_orders(
     seqs: Sequence[int] = (),
 ) -> None:
     """INSERT every row of `orders`, and their inbound-message records received at
-    `received_at` (already in the driver's form), one executemany per table. Their seqs are
-    the first of `seqs` (drawn by `known`), else allocated here."""
+    `received_at` (already in the driver's form): multi-row INSERTs on SQLite, one COPY per
+    table on PostgreSQL. Their seqs are the first of `seqs` (drawn by `known`), else
+    allocated here."""
     if not orders:
         return
     sqlite = conn.dialect.name == "sqlite"
@@ -291,21 +293,52 @@ def write_orders(
         else:
             seqs = _allocate_seqs(cursor, sqlite, len(orders))
         tables = _fill(orders, seqs, received_at)
-        statements = [
-            (_insert_sql(conn, table, columns), params)
-            for (table, columns), params in zip(_TABLES, tables, strict=True)
-            if params
-        ]
-        if sqlite:
-            for sql, params in statements:
-                cursor.executemany(sql, params)
-        else:
-            # One round trip for every table instead of one each.
-            with driver.pipeline():
-                for sql, params in statements:
-                    cursor.executemany(sql, params)
+        for (table, columns), rows in zip(_TABLES, tables, strict=True):
+            if not rows:
+                continue
+            if sqlite:
+                _insert_many_sqlite(driver, cursor, _insert_sql(conn, table, columns), rows)
+            else:
+                _copy_pg(conn, cursor, table, columns, rows)
     finally:
         cursor.close()
+
+
+def _insert_many_sqlite(driver: Any, cursor: Any, sql: str, params: Sequence[Any]) -> None:
+    """Many rows per INSERT statement. `executemany` runs one statement per row, and each
+    statement on a table with triggers opens a statement journal, and makes the FTS5 table
+    that the orders trigger feeds flush its pending terms into a new segment: ~60 µs per order
+    that a multi-row VALUES spends once per statement (issue 2 item 13)."""
+    head, _, row = sql.partition(" VALUES ")
+    width = row.count("?")
+    per = max(1, min(_variable_limit(driver), 30000) // width)
+    full = f"{head} VALUES {','.join([row] * per)}"
+    for start in range(0, len(params), per):
+        chunk = params[start : start + per]
+        values = [value for r in chunk for value in r]
+        cursor.execute(
+            full if len(chunk) == per else f"{head} VALUES {','.join([row] * len(chunk))}", values
+        )
+
+
+def _copy_pg(
+    conn: Connection, cursor: Any, table: Table, columns: Sequence[str], rows: Any
+) -> None:
+    """COPY instead of INSERT: a fifth of the client's and the server's work per row."""
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    with cursor.copy(sql) as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+def _variable_limit(driver: Any) -> int:
+    """Bound parameters one statement may hold: 32,766 since SQLite 3.32, 999 before."""
+    try:
+        return int(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except (AttributeError, sqlite3.Error):
+        return 999
 
 
 def _fill(orders: Sequence[NewOrder], seqs: Sequence[int], received_at: Any) -> list[list[Any]]:

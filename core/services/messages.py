@@ -2,7 +2,8 @@
 half-applied.
 
 Order-create messages, the bulk of any import, are applied in batches: one transaction per
-batch with every row inserted through executemany, while each message keeps its own
+batch with each table's rows in a few statements (`ingest_rows.write_orders`), and read by
+worker processes when there are `workers` (`parallel_import`), while each message keeps its own
 idempotency record, history entry and outbox message. Their rows are read straight from the
 payload (`ingest_orders`), or — for anything unusual, and to word every refusal — through the
 payload records and the order aggregate (`object_path_rows`); both store the same rows. Every
@@ -34,7 +35,7 @@ from ..persistence.ingest_rows import (
     time_converter,
     write_orders,
 )
-from . import handlers
+from . import handlers, parallel_import
 from .ingest_orders import OrderRowsBuilder
 from .messages_out import order_updated
 
@@ -143,12 +144,22 @@ def object_path_rows(app: Postsales, envelope: Envelope) -> NewOrder:
 class Importer:
     """Feeds a stream of JSON-lines messages through validation, idempotency and the engine."""
 
-    def __init__(self, app: Postsales, *, batch_size: int = 1000, serialise: bool = False) -> None:
+    def __init__(
+        self,
+        app: Postsales,
+        *,
+        batch_size: int = 1000,
+        serialise: bool = False,
+        workers: int = 0,
+    ) -> None:
         """`serialise`: on PostgreSQL, lock each message id (transaction-level advisory lock)
-        before looking for it, so concurrent deliveries of one message apply it once."""
+        before looking for it, so concurrent deliveries of one message apply it once.
+        `workers`: processes that read order creates of a long JSON-lines stream in parallel
+        (`parallel_import`); 0 reads everything in this process."""
         self.app = app
         self.batch_size = batch_size
         self.serialise = serialise
+        self.workers = workers
         self.report = ImportReport()
         self._batch: list[_Pending] = []
         self._rows = OrderRowsBuilder(app)
@@ -157,10 +168,46 @@ class Importer:
     def run(
         self, lines: Iterable[str], progress: Callable[[int], None] | None = None
     ) -> ImportReport:
-        for number, raw, value in iter_documents(_counted(lines, progress)):
-            self.feed(number, raw, value)
+        stream = _counted(lines, progress)
+        if self.workers > 0:
+            parallel_import.run(stream, self.workers, self, self._read_order, self._forked)
+        else:
+            self.take_serially(stream, 1)
         self.flush()
         return self.report
+
+    # -- parallel_import.Sink: results in stream order --------------------------------------
+
+    def take_serially(self, lines: Iterable[str], start: int) -> None:
+        for number, raw, value in iter_documents(lines, start):
+            self.feed(number, raw, value)
+
+    def take_order(self, number: int, raw: str, envelope: Envelope, rows: NewOrder) -> None:
+        self._batch.append(_Pending(number, raw, envelope, rows))
+        if len(self._batch) >= self.batch_size:
+            self.flush()
+
+    def take_other(self, number: int, raw: str) -> None:
+        self.feed(number, raw)
+
+    # -- in worker processes ------------------------------------------------------------------
+
+    def _read_order(self, value: dict[str, Any]) -> tuple[Envelope, NewOrder] | None:
+        """An order create's envelope (its payload left behind: the rows hold it) and rows;
+        None for other types and for anything refused, which `feed` words."""
+        try:
+            envelope = parse_envelope(value)
+            if strip_prefix(envelope.type, self.app.settings.messages.type_prefix) != ORDER_CREATE:
+                return None
+            rows = self._order_rows(envelope)
+        except PostsalesError:
+            return None
+        return attrs.evolve(envelope, payload={}), rows
+
+    def _forked(self) -> None:
+        # The pool's connections were copied by the fork: forget them without closing them,
+        # which would end the importing process's sessions (SQLAlchemy's advice for forks).
+        self.app.engine.dispose(close=False)
 
     def feed(self, number: int, raw: str, value: object | None = None) -> None:
         """One message; `value` is its already-decoded JSON when the reader has it."""
