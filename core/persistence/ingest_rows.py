@@ -11,7 +11,6 @@ which `tests/integration/test_ingest_equivalence.py` checks.
 
 from __future__ import annotations
 
-import sqlite3
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ from sqlalchemy import Connection, Table
 from ..domain.orders import Order
 from . import rows as R
 from . import tables as T
-from .bulk import _converters
+from .bulk import _converters, copy_rows_pg, insert_many_sqlite
 
 
 def _columns(names: str) -> tuple[str, ...]:
@@ -297,48 +296,12 @@ def write_orders(
             if not rows:
                 continue
             if sqlite:
-                _insert_many_sqlite(driver, cursor, _insert_sql(conn, table, columns), rows)
+                insert_many_sqlite(driver, cursor, _insert_sql(conn, table, columns), rows)
             else:
-                _copy_pg(conn, cursor, table, columns, rows)
+                quote = conn.dialect.identifier_preparer.quote
+                copy_rows_pg(cursor, quote(table.name), [quote(c) for c in columns], rows)
     finally:
         cursor.close()
-
-
-def _insert_many_sqlite(driver: Any, cursor: Any, sql: str, params: Sequence[Any]) -> None:
-    """Many rows per INSERT statement. `executemany` runs one statement per row, and each
-    statement on a table with triggers opens a statement journal, and makes the FTS5 table
-    that the orders trigger feeds flush its pending terms into a new segment: ~60 µs per order
-    that a multi-row VALUES spends once per statement (issue 2 item 13)."""
-    head, _, row = sql.partition(" VALUES ")
-    width = row.count("?")
-    per = max(1, min(_variable_limit(driver), 30000) // width)
-    full = f"{head} VALUES {','.join([row] * per)}"
-    for start in range(0, len(params), per):
-        chunk = params[start : start + per]
-        values = [value for r in chunk for value in r]
-        cursor.execute(
-            full if len(chunk) == per else f"{head} VALUES {','.join([row] * len(chunk))}", values
-        )
-
-
-def _copy_pg(
-    conn: Connection, cursor: Any, table: Table, columns: Sequence[str], rows: Any
-) -> None:
-    """COPY instead of INSERT: a fifth of the client's and the server's work per row."""
-    quote = conn.dialect.identifier_preparer.quote
-    sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-    with cursor.copy(sql) as copy:
-        write = copy.write_row
-        for row in rows:
-            write(row)
-
-
-def _variable_limit(driver: Any) -> int:
-    """Bound parameters one statement may hold: 32,766 since SQLite 3.32, 999 before."""
-    try:
-        return int(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-    except (AttributeError, sqlite3.Error):
-        return 999
 
 
 def _fill(orders: Sequence[NewOrder], seqs: Sequence[int], received_at: Any) -> list[list[Any]]:

@@ -170,7 +170,9 @@ class Importer:
     ) -> ImportReport:
         stream = _counted(lines, progress)
         if self.workers > 0:
-            parallel_import.run(stream, self.workers, self, self._read_order, self._forked)
+            parallel_import.run(
+                stream, self.workers, self, self._read_order, self._forked, self.batch_size
+            )
         else:
             self.take_serially(stream, 1)
         self.flush()

@@ -69,9 +69,12 @@ def run(
     sink: Sink,
     build: Callable[[dict[str, Any]], tuple[Any, Any] | None],
     dispose: Callable[[], None],
+    batch_size: int = CHUNK_LINES,
 ) -> None:
     """Feed `lines` to `sink`, order creates read by `workers` processes. `dispose` runs first
-    in each worker: it drops the database connections the fork copied, unused."""
+    in each worker: it drops the database connections the fork copied, unused. The workers
+    read ahead by a batch of the sink's and two chunks each, so that they keep busy while
+    the sink writes a batch."""
     chunks = _chunks(lines)
     first = next(chunks, None)
     if first is None:
@@ -79,6 +82,7 @@ def run(
     if len(first[1]) < CHUNK_LINES or not _one_value_per_line(first[1]):
         sink.take_serially(_rest(first, (), chunks), first[0])
         return
+    ahead = 2 * workers + -(-batch_size // CHUNK_LINES)
     global _build, _dispose
     _build, _dispose = build, dispose
     in_flight: _InFlight = deque()
@@ -89,7 +93,7 @@ def run(
                 serial_from_here = not _one_value_per_line(chunk)
                 future = None if serial_from_here else pool.submit(_read_chunk, start, chunk)
                 in_flight.append((start, chunk, future))
-                while in_flight and (serial_from_here or len(in_flight) > 2 * workers):
+                while in_flight and (serial_from_here or len(in_flight) > ahead):
                     if not _take(in_flight, chunks, sink):
                         return
             while in_flight:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from postsales.adapters.cli.main import cli
 from postsales.core.bootstrap import Postsales
-from postsales.core.persistence import ingest_rows
+from postsales.core.persistence import bulk
 from postsales.core.persistence import tables as T
 from postsales.core.services import parallel_import
 from postsales.core.services.messages import Importer, ImportReport
@@ -153,7 +153,7 @@ def test_orders_imported_many_rows_per_statement_are_searchable(
 ) -> None:
     """The SQLite multi-row INSERTs cut at the statement's variable limit; every order lands,
     and the search indexes the triggers feed (names, addresses, billing words) hold them all."""
-    monkeypatch.setattr(ingest_rows, "_variable_limit", lambda driver: 100)
+    monkeypatch.setattr(bulk, "_variable_limit", lambda driver: 100)
     names = ["Hayes", "Okafor", "Lindqvist"]
     messages = [json.dumps(order_message(n, names[n % 3])) for n in range(1, 26)]
     report = Importer(app, batch_size=10).run(messages)
