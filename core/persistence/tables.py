@@ -409,6 +409,7 @@ HAND_MADE_INDEXES = frozenset(
         "ix_orders_ship_address_norm_trgm",
         "ix_history_comment_trgm",
         "ix_orders_id_pattern",
+        "ix_orders_seq_text",
     }
 )
 

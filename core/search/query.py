@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Connection,
     Select,
@@ -36,7 +37,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression
 from sqlalchemy.sql.selectable import Join, ScalarSelect
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from ..bootstrap import Postsales
 from ..domain.users import User
@@ -263,18 +264,19 @@ def _cap(app: Postsales, user: User, filters: Mapping[str, Any] | None) -> int |
 # -- totals ---------------------------------------------------------------------------------------
 
 
-def count(conn: Connection, plan: Plan, limit: int | None = None) -> tuple[int, bool]:
-    """(total, capped): counts at most `limit` + 1 rows, whatever the size of the result."""
+def count(
+    conn: Connection, plan: Plan, limit: int | None = None, *, walk: bool = True
+) -> tuple[int, bool]:
+    """(total, capped): counts at most `limit` + 1 rows, whatever the size of the result.
+    `walk=False`: the caller found the text walk (`_walk_seqs`) does not apply."""
     if limit is None:
         limit = TEXT_TOTAL_CAP if plan.partial else TOTAL_CAP
     if plan.cap is not None and plan.cap <= limit:
         limit, capped_by_setting = plan.cap, True
     else:
         capped_by_setting = False
-    if plan.trigram and conn.dialect.name == "postgresql":
-        # The planner prices a common pattern's capped count past `jit_above_cost` and spends
-        # 5 ms compiling it (at a million orders), for a statement that runs in 20.
-        conn.exec_driver_sql("SET LOCAL jit = off")
+    if walk and limit == TEXT_TOTAL_CAP and (walked := _walk_seqs(conn, plan)):
+        return _walked_total(walked)
     query = plan.select(_ONE)
     walk = _walk(plan, True) if plan.child_led else None
     if walk is not None:  # one walk of the child's index, stopping at the cap
@@ -356,7 +358,15 @@ def page_rows(
         and plan.cap is None
         and not plan.dated
     ):
-        counted = count(conn, plan)
+        walked = _walk_seqs(conn, plan)
+        if walked is None:
+            counted = count(conn, plan, walk=False)
+        else:
+            counted = _walked_total(walked)
+            if not after and plan.descending:
+                found = _walked_page(conn, plan, columns, walked, page, per_page)
+                if found is not None:
+                    return found._replace(counted=counted)
         found = _probe(conn, plan, columns, page, per_page, after) if counted[1] else None
         if found is None:
             found = _page_rows(conn, plan, columns, page=page, per_page=per_page, after=after)
@@ -430,6 +440,86 @@ def _child_led(
         )
         rows = conn.execute(query).all()
     return Page(rows[:per_page], len(rows) > per_page, None, counted)
+
+
+# A common partial text on PostgreSQL is counted (to its cap) and paged by walking the newest
+# orders in `ix_orders_seq_text` (migration 0005) alone, 0.15 µs an order: 1,001 hits of
+# `%main s` among 33,000 orders in 5 ms, where the trigram index took 22 ms to collect its
+# 49,000 hits first. The walk is tried when the newest WALK_SAMPLE orders say the newest
+# WALK_ROWS will hold the cap (rare patterns keep the trigram index), and stops at WALK_ROWS.
+WALK_SAMPLE = 2_000
+WALK_ROWS = 80_000
+_WALK_COLUMNS = frozenset({"seq", "sales_channel", "name_norm", "ship_address_norm"})
+
+
+def _common(hits_in_sample: int) -> bool:
+    """Whether the sample's hits promise the cap within WALK_ROWS orders, with a margin."""
+    return hits_in_sample * WALK_ROWS >= 1.2 * (TEXT_TOTAL_CAP + 1) * WALK_SAMPLE
+
+
+def _walkable(plan: Plan) -> bool:
+    """Every condition is one the index holds (store, names, addresses)."""
+    return all(
+        column.key in _WALK_COLUMNS
+        for condition in plan.where
+        for column in iterate(condition)
+        if isinstance(column, Column) and column.table is T.orders
+    )
+
+
+def _walk_seqs(conn: Connection, plan: Plan) -> tuple[list[int], bool] | None:
+    """The newest hits' `seq`s (at most the cap + 1) of a common partial text and whether they
+    are all of them; None when the pattern is not common enough for the walk."""
+    if not (plan.trigram and plan.cap is None and conn.dialect.name == "postgresql"):
+        return None
+    if not _walkable(plan):
+        return None
+    cap = TEXT_TOTAL_CAP
+    newest = select(func.max(o.seq)).scalar_subquery()
+    where = [F.undemoted(w) for w in plan.where]
+
+    def walk(rows: int) -> list[int]:
+        query = (
+            select(o.seq).where(o.seq > newest - rows, *where).order_by(o.seq.desc()).limit(cap + 1)
+        )
+        return list(conn.execute(query).scalars())
+
+    if not _common(len(walk(WALK_SAMPLE))):
+        return None
+    seqs = walk(WALK_ROWS)
+    if len(seqs) > cap:
+        return seqs, False
+    # Short of the cap: the whole result only if the walk reached the first order.
+    low, high = conn.execute(select(func.min(o.seq), func.max(o.seq))).one()
+    if low is None or high - WALK_ROWS >= low:
+        return None
+    return seqs, True
+
+
+def _walked_total(walked: tuple[list[int], bool]) -> tuple[int, bool]:
+    seqs, whole = walked
+    return (len(seqs), False) if whole else (TEXT_TOTAL_CAP, True)
+
+
+def _walked_page(
+    conn: Connection,
+    plan: Plan,
+    columns: Sequence[Any],
+    walked: tuple[list[int], bool],
+    page: int,
+    per_page: int,
+) -> Page | None:
+    """A page among the walk's hits, newest first; None past them."""
+    seqs, whole = walked
+    offset = (page - 1) * per_page
+    if offset + per_page > len(seqs) and not whole:
+        return None
+    labelled = _labelled(plan.sort_key, False, False, tuple(columns))
+    chosen = seqs[offset : offset + per_page]
+    rows = conn.execute(
+        _base(labelled, False).where(o.seq.in_(chosen)).order_by(o.seq.desc())
+    ).all()
+    return Page(rows, len(seqs) > offset + per_page, len(seqs) if whole else None)
 
 
 def _probe(

@@ -58,3 +58,26 @@ def test_search_indexes_of_0004_go_and_come_back(app: Postsales) -> None:
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'"
             ).scalars()
             assert {"orders_search_ai", "orders_search_ad", "orders_search_au"} <= set(triggers)
+
+
+def test_text_walk_index_of_0005_on_postgresql_only(app: Postsales) -> None:
+    """0005 adds the covering index of the PostgreSQL partial-text walk; down and up again
+    removes and restores it; SQLite (FTS5) gets nothing."""
+    from alembic import command
+
+    from postsales.core.persistence.migrate import alembic_config
+
+    def has_index() -> bool:
+        with app.engine.connect() as conn:
+            return "ix_orders_seq_text" in {i["name"] for i in inspect(conn).get_indexes("orders")}
+
+    postgres = app.engine.dialect.name == "postgresql"
+    assert has_index() is postgres
+    cfg = alembic_config(app.engine)
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")
+    assert not has_index()
+    upgrade(app.engine)
+    assert has_index() is postgres
+    test_migrations_match_the_declared_tables(app)

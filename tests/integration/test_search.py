@@ -859,17 +859,36 @@ def test_totals_are_capped_past_the_threshold(
     assert result.next_cursor  # there is more to read
 
 
-@pytest.mark.parametrize(("cap", "probe_rows"), [(2, 3), (2, 10_000), (15, 10_000)])
+@pytest.mark.parametrize(
+    ("cap", "probe_rows", "walk_rows"),
+    [
+        (2, 3, None),
+        (2, 10_000, None),
+        (15, 10_000, None),
+        (2, 10_000, 5),
+        (15, 3, 40),
+        (15, 10_000, 100_000),
+    ],
+)
 def test_common_patterns_and_child_filters_past_a_low_cap(
-    world: World, monkeypatch: pytest.MonkeyPatch, cap: int, probe_rows: int
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    cap: int,
+    probe_rows: int,
+    walk_rows: int | None,
 ) -> None:
     """A low cap sends common name/address patterns and child-table filters down their fast
     ways (PostgreSQL: counted first, the page taken from the newest orders of the store, or
-    through the index when the window is too small; both: one walk of the child's index for
-    the page and the total). Pages by number and by cursor, and totals, still agree with the
-    truth, for all stores and for an agent of one store."""
+    through the index when the window is too small; or, with `walk_rows`, counted and paged
+    by the index-only walk of the newest orders, which falls back when its window holds
+    neither the cap nor the whole table; both: one walk of the child's index for the page and
+    the total). Pages by number and by cursor, and totals, still agree with the truth, for
+    all stores and for an agent of one store."""
     monkeypatch.setattr(Q, "TEXT_TOTAL_CAP", cap)
     monkeypatch.setattr(Q, "PROBE_ROWS", probe_rows)
+    monkeypatch.setattr(Q, "_common", lambda hits: walk_rows is not None)
+    if walk_rows is not None:
+        monkeypatch.setattr(Q, "WALK_ROWS", walk_rows)
     hans = get_user(world.app, "hans")  # ST2 only
     cases = [
         ({"name": "%tay"}, lambda d: _partial("tay")(_full_name(d))),
@@ -905,6 +924,10 @@ def test_common_patterns_and_child_filters_past_a_low_cap(
                 total = (cap, True)
             assert (first.total, first.total_capped) == total, filters
             assert [o["id"] for o in first.orders] == expected[:10]
+            plan = Q.make_plan(world.app, user, filters, None)
+            with world.app.uow(read_only=True) as uow:  # the total alone, as the bench times it
+                counted = Q.count(uow.conn, plan)
+            assert counted == ((cap, True) if len(expected) > cap else total), filters
     assert any(len(world.ids(truth)) > 10 for _, truth in cases)
     # Orders with two lines of the same SKU are listed once.
     assert any(sum(ln["sku"] in ("SKU-1", "SKU-2") for ln in d["lines"]) > 1 for d in world.docs)
