@@ -364,7 +364,7 @@ def page_rows(
         else:
             counted = _walked_total(walked)
             if not after and plan.descending:
-                found = _walked_page(conn, plan, columns, walked, page, per_page)
+                found = _walked_page(conn, columns, walked, page, per_page)
                 if found is not None:
                     return found._replace(counted=counted)
         found = _probe(conn, plan, columns, page, per_page, after) if counted[1] else None
@@ -431,15 +431,19 @@ def _child_led(
         return None
     seqs = conn.execute(walk.limit(limit + 1)).scalars().all()
     counted = (limit, True) if len(seqs) > limit else (len(seqs), False)
-    wanted = seqs[offset : offset + per_page + 1]
-    rows: list[Any] = []
-    if wanted:
-        query = _base(_labelled("arrival", False, False, tuple(columns)), False)
-        query = query.where(o.seq.in_(wanted)).order_by(
-            *_ordering("arrival", plan.descending, False)
-        )
-        rows = conn.execute(query).all()
+    rows = _rows_by_seq(conn, columns, seqs[offset : offset + per_page + 1], plan.descending)
     return Page(rows[:per_page], len(rows) > per_page, None, counted)
+
+
+def _rows_by_seq(
+    conn: Connection, columns: Sequence[Any], seqs: Sequence[int], descending: bool
+) -> list[Any]:
+    """A page's rows read by primary key, in arrival order."""
+    if not seqs:
+        return []
+    query = _base(_labelled("arrival", False, False, tuple(columns)), False)
+    ordered = query.where(o.seq.in_(seqs)).order_by(*_ordering("arrival", descending, False))
+    return list(conn.execute(ordered).all())
 
 
 # A common partial text on PostgreSQL is counted (to its cap) and paged by walking the newest
@@ -503,7 +507,6 @@ def _walked_total(walked: tuple[list[int], bool]) -> tuple[int, bool]:
 
 def _walked_page(
     conn: Connection,
-    plan: Plan,
     columns: Sequence[Any],
     walked: tuple[list[int], bool],
     page: int,
@@ -514,11 +517,7 @@ def _walked_page(
     offset = (page - 1) * per_page
     if offset + per_page > len(seqs) and not whole:
         return None
-    labelled = _labelled(plan.sort_key, False, False, tuple(columns))
-    chosen = seqs[offset : offset + per_page]
-    rows = conn.execute(
-        _base(labelled, False).where(o.seq.in_(chosen)).order_by(o.seq.desc())
-    ).all()
+    rows = _rows_by_seq(conn, columns, seqs[offset : offset + per_page], True)
     return Page(rows, len(seqs) > offset + per_page, len(seqs) if whole else None)
 
 
