@@ -95,6 +95,20 @@ class NewOrder:
         self.history = history
         self.outbox = outbox
 
+    def __reduce__(self) -> tuple[type[NewOrder], tuple[Any, ...]]:
+        # Import workers send these to the importing process: the constructor's arguments
+        # pickle and load in three quarters of the time the slots' state takes.
+        return NewOrder, (
+            self.message_id,
+            self.order_id,
+            self.order,
+            self.lines,
+            self.payments,
+            self.operations,
+            self.history,
+            self.outbox,
+        )
+
 
 def sqlite_time(value: datetime) -> str:
     """SQLAlchemy's own SQLite storage format (always with microseconds), as bulk.py writes

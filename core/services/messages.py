@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -184,7 +185,10 @@ class Importer:
         for number, raw, value in iter_documents(lines, start):
             self.feed(number, raw, value)
 
-    def take_order(self, number: int, raw: str, envelope: Envelope, rows: NewOrder) -> None:
+    def take_order(
+        self, number: int, raw: str, head: tuple[str, str, datetime], rows: NewOrder
+    ) -> None:
+        envelope = Envelope(*head, payload={})
         self._batch.append(_Pending(number, raw, envelope, rows))
         if len(self._batch) >= self.batch_size:
             self.flush()
@@ -194,9 +198,11 @@ class Importer:
 
     # -- in worker processes ------------------------------------------------------------------
 
-    def _read_order(self, value: dict[str, Any]) -> tuple[Envelope, NewOrder] | None:
-        """An order create's envelope (its payload left behind: the rows hold it) and rows;
-        None for other types and for anything refused, which `feed` words."""
+    def _read_order(
+        self, value: dict[str, Any]
+    ) -> tuple[tuple[str, str, datetime], NewOrder] | None:
+        """An order create's envelope (id, type and time: the rows hold its payload) and
+        rows; None for other types and for anything refused, which `feed` words."""
         try:
             envelope = parse_envelope(value)
             if strip_prefix(envelope.type, self.app.settings.messages.type_prefix) != ORDER_CREATE:
@@ -204,7 +210,7 @@ class Importer:
             rows = self._order_rows(envelope)
         except PostsalesError:
             return None
-        return attrs.evolve(envelope, payload={}), rows
+        return (envelope.id, envelope.type, envelope.created_at), rows
 
     def _forked(self) -> None:
         # The pool's connections were copied by the fork: forget them without closing them,
