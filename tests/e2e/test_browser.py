@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright  # a test dependency: missing is a failure
 from werkzeug.serving import make_server
 
 from postsales.adapters.web import create_app
@@ -19,7 +20,6 @@ from postsales.core.services.users import add_user
 from tests.conftest import import_examples
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 if CHROMIUM is None:
     if os.environ.get("CI") == "true":

@@ -28,7 +28,7 @@ from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
 
 BROKER_URL = os.environ.get("POSTSALES_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "messages"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "messages"
 CLI = "from postsales.adapters.cli import main; main()"
 
 

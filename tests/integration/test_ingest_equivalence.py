@@ -37,14 +37,14 @@ NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 def _order_creates() -> list[dict[str, Any]]:
-    """Every order-create envelope among the shared example messages."""
+    """Every order-create envelope among the project's example messages."""
     found = []
     for path in sorted(EXAMPLES.glob("*.json")):
         data = json.loads(path.read_text())
         if data.get("type") == "sales.order_management.create":
             found.append(data)
     if not found:
-        pytest.skip(f"no order-create example message at {EXAMPLES}")
+        pytest.fail(f"no order-create example message in {EXAMPLES}")
     return found
 
 

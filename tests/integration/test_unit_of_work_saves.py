@@ -164,12 +164,11 @@ def test_an_order_outside_the_given_stores_is_not_found_and_not_locked(
 
 @pytest.mark.postgres
 def test_a_pooled_connection_dropped_while_idle_is_replaced_before_use(
-    app: Postsales, monkeypatch: pytest.MonkeyPatch
+    pg_app: Postsales, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No ping on every checkout (a round trip per unit of work), but a connection that sat
     idle is checked first: one the server dropped meanwhile is replaced, not handed out."""
-    if app.engine.dialect.name != "postgresql":
-        pytest.skip("the pool pings PostgreSQL connections only")
+    app = pg_app
     with app.engine.connect() as admin:  # a second pooled connection, to drop the first
         with app.engine.connect() as conn:
             pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()

@@ -27,7 +27,7 @@ from postsales.core.messages_schema import (
     strip_prefix,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "examples" / "messages"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "messages"
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 ORDER_CREATE = "sales.order_management.create"
 
@@ -35,7 +35,7 @@ ORDER_CREATE = "sales.order_management.create"
 def _example(name: str) -> bytes:
     path = EXAMPLES / name
     if not path.is_file():
-        pytest.skip(f"example messages not found at {EXAMPLES} (shared checkout absent)")
+        pytest.fail(f"example message {name} is missing from {EXAMPLES}")
     return path.read_bytes()
 
 
