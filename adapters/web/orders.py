@@ -259,6 +259,8 @@ def _describe(result: dict[str, Any]) -> str:
     """ "returns: RET-1; refunds: RF-1, RF-2" — the ids an action created, for the flash."""
     parts = []
     for key, value in sorted(result.items()):
+        if key == "notes":  # sentences, shown on their own
+            continue
         shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         if shown:
             parts.append(f"{key.replace('_', ' ')}: {shown}")
@@ -335,4 +337,5 @@ def _done(action: ActionAvailability, order_id: str, outcome: ActionOutcome) -> 
         return url_for("orders.grid"), f"{action.label}: done. Order {order_id} was deleted."
     done = _describe(outcome.result)
     message = f"{action.label}: done." + (f" Created {done}." if done else "")
+    message += "".join(f" Note: {note}." for note in outcome.result.get("notes", ()))
     return url_for("orders.show", order_id=order_id), message

@@ -304,6 +304,25 @@ def test_a_confirmed_appeasement_sent_twice_refunds_once(web: Flask, client: Fla
     assert [r["kind"] for r in document["refunds"]] == ["APPEASEMENT"]
 
 
+def test_the_preview_says_what_is_not_refunded(sqlite_app: Postsales) -> None:
+    """Issue 16 item 3: less captured than owed is said before the agent confirms."""
+    order = json.loads((ROOT / "examples/messages/order-create.json").read_text())
+    order["payload"]["order"]["payments"][0]["captured_amount"] = "60.00"
+    shipped = (ROOT / "examples/messages/shipment-shipped.json").read_text()
+    assert not import_lines(sqlite_app, [json.dumps(order), shipped.replace("\n", " ")]).refused
+    add_user(sqlite_app, "anna", ["agent"], PASSWORD)
+    client = make_web(sqlite_app).test_client()
+    sign_in(client)
+    form = {"lines": "2", "reason": "Too small", "comment": "c"}
+    assert post(client, f"/orders/{ORDER}/actions/return", form).status_code == 302
+    form = {"lines": "1", "reason": "Damaged", "comment": "c", "preview": "1"}
+    preview = post(client, f"/orders/{ORDER}/actions/return", form)
+    assert "Note:</strong> 48.60 USD is owed for line(s) 1, but only 6.00 USD is left" in (
+        preview.text
+    )
+    assert "Refund <strong>6.00 USD</strong>" in preview.text
+
+
 def test_missing_orders_and_forbidden_actions(web: Flask, client: FlaskClient) -> None:
     sign_in(client)
     missing = client.get("/orders/does-not-exist")
