@@ -129,6 +129,18 @@ class UnitOfWork:
         self._tracked[order_id] = _Tracked(order, None if self.read_only else snapshot_of(order))
         return order
 
+    def customer_draft_id(self, customer_id: str, sales_channel: str) -> str | None:
+        """The customer's newest DRAFT order (their cart) in the channel, if any."""
+        o = T.orders.c
+        query = (
+            select(o.id)
+            .where(o.status == "DRAFT", o.customer_id == customer_id)
+            .where(o.sales_channel == sales_channel)
+            .order_by(o.seq.desc())
+            .limit(1)
+        )
+        return self.conn.execute(query).scalar()
+
     def order_exists(self, order_id: str) -> bool:
         return (
             self.conn.execute(select(T.orders.c.seq).where(T.orders.c.id == order_id)).first()
