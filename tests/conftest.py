@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.crypto import KEY_ENV, KEY_FILE_ENV
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.migrate import upgrade
@@ -63,6 +64,18 @@ def message_line(name: str, **changes: object) -> str:
     data = example(name)
     data.update(changes)
     return json.dumps(data)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def billing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One billing key file for the session, unless the environment configures keys: a
+    PostgreSQL database has no folder to keep its key beside (core/persistence/keys.py), and
+    the module-wide search data set is built before any per-test fixture could set one. Tests
+    of the default (a key beside the SQLite database) delete the variable themselves."""
+    path = tmp_path_factory.mktemp("keys") / "billing.key"
+    if not os.environ.get(KEY_ENV):
+        os.environ.setdefault(KEY_FILE_ENV, str(path))
+    return Path(os.environ.get(KEY_FILE_ENV, path))
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from postsales.core.crypto import KEY_ENV, rotate_file
+from postsales.core.crypto import KEY_ENV
 from postsales.core.errors import BadInput, Forbidden
-from postsales.core.search.billing import reencrypt_all
+from postsales.core.search.billing import new_billing_key, reencrypt_all
 from postsales.core.services.search import (
     COLUMNS,
     FILTERS,
@@ -197,8 +197,8 @@ def orders_queue(page: int, per_page: int, as_json: bool) -> None:
 @click.option(
     "--new-key",
     is_flag=True,
-    help="First put a new key at the top of the key file (var/billing.key or "
-    "POSTSALES_BILLING_KEY_FILE), keeping the old ones for reading.",
+    help="First put a new key at the top of the key file (billing.key beside a SQLite "
+    "database, or POSTSALES_BILLING_KEY_FILE), keeping the old ones for reading.",
 )
 @click.option("--json", "as_json", is_flag=True)
 @handled
@@ -215,7 +215,7 @@ def orders_rekey_billing(new_key: bool, as_json: bool) -> None:
                 f"--new-key: the keys come from {KEY_ENV}; put the new key first there instead",
                 field="new_key",
             )
-        key = rotate_file()
+        key = new_billing_key(st.app())
     done = reencrypt_all(st.app())
     if as_json:
         emit_json({"orders": done, "new_key_id": key})

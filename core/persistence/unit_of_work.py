@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
+from ..crypto import BillingCipher
 from ..domain.orders import Order
 from ..errors import NotFound, Refused
 from . import rows as R
@@ -25,6 +26,7 @@ from .catalog import Catalog
 from .changes import Snapshot, snapshot_of, write_changes
 from .database import READ_ONLY
 from .fastread import Reader, fetch_together
+from .keys import cipher_for
 from .writes import Batch
 
 __all__ = ["UnitOfWork", "insert_children", "snapshot_of"]
@@ -81,6 +83,10 @@ class UnitOfWork:
         self.catalog = Catalog(self.conn)
         return self
 
+    def billing(self) -> BillingCipher:
+        """This database's billing cipher (S-6), found on first use (`keys.cipher_for`)."""
+        return cipher_for(self.conn)
+
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
             if self._tx.is_active:
@@ -118,7 +124,7 @@ class UnitOfWork:
                 raise NotFound(f"order {order_id} not found")
             if not history:
                 children.append([])
-            order = R.order_from_rows(found[0], *children)
+            order = R.order_from_rows(found[0], *children, billing=self.billing)
         else:
             found = _READ_ORDER.fetch(self.conn, order_id, lock=lock)
             if not found or (
@@ -143,7 +149,7 @@ class UnitOfWork:
             past = _READ_HISTORY.fetch(c, seq, cursor=cursor) if history else []
         finally:
             cursor.close()
-        return R.order_from_rows(o, *children, past)
+        return R.order_from_rows(o, *children, past, billing=self.billing)
 
     def add_order(self, order: Order) -> None:
         """Insert a new order aggregate (its seq is assigned by the database)."""
@@ -219,7 +225,7 @@ class UnitOfWork:
                 saved.append((tracked, snapshot_of(tracked.order)))
             else:
                 args = (tracked.order, tracked.snapshot, tracked.history_loaded, tracked.ops_loaded)
-                saved.append((tracked, write_changes(batch, *args)))
+                saved.append((tracked, write_changes(batch, *args, billing=self.billing)))
         batch.insert(T.outbox, self._outbox)
         for table, rows in self._rows:
             batch.insert(table, rows)
@@ -232,7 +238,7 @@ class UnitOfWork:
 
     def _insert_order(self, tracked: _Tracked) -> None:
         order = tracked.order
-        row = R.order_row(order)
+        row = R.order_row(order, self.billing)
         row["updated_at"] = order.created_at
         order.seq = self.conn.execute(insert(T.orders).returning(T.orders.c.seq), row).scalar_one()
         insert_children(self.conn, [order])

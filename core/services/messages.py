@@ -36,6 +36,7 @@ from ..persistence.ingest_rows import (
     time_converter,
     write_orders,
 )
+from ..persistence.keys import cipher_for
 from . import handlers, parallel_import
 from .ingest_orders import OrderRowsBuilder
 from .messages_out import order_updated
@@ -139,7 +140,9 @@ def object_path_rows(app: Postsales, envelope: Envelope) -> NewOrder:
         "payload": order_updated(order),
         "created_at": order.created_at,
     }
-    return from_order(order, envelope.id, outbox, app.engine.dialect.name)
+    return from_order(
+        order, envelope.id, outbox, app.engine.dialect.name, lambda: cipher_for(app.engine)
+    )
 
 
 class Importer:
@@ -165,6 +168,9 @@ class Importer:
         self._batch: list[_Pending] = []
         self._rows = OrderRowsBuilder(app)
         self._dialect = app.engine.dialect.name
+        # The billing key now, before any message: a missing or wrong key stops the import
+        # (exit 2) instead of refusing every message, and forked readers inherit it.
+        cipher_for(app.engine)
 
     def run(
         self, lines: Iterable[str], progress: Callable[[int], None] | None = None
