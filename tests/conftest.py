@@ -11,9 +11,10 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.crypto import KEY_ENV, KEY_FILE_ENV
@@ -169,6 +170,23 @@ def _db_for(request: pytest.FixtureRequest, tmp_path: Path, kind: str | None = N
     path = tmp_path / "postsales.db"
     shutil.copy(template, path)
     return f"sqlite:///{path}"
+
+
+def outbox_rows(application: Postsales, type_: str | None = None) -> list[SimpleNamespace]:
+    """The outbox table's rows in order, each payload as it was emitted (one that carries a
+    billing address is sealed at rest, S-6)."""
+    from postsales.core.persistence.keys import cipher_for
+    from postsales.core.persistence.sealing import open_outbox_payload
+
+    query = select(T.outbox).order_by(T.outbox.c.seq)
+    if type_ is not None:
+        query = query.where(T.outbox.c.type == type_)
+    with application.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    cipher = cipher_for(application.engine)
+    for row in rows:
+        row["payload"] = open_outbox_payload(cipher, row["message_id"], row["payload"])
+    return [SimpleNamespace(**row) for row in rows]
 
 
 def import_examples(application: Postsales, *names: str) -> None:

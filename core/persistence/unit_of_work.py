@@ -27,6 +27,7 @@ from .changes import Snapshot, snapshot_of, write_changes
 from .database import READ_ONLY
 from .fastread import Reader, fetch_together
 from .keys import cipher_for
+from .sealing import holds_billing, seal_outbox_payload
 from .writes import Batch
 
 __all__ = ["UnitOfWork", "insert_children", "snapshot_of"]
@@ -193,6 +194,14 @@ class UnitOfWork:
         )
         return message_id
 
+    def _at_rest(self, message: dict[str, Any]) -> dict[str, Any]:
+        """An outbox row as stored: a payload carrying a billing address is sealed (S-6)."""
+        payload = message["payload"]
+        if not holds_billing(payload):
+            return message
+        sealed = seal_outbox_payload(self.billing(), message["message_id"], payload)
+        return {**message, "payload": sealed}
+
     def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """INSERT plain rows (all with the same keys, values as SQLAlchemy would take them)
         with the next flush: on PostgreSQL in its pipeline, no round trip of their own (for
@@ -226,7 +235,7 @@ class UnitOfWork:
             else:
                 args = (tracked.order, tracked.snapshot, tracked.history_loaded, tracked.ops_loaded)
                 saved.append((tracked, write_changes(batch, *args, billing=self.billing)))
-        batch.insert(T.outbox, self._outbox)
+        batch.insert(T.outbox, [self._at_rest(message) for message in self._outbox])
         for table, rows in self._rows:
             batch.insert(table, rows)
         batch.run(commit=commit)  # raises Refused (nothing marked saved) if a cap would break

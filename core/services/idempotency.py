@@ -17,7 +17,8 @@ Keys are per user and kept :data:`KEEP` (24 hours); older ones are purged now an
 
 The stored response is opaque to the core: whatever the door serialised (its status code and
 a JSON object holding, for the API, the exact body text and content type), so a replay is
-byte-identical to the first answer.
+byte-identical to the first answer. It is sealed at rest with the billing keys (S-6): an order
+document in it carries the decrypted billing address.
 
 Limitation: the owner's effect and its stored response are two transactions. If the process
 dies between the two, the key stays "in progress" (a retry gets :class:`Refused` after the
@@ -42,6 +43,8 @@ from sqlalchemy.exc import IntegrityError
 from ..bootstrap import Postsales
 from ..errors import BadInput, Refused
 from ..persistence import tables as T
+from ..persistence.keys import cipher_for
+from ..persistence.sealing import idempotency_context
 
 KEEP = timedelta(hours=24)
 WAIT_SECONDS = 10.0  # how long a concurrent duplicate waits for the first request to finish
@@ -192,7 +195,9 @@ def claim(
             if row.request_hash != request_hash:
                 raise KeyReused()
             if row.status_code is not None:
-                return StoredResponse(row.status_code, row.response)
+                context = idempotency_context(user_name, key)
+                response = cipher_for(app.engine).unseal_json(context, row.response)
+                return StoredResponse(row.status_code, response)
             if time.monotonic() >= deadline:
                 raise StillInProgress()
             time.sleep(poll)
@@ -201,13 +206,14 @@ def claim(
 def complete(
     app: Postsales, user_name: str, key: str, status_code: int, response: dict[str, Any]
 ) -> None:
-    """Keep the owner's response for replay."""
+    """Keep the owner's response for replay (sealed: it may hold a billing address)."""
     t = T.idempotency_keys
+    sealed = cipher_for(app.engine).seal_json(idempotency_context(user_name, key), response)
     with app.uow() as uow:
         uow.conn.execute(
             update(t)
             .where(and_(t.c.user_name == user_name, t.c.key == key, t.c.status_code.is_(None)))
-            .values(status_code=status_code, response=response)
+            .values(status_code=status_code, response=sealed)
         )
         uow.commit()
 

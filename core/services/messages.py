@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from ..bootstrap import Postsales
 from ..domain.history import HistoryEvent
@@ -37,7 +37,7 @@ from ..persistence.ingest_rows import (
     write_orders,
 )
 from ..persistence.keys import cipher_for
-from . import handlers, parallel_import
+from . import dead_letters, handlers, parallel_import
 from .ingest_orders import OrderRowsBuilder
 from .messages_out import order_updated
 
@@ -81,15 +81,13 @@ class _Pending:
 def _dead_letter(
     conn: Any, app: Postsales, raw: str, reason: str, envelope: Envelope | None
 ) -> None:
-    conn.execute(
-        insert(T.dead_letters).values(
-            message_id=envelope.id if envelope else None,
-            type=envelope.type if envelope else None,
-            # PostgreSQL text cannot hold NUL: keep the bytes visible, escaped, for inspection.
-            reason=reason.replace("\x00", "\\u0000"),
-            raw=raw[:1_000_000].replace("\x00", "\\u0000"),
-            received_at=app.now(),
-        )
+    dead_letters.keep(
+        conn,
+        raw,
+        reason,
+        app.now(),
+        message_id=envelope.id if envelope else None,
+        type_=envelope.type if envelope else None,
     )
 
 
