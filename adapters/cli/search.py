@@ -22,6 +22,7 @@ from postsales.core.services.search import (
 )
 
 from .errors import handled
+from .files import replacing
 from .main import state
 from .orders import orders
 from .output import emit_json, table
@@ -142,7 +143,11 @@ def orders_search(
     "--columns", help=f"Comma-separated, default the grid's. Known: {', '.join(COLUMNS)}."
 )
 @click.option("--sort", help="As for `orders search`.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default: stdout).")
+@click.option(
+    "--output",
+    "-o",
+    help="A new file or a regular file to replace, written mode 0600 (default: stdout).",
+)
 @handled
 def orders_export(
     pairs: tuple[str, ...],
@@ -164,14 +169,8 @@ def orders_export(
     filters = parse_filters(pairs)
     app, user = st.app(), st.user()
     if output:
-        tmp = f"{output}.part"
-        try:
-            with open(tmp, "wb") as handle:
-                written = export_orders(app, user, filters, out=handle, **args)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        os.replace(tmp, output)
+        with replacing(output) as handle:  # O_EXCL temporary file beside it, then a rename
+            written = export_orders(app, user, filters, out=handle, **args)
         click.echo(f"exported {written:,} order(s) to {output}", err=True)
     else:
         export_orders(app, user, filters, out=sys.stdout.buffer, **args)
