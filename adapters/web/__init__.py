@@ -15,6 +15,7 @@ import os
 from flask import Flask
 
 from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.links import is_web_link
 from postsales.core.persistence.keys import cipher_for
 from postsales.core.persistence.migrate import ensure_current
 
@@ -72,6 +73,7 @@ def create_app(
     app.after_request(add_security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.tests["web_link"] = is_web_link  # only http(s) URLs become links
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(orders.bp)
