@@ -607,7 +607,8 @@ class RefundAnswer:
     """`payment.refund.confirmed` / `payment.refund.failed`: the gateway's word on a refund.
 
     `amount` is kept as sent: its currency is the order's, known only once the order is loaded;
-    `amount_in(currency)` reads it then.
+    `amount_in(currency)` reads it then. `currency`, when sent, is the gateway's word on it
+    (a confirmation in another currency than the refund's is refused, issue 17 item 9).
     """
 
     order_id: str
@@ -615,6 +616,7 @@ class RefundAnswer:
     amount: str | int | Decimal
     payment_id: str | None = None
     response: str | None = None
+    currency: str | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> RefundAnswer:
@@ -629,6 +631,7 @@ class RefundAnswer:
             amount=amount,
             payment_id=_opt_id(payload, "payment_id", p),
             response=_opt_str(payload, "response", p, None),
+            currency=_currency(payload, p),
         )
 
     def amount_in(self, currency: str) -> Decimal:
@@ -751,6 +754,14 @@ def _opt_str(obj: dict[str, Any], key: str, base: str, default: Any) -> Any:
     if isinstance(value, str):
         return value
     _wrong(_path(base, key), value, "a string")
+
+
+def _currency(obj: dict[str, Any], base: str) -> str | None:
+    """An optional ISO 4217 code, as in `"currency": "USD"`."""
+    value = _opt_str(obj, "currency", base, None)
+    if value is not None and not CURRENCY_PATTERN.fullmatch(value):
+        _fail(_path(base, "currency"), f"expected a three-letter currency code, got {value!r}")
+    return value
 
 
 def _link(obj: dict[str, Any], key: str, base: str) -> str:

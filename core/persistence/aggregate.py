@@ -174,6 +174,7 @@ def order_from_rows(
                 credit_note=r.credit_note,
                 gateway_response=r.gateway_response,
                 updated_at=r.updated_at,
+                gateway_mismatch=r.gateway_mismatch,
             )
             for r in sorted(refs, key=lambda r: (r.created_at, _id_number(r.id)))
         ],

@@ -207,6 +207,7 @@ def refund_row(seq: int, r: Refund, cur: str) -> dict[str, Any]:
         "reason": r.reason,
         "description": r.description,
         "gateway_response": r.gateway_response,
+        "gateway_mismatch": r.gateway_mismatch,
         "created_by": r.created_by,
         "created_at": r.created_at,
         "updated_at": r.updated_at,

@@ -77,12 +77,17 @@ def seal_audit_filters(
     and an S-2 expression that mentions the field (sealed whole). `billing` is asked for the
     cipher only when there is one of them."""
     out = dict(detail)
-    filters = dict(out.get("filters") or {})
-    for name in [n for n in filters if _BILLING_KEY.fullmatch(str(n))]:
-        filters[name] = billing().seal_json(f"audit\x00{name}", filters[name])
-    out["filters"] = filters
+    if isinstance(out.get("filters"), dict):
+        filters = out["filters"] = dict(out["filters"])
+        for name in [n for n in filters if _BILLING_KEY.fullmatch(str(n))]:
+            if not is_sealed(filters[name]):
+                filters[name] = billing().seal_json(f"audit\x00{name}", filters[name])
     expression = out.get("expression")
-    if expression is not None and "billing" in json.dumps(expression, default=str).lower():
+    if (
+        expression is not None
+        and not is_sealed(expression)
+        and "billing" in json.dumps(expression, default=str).lower()
+    ):
         out["expression"] = billing().seal_json("audit\x00expression", expression)
     return out
 
@@ -127,13 +132,17 @@ def _redact(value: Any, found: list[Any]) -> Any:
     out: dict[str, Any] = {}
     billing_refs = _billing_references(value)
     for key, item in value.items():
-        if item is not None and isinstance(key, str) and _BILLING_KEY.fullmatch(key):
+        if is_sealed(item) or item == REDACTED:
+            out[key] = item
+        elif item is not None and isinstance(key, str) and _BILLING_KEY.fullmatch(key):
             found.append(item)
             out[key] = _Hidden(item)
         elif key == "addresses" and isinstance(item, list) and billing_refs is not None:
             entries = []
             for entry in item:
-                if billing_refs is _ALL or _reference(entry) in billing_refs:
+                if is_sealed(entry) or entry == REDACTED:
+                    entries.append(entry)
+                elif billing_refs is _ALL or _reference(entry) in billing_refs:
                     found.append(entry)
                     entries.append(_Hidden(entry))
                 else:
@@ -154,8 +163,11 @@ def _billing_references(value: dict[str, Any]) -> Any:
         return None
     ref = value.get("billing_address_reference")
     refs = {_reference(e) for e in value["addresses"]}
-    if isinstance(ref, str | int | Decimal) and not isinstance(ref, bool) and str(ref) in refs:
-        return {str(ref)}
+    if isinstance(ref, str | int | Decimal) and not isinstance(ref, bool):
+        if str(ref) in refs:
+            return {str(ref)}
+        if any(is_sealed(e) or e == REDACTED for e in value["addresses"]):
+            return set()  # sealed already (a dead letter kept before, sealed again)
     return _ALL
 
 

@@ -258,11 +258,18 @@ class Importer:
                 if seen:
                     self.report.duplicates += 1
                     return
-                order_id = handlers.HANDLERS[type_](self.app, uow, env, payload)
+                refusal = None
+                try:
+                    order_id = handlers.HANDLERS[type_](self.app, uow, env, payload)
+                except handlers.RecordedRefusal as exc:  # its record on the order is kept
+                    order_id, refusal = exc.order_id, exc
                 received_at = time_converter(self._dialect)(self.app.now())
                 record_inbound(uow.conn, env.id, type_, order_id, received_at)
                 uow.commit()
-                self.report.applied += 1
+            if refusal is not None:
+                self._refuse(number, raw, refusal, env)
+                return
+            self.report.applied += 1
         except PostsalesError as exc:
             self._refuse(number, raw, exc, env)
 
