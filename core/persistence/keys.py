@@ -130,8 +130,12 @@ def _run(bind: Engine | Connection, query: object) -> str | None:
         return query(conn)  # type: ignore[operator,no-any-return]
 
 
+def _initialised(conn: Connection) -> bool:
+    return inspect(conn).has_table(T.orders.name)  # a database `init` never made holds none
+
+
 def _newest_key_id(conn: Connection) -> str | None:
-    if not inspect(conn).has_table(T.orders.name):  # a database `init` never made holds none
+    if not _initialised(conn):
         return None
     o = T.orders.c
     value = conn.execute(
@@ -147,6 +151,8 @@ def _any_stored_key_id(conn: Connection) -> str | None:
     """The key id of any billing data the database holds: an order's billing address, or a
     sealed value elsewhere (kept responses, dead letters, outbound messages, audit rows).
     Only asked before a key file is made, so a scan of those tables is affordable."""
+    if not _initialised(conn):
+        return None
     kid = _newest_key_id(conn)
     if kid is not None:
         return kid

@@ -76,6 +76,7 @@ class UnitOfWork:
         self._tracked: dict[str, _Tracked] = {}
         self._outbox: list[dict[str, Any]] = []
         self._rows: list[tuple[Table, list[dict[str, Any]]]] = []
+        self._cipher: BillingCipher | None = None
         self.conn: Connection
 
     def __enter__(self) -> UnitOfWork:
@@ -86,7 +87,10 @@ class UnitOfWork:
 
     def billing(self) -> BillingCipher:
         """This database's billing cipher (S-6), found on first use (`keys.cipher_for`)."""
-        return cipher_for(self.conn)
+        cipher = self._cipher
+        if cipher is None:
+            cipher = self._cipher = cipher_for(self.conn)
+        return cipher
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:

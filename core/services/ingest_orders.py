@@ -23,6 +23,7 @@ from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 from ..bootstrap import Postsales
+from ..crypto import BillingCipher
 from ..domain.customers import (
     CUSTOMER_TYPES,
     Address,
@@ -69,6 +70,12 @@ class OrderRowsBuilder:
         self.now: Callable[[], datetime] = app.now
         self.time = time_converter(app.engine.dialect.name)
         self.engine = app.engine
+        self._cipher: BillingCipher | None = None
+
+    def _billing(self) -> BillingCipher:
+        """The database's billing cipher, found once per import (`keys.cipher_for`)."""
+        self._cipher = cipher_for(self.engine)
+        return self._cipher
 
     def build(self, env: Envelope) -> NewOrder | None:
         order = env.payload.get("order")
@@ -172,7 +179,7 @@ class OrderRowsBuilder:
             ship = Address(*ship_parts)
         full_name = f"{first} {last}".strip()
         billing_dict = billing.to_dict()
-        cipher = cipher_for(self.engine)
+        cipher = self._cipher or self._billing()
         now = self.time(self.now())
         order_row = [
             None,
