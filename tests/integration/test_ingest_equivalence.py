@@ -26,6 +26,7 @@ from postsales.core.messages_schema import Envelope, parse_envelope
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.ingest_rows import NewOrder
 from postsales.core.persistence.keys import cipher_for
+from postsales.core.persistence.sealing import open_dead_letter
 from postsales.core.services import ingest_orders
 from postsales.core.services.ingest_orders import OrderRowsBuilder
 from postsales.core.services.messages import Importer, import_lines, object_path_rows
@@ -310,6 +311,8 @@ def _stored(app: Postsales) -> dict[str, Any]:
                     row["order_seq"] = ids[row["order_seq"]]
                 if table is T.orders:
                     row["billing"] = cipher_for(conn).decrypt(row["id"], row["billing_address_enc"])
+                if table is T.dead_letters:  # its billing address is sealed, with a random nonce
+                    row["raw"] = open_dead_letter(cipher_for(conn), row["raw"])
                 drop = _RANDOM.get(table.name, ())
                 rows.append({k: v for k, v in row.items() if k not in drop})
             out[table.name] = sorted(rows, key=repr)
