@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Text, cast, inspect, select
@@ -37,6 +38,7 @@ from ..crypto import (
     sealed_key_id,
 )
 from . import tables as T
+from .database import READ_ONLY
 
 BILLING_KEY_FILE = "billing.key"
 LEGACY_KEY_FILE = Path("var") / "billing.key"  # the old default, relative to the working folder
@@ -107,7 +109,12 @@ def _resolve(bind: Engine | Connection, engine: Engine, from_env: str | None) ->
             kid = _run(bind, _any_stored_key_id)
             if kid is not None:
                 raise BillingKeyError(_missing(path, kid))
-            create_key_file(path)
+            try:
+                create_key_file(path)
+            except OSError as exc:
+                raise BillingKeyError(
+                    f"cannot make billing key file {path}: {exc.strerror}"
+                ) from None
         try:
             text = path.read_text()
         except OSError as exc:
@@ -123,11 +130,12 @@ def _resolve(bind: Engine | Connection, engine: Engine, from_env: str | None) ->
     return cipher
 
 
-def _run(bind: Engine | Connection, query: object) -> str | None:
+def _run(bind: Engine | Connection, query: Callable[[Connection], str | None]) -> str | None:
     if isinstance(bind, Connection):
-        return query(bind)  # type: ignore[operator,no-any-return]
-    with bind.connect() as conn:
-        return query(conn)  # type: ignore[operator,no-any-return]
+        return query(bind)
+    # A reader: on SQLite a deferred BEGIN, so no writer's lock is waited for.
+    with bind.connect().execution_options(**{READ_ONLY: True}) as conn:
+        return query(conn)
 
 
 def _initialised(conn: Connection) -> bool:

@@ -177,6 +177,7 @@ def claim(
     (default :data:`WAIT_SECONDS`).
     """
     check_key(key)
+    cipher_for(app.engine)  # the key that seals the response: missing, it fails before any effect
     deadline = time.monotonic() + (WAIT_SECONDS if wait is None else wait)
     while True:
         if _insert(app, user_name, key, request_hash):
