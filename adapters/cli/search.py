@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from postsales.core.crypto import KEY_ENV, rotate_file
+from postsales.core.crypto import KEY_ENV
 from postsales.core.errors import BadInput, Forbidden
-from postsales.core.search.billing import reencrypt_all
+from postsales.core.search.billing import new_billing_key, reencrypt_all
 from postsales.core.services.search import (
     COLUMNS,
     FILTERS,
@@ -22,6 +22,7 @@ from postsales.core.services.search import (
 )
 
 from .errors import handled
+from .files import replacing
 from .main import state
 from .orders import orders
 from .output import emit_json, table
@@ -142,7 +143,11 @@ def orders_search(
     "--columns", help=f"Comma-separated, default the grid's. Known: {', '.join(COLUMNS)}."
 )
 @click.option("--sort", help="As for `orders search`.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default: stdout).")
+@click.option(
+    "--output",
+    "-o",
+    help="A new file or a regular file to replace, written mode 0600 (default: stdout).",
+)
 @handled
 def orders_export(
     pairs: tuple[str, ...],
@@ -164,14 +169,8 @@ def orders_export(
     filters = parse_filters(pairs)
     app, user = st.app(), st.user()
     if output:
-        tmp = f"{output}.part"
-        try:
-            with open(tmp, "wb") as handle:
-                written = export_orders(app, user, filters, out=handle, **args)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        os.replace(tmp, output)
+        with replacing(output) as handle:  # O_EXCL temporary file beside it, then a rename
+            written = export_orders(app, user, filters, out=handle, **args)
         click.echo(f"exported {written:,} order(s) to {output}", err=True)
     else:
         export_orders(app, user, filters, out=sys.stdout.buffer, **args)
@@ -197,8 +196,8 @@ def orders_queue(page: int, per_page: int, as_json: bool) -> None:
 @click.option(
     "--new-key",
     is_flag=True,
-    help="First put a new key at the top of the key file (var/billing.key or "
-    "POSTSALES_BILLING_KEY_FILE), keeping the old ones for reading.",
+    help="First put a new key at the top of the key file (billing.key beside a SQLite "
+    "database, or POSTSALES_BILLING_KEY_FILE), keeping the old ones for reading.",
 )
 @click.option("--json", "as_json", is_flag=True)
 @handled
@@ -215,7 +214,7 @@ def orders_rekey_billing(new_key: bool, as_json: bool) -> None:
                 f"--new-key: the keys come from {KEY_ENV}; put the new key first there instead",
                 field="new_key",
             )
-        key = rotate_file()
+        key = new_billing_key(st.app())
     done = reencrypt_all(st.app())
     if as_json:
         emit_json({"orders": done, "new_key_id": key})
