@@ -20,6 +20,7 @@ from postsales.core.services.audit import record_sign_in_failure
 from postsales.core.services.users import verify_password
 
 from .context import services
+from .redirects import safe_next
 from .security import LoginThrottle, start_session
 
 bp = Blueprint("auth", __name__)
@@ -27,13 +28,6 @@ bp = Blueprint("auth", __name__)
 
 def _throttle() -> LoginThrottle:
     return current_app.extensions["postsales_login_throttle"]  # type: ignore[no-any-return]
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an open redirect would make a good phishing link."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("orders.grid")
 
 
 def _audit_failure(username: str, reason: str) -> None:
@@ -45,7 +39,9 @@ def _audit_failure(username: str, reason: str) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
     """Show the form; on POST check the password, then start a fresh session."""
-    next_url = request.values.get("next", "")
+    # Only a path on this site, as the browser will read it: an open redirect would make a
+    # good phishing link (redirects.py). Refused values are dropped, not echoed into the form.
+    next_url = safe_next(request.values.get("next", ""))
     if request.method != "POST":  # GET, and HEAD with it
         return render_template("login.html", next=next_url, username="")
     username = request.form.get("username", "").strip()
@@ -68,7 +64,7 @@ def login() -> str | Response | tuple[str, int]:
         return render_template("login.html", error=error, next=next_url, username=username), 401
     _throttle().succeeded(keys[0])
     start_session(user)
-    return redirect(_safe_next(next_url))
+    return redirect(next_url or url_for("orders.grid"))
 
 
 @bp.route("/logout", methods=["POST"])
