@@ -1,4 +1,4 @@
-"""`users add`, `users token`."""
+"""`users add`, `users password`, `users token`."""
 
 from __future__ import annotations
 
@@ -45,3 +45,14 @@ def users_add(
 def users_token(name: str) -> None:
     """Print a new API token for the user (only its hash is stored)."""
     click.echo(svc.issue_token(state().app(), name))
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read it from standard input.")
+@handled
+def users_password(name: str, password_stdin: bool) -> None:
+    """Set a new password; every web session of the user ends at once."""
+    password = sys.stdin.readline().rstrip("\n")
+    svc.set_password(state().app(), name, password, actor=state().user())
+    click.echo(f"password of {name} changed; their sessions have ended")

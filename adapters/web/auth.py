@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from werkzeug.wrappers import Response
@@ -21,7 +20,7 @@ from postsales.core.services.users import verify_password
 
 from .context import services
 from .redirects import safe_next
-from .security import LoginThrottle, start_session
+from .security import LoginThrottle, end_this_session, start_session
 
 bp = Blueprint("auth", __name__)
 
@@ -63,13 +62,15 @@ def login() -> str | Response | tuple[str, int]:
         error = "Invalid username or password."
         return render_template("login.html", error=error, next=next_url, username=username), 401
     _throttle().succeeded(keys[0])
-    start_session(user)
+    start_session(services(), user)
     return redirect(next_url or url_for("orders.grid"))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    """POST only (CSRF-checked), so a link or an image on another site cannot sign anyone out."""
-    session.clear()
+    """POST only (CSRF-checked), so a link or an image on another site cannot sign anyone out.
+
+    The session ends in the database: a copy of the cookie taken before is worth nothing."""
+    end_this_session(services())
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

@@ -1,7 +1,9 @@
-"""Sessions, CSRF, sign-in throttling, security headers and the secret key (SPEC §10).
+"""The session cookie, CSRF, sign-in throttling, security headers and the secret key (SPEC §10).
 
-The session is Flask's signed cookie: it holds only the user's name, a CSRF token and two
-timestamps, so nothing secret leaves the server and nothing needs a session store.
+The cookie is Flask's signed cookie: it holds a random session id and the CSRF token, nothing
+else. Whose session it is, and whether it is still valid, lives in the database
+(`core/services/sessions.py`), so signing out ends it on every host, and the key that signs
+the cookie must be the same on every host (`POSTSALES_SECRET_KEY`, docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any
 from flask import Flask, abort, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from postsales.core.bootstrap import Postsales
 from postsales.core.domain.users import User
+from postsales.core.services.sessions import end_session
+from postsales.core.services.sessions import start_session as core_start_session
 
-IDLE_TIMEOUT = 30 * 60  # seconds without a request before the agent must sign in again
-ABSOLUTE_TIMEOUT = 12 * 60 * 60  # a working day, however active
 SECRET_KEY_FILE = Path("var") / "secret_key"
 
 SECURITY_HEADERS = {
@@ -66,32 +69,24 @@ class SessionInterface(SecureCookieSessionInterface):
         return has_request_context() and request.is_secure
 
 
-# -- session lifetime -----------------------------------------------------------------------
+# -- the session cookie ---------------------------------------------------------------------
+
+SESSION_ID = "sid"
 
 
-def start_session(user: User) -> None:
-    """Rotate the session at sign-in: nothing from before (CSRF token included) survives."""
+def start_session(app: Postsales, user: User) -> None:
+    """Rotate the cookie at sign-in: nothing from before (CSRF token included) survives, and
+    a session this browser had before ends."""
+    end_session(app, session.get(SESSION_ID))
     session.clear()
-    now = int(time.time())
-    session["user"] = user.name
-    session["started"] = now
-    session["seen"] = now
+    session[SESSION_ID] = core_start_session(app, user)
     session["csrf"] = secrets.token_urlsafe(32)
 
 
-def session_expired() -> str | None:
-    """Why the signed-in session is over, or None; refreshes the idle timer otherwise."""
-    now = int(time.time())
-    started, seen = session.get("started"), session.get("seen")
-    if not isinstance(started, int) or not isinstance(seen, int):
-        return "Please sign in."
-    if now - started > ABSOLUTE_TIMEOUT:
-        return "Your session reached its 12-hour limit; please sign in again."
-    if now - seen > IDLE_TIMEOUT:
-        return "You were signed out after 30 minutes without activity."
-    if now != seen:
-        session["seen"] = now
-    return None
+def end_this_session(app: Postsales) -> None:
+    """Sign-out: the session ends in the database (every host), and the cookie is emptied."""
+    end_session(app, session.get(SESSION_ID))
+    session.clear()
 
 
 # -- CSRF -----------------------------------------------------------------------------------

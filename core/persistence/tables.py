@@ -333,22 +333,41 @@ customers = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# A user's id, never reused (AUTOINCREMENT on SQLite too), is what sessions and tokens belong
+# to: a user removed and made again under the same name gets none of the old ones.
 users = Table(
     "users",
     metadata,
-    Column("name", String(64), primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
     Column("password_hash", String(256)),
     Column("roles", JSON, nullable=False),
     Column("timezone", String(64), nullable=False, default="UTC"),
     Column("created_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 api_tokens = Table(
     "api_tokens",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Signed-in web sessions (issue 17 item 4): the cookie holds a random id, this table its
+# SHA-256, so signing out, a password change or disabling the user ends it on every host.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False, index=True),
 )
 
 # Stripe-style idempotency for API action POSTs: the first response is kept and replayed.

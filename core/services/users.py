@@ -1,24 +1,32 @@
-"""Users and API tokens (SPEC §4, §10). Passwords are hashed with argon2id."""
+"""Users and API tokens (SPEC §4, §10). Passwords are hashed with argon2id.
+
+A user is known by an id that is never reused; sessions (`sessions.py`) and tokens belong to
+that id, so a user removed and made again under the same name starts with neither.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from ..bootstrap import Postsales
 from ..domain.users import SYSTEM_USER, User, system_user
-from ..errors import BadInput, NotFound
+from ..errors import BadInput, Forbidden, NotFound
 from ..persistence import tables as T
+from . import audit
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
-def _user_from_roles(app: Postsales, name: str, roles: list[str], timezone: str) -> User:
+def _user_from_roles(
+    app: Postsales, name: str, roles: list[str], timezone: str, user_id: int | None = None
+) -> User:
     permissions: set[str] = set()
     channels: set[str] | None = set()
     for role_name in roles:
@@ -36,7 +44,13 @@ def _user_from_roles(app: Postsales, name: str, roles: list[str], timezone: str)
         frozenset(permissions),
         None if channels is None else frozenset(channels),
         timezone,
+        id=user_id,
     )
+
+
+def user_from_row(app: Postsales, row: Any) -> User:
+    """A `User` from a row holding the `users` columns id, name, roles and timezone."""
+    return _user_from_roles(app, row.name, list(row.roles), row.timezone, row.id)
 
 
 def add_user(
@@ -55,13 +69,13 @@ def add_user(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise BadInput(f"timezone: unknown time zone {timezone!r}", field="timezone") from None
-    if password is not None and len(password) < 8:
-        raise BadInput("password: at least 8 characters", field="password")
+    if password is not None:
+        _check_password(password)
     with app.uow() as uow:
         exists = uow.conn.execute(select(T.users.c.name).where(T.users.c.name == name)).first()
         if exists:
             raise BadInput(f"name: user {name!r} already exists", field="name")
-        uow.conn.execute(
+        result = uow.conn.execute(
             insert(T.users).values(
                 name=name,
                 password_hash=_hasher.hash(password) if password else None,
@@ -70,8 +84,9 @@ def add_user(
                 created_at=app.now(),
             )
         )
+        user_id = result.inserted_primary_key[0]
         uow.commit()
-    return _user_from_roles(app, name, list(roles), timezone)
+    return _user_from_roles(app, name, list(roles), timezone, user_id)
 
 
 def get_user(app: Postsales, name: str | None) -> User:
@@ -81,10 +96,12 @@ def get_user(app: Postsales, name: str | None) -> User:
     u = T.users.c
     with app.uow(read_only=True) as uow:
         # Every web request asks: only what a User is made of, not the password hash.
-        row = uow.conn.execute(select(u.name, u.roles, u.timezone).where(u.name == name)).first()
+        row = uow.conn.execute(
+            select(u.id, u.name, u.roles, u.timezone).where(u.name == name)
+        ).first()
     if row is None:
         raise NotFound(f"user {name!r} not found")
-    return _user_from_roles(app, row.name, list(row.roles), row.timezone)
+    return user_from_row(app, row)
 
 
 def verify_password(app: Postsales, name: str, password: str) -> User | None:
@@ -97,7 +114,48 @@ def verify_password(app: Postsales, name: str, password: str) -> User | None:
         _hasher.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    return _user_from_roles(app, row.name, list(row.roles), row.timezone)
+    return user_from_row(app, row)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise BadInput("password: at least 8 characters", field="password")
+
+
+def _stored(conn: Connection, name: str) -> Any:
+    row = conn.execute(select(T.users).where(T.users.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"user {name!r} not found")
+    return row
+
+
+def end_user_sessions(conn: Connection, user_id: int) -> int:
+    """End every web session of a user, in the caller's transaction; returns how many."""
+    result = conn.execute(delete(T.web_sessions).where(T.web_sessions.c.user_id == user_id))
+    return int(result.rowcount or 0)
+
+
+def _may_manage(actor: User) -> None:
+    if not actor.can("users.manage"):
+        raise Forbidden("you lack the permission users.manage")
+
+
+def set_password(app: Postsales, name: str, password: str, *, actor: User) -> None:
+    """A new password; every session of the user ends at once (on every host)."""
+    _may_manage(actor)
+    _check_password(password)
+    with app.uow() as uow:
+        row = _stored(uow.conn, name)
+        uow.conn.execute(
+            update(T.users)
+            .where(T.users.c.id == row.id)
+            .values(password_hash=_hasher.hash(password))
+        )
+        ended = end_user_sessions(uow.conn, row.id)
+        audit.append(
+            uow.conn, app, actor.name, audit.USER_PASSWORD, {"user": name, "sessions_ended": ended}
+        )
+        uow.commit()
 
 
 def _token_hash(token: str) -> str:
@@ -108,12 +166,12 @@ def issue_token(app: Postsales, name: str) -> str:
     """A new API bearer token; only its SHA-256 is stored."""
     if not name or name == SYSTEM_USER:
         raise BadInput("name: the built-in system user has no API tokens; add a user first")
-    get_user(app, name)
+    user = get_user(app, name)
     token = "pst_" + secrets.token_urlsafe(32)
     with app.uow() as uow:
         uow.conn.execute(
             insert(T.api_tokens).values(
-                token_hash=_token_hash(token), user_name=name, created_at=app.now()
+                token_hash=_token_hash(token), user_id=user.id, created_at=app.now()
             )
         )
         uow.commit()
@@ -121,8 +179,12 @@ def issue_token(app: Postsales, name: str) -> str:
 
 
 def user_for_token(app: Postsales, token: str) -> User | None:
+    t, u = T.api_tokens.c, T.users.c
+    query = (
+        select(u.id, u.name, u.roles, u.timezone)
+        .join_from(T.api_tokens, T.users, t.user_id == u.id)
+        .where(t.token_hash == _token_hash(token))
+    )
     with app.uow(read_only=True) as uow:
-        row = uow.conn.execute(
-            select(T.api_tokens.c.user_name).where(T.api_tokens.c.token_hash == _token_hash(token))
-        ).first()
-    return get_user(app, row.user_name) if row else None
+        row = uow.conn.execute(query).first()
+    return user_from_row(app, row) if row else None

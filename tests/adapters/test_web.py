@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,19 @@ from tests.conftest import ROOT, import_examples
 
 ORDER = "000000101"
 PASSWORD = "password-123"
+
+
+class Clock:
+    """A clock for the services object that tests move forward by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 def make_web(services: Postsales) -> Flask:
@@ -83,7 +96,7 @@ def test_bad_password_shows_an_error_and_starts_no_session(client: FlaskClient) 
     assert response.status_code == 401
     assert "Invalid username or password." in response.text
     with client.session_transaction() as sess:
-        assert "user" not in sess
+        assert "sid" not in sess
     assert client.get("/orders").status_code == 302
 
 
@@ -94,7 +107,7 @@ def test_sign_in_rotates_the_session(client: FlaskClient) -> None:
     response = sign_in(client)
     assert response.status_code == 302 and response.headers["Location"] == "/orders"
     with client.session_transaction() as sess:
-        assert sess["user"] == "anna"
+        assert sess["sid"]
         assert "planted" not in sess  # nothing from before sign-in survives
         assert sess["csrf"] != token_before
     assert client.get("/orders").status_code == 200
@@ -139,18 +152,24 @@ def test_security_headers_on_every_response(client: FlaskClient) -> None:
         assert response.headers["Referrer-Policy"] == "same-origin"
 
 
-def test_idle_and_absolute_timeouts_sign_out(client: FlaskClient) -> None:
+def test_idle_and_absolute_timeouts_sign_out(web: Flask, client: FlaskClient) -> None:
+    clock = Clock()
+    web.extensions["postsales"].clock = clock
     sign_in(client)
-    with client.session_transaction() as sess:
-        sess["seen"] = int(time.time()) - 31 * 60
+    clock.advance(minutes=31)
     response = client.get("/orders")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     with client.session_transaction() as sess:
-        assert "user" not in sess
+        assert "sid" not in sess
     assert "30 minutes without activity" in client.get("/login").text
     sign_in(client)
-    with client.session_transaction() as sess:
-        sess["started"] = int(time.time()) - 13 * 3600
+    signed_in = clock.now
+    for _ in range(13 * 4):  # busy all day, one page every 15 minutes
+        clock.advance(minutes=15)
+        if client.get("/orders").status_code != 200:
+            break
+    assert clock.now - signed_in > timedelta(hours=12)
+    assert "12-hour limit" in client.get("/login").text
     assert client.get("/orders").status_code == 302
 
 
@@ -160,7 +179,7 @@ def test_logout_post_ends_the_session(client: FlaskClient) -> None:
     response = post(client, "/logout")
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     with client.session_transaction() as sess:
-        assert "user" not in sess
+        assert "sid" not in sess
     assert client.get("/orders").status_code == 302
 
 
