@@ -1,4 +1,4 @@
-"""The session cookie, CSRF, sign-in throttling, security headers and the secret key (SPEC §10).
+"""The session cookie, CSRF, security headers and the secret key (SPEC §10).
 
 The cookie is Flask's signed cookie: it holds a random session id and the CSRF token, nothing
 else. Whose session it is, and whether it is still valid, lives in the database
@@ -11,9 +11,6 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -118,55 +115,6 @@ def add_security_headers(response: Any) -> Any:
         # Order pages hold personal data: keep them out of shared caches and the back button.
         response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-# -- sign-in throttling ---------------------------------------------------------------------
-
-
-class LoginThrottle:
-    """At most `limit` failures per username and per IP in `window` seconds, then a pause.
-
-    An in-process dict: enough for one server process. With several gunicorn workers each
-    keeps its own count, so the effective limit is multiplied by the worker count; a shared
-    store (the database or Redis) replaces this when that matters. Behind a reverse proxy the
-    client's address is the proxy's unless Werkzeug's ProxyFix is configured, and the per-IP
-    limit would then apply to everyone at once.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 15 * 60, clock: Any = time.monotonic):
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._blocked_until: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def keys(username: str, ip: str) -> list[str]:
-        return [f"user:{username.strip().lower()}", f"ip:{ip}"]
-
-    def blocked_for(self, keys: list[str]) -> float:
-        """Seconds left before these keys may try again (0 when they may)."""
-        now = self.clock()
-        with self._lock:
-            left = [self._blocked_until.get(k, 0) - now for k in keys]
-        return max(0.0, *left)
-
-    def failed(self, keys: list[str]) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in keys:
-                recent = self._failures.setdefault(key, deque())
-                while recent and now - recent[0] > self.window:
-                    recent.popleft()
-                recent.append(now)
-                if len(recent) >= self.limit:
-                    self._blocked_until[key] = now + self.window
-                    recent.clear()
-
-    def succeeded(self, username_key: str) -> None:
-        with self._lock:
-            self._failures.pop(username_key, None)
 
 
 def current_user() -> User | None:

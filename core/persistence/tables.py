@@ -370,6 +370,19 @@ web_sessions = Table(
     Column("seen_at", UTCDateTime, nullable=False, index=True),
 )
 
+# Failed sign-ins of the last window, shared by every worker and host (issue 17 item 8): what
+# the throttle of `core/services/sign_in.py` counts. `username` is the name as typed, folded.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("username", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+)
+Index(None, sign_in_failures.c.username, sign_in_failures.c.at)
+Index(None, sign_in_failures.c.address, sign_in_failures.c.at)
+
 # Stripe-style idempotency for API action POSTs: the first response is kept and replayed.
 idempotency_keys = Table(
     "idempotency_keys",

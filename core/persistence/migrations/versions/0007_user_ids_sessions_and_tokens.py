@@ -95,6 +95,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_sessions_seen_at"), ["seen_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "sign_in_failures",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", UTC(), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_failures")),
+    )
+    with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sign_in_failures_at"), ["at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_sign_in_failures_address_at"), ["address", "at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_sign_in_failures_username_at"), ["username", "at"], unique=False
+        )
+
     ids = {row["name"]: n for n, row in enumerate(users, start=1)}
     if users:
         op.bulk_insert(new_users, [{**row, "id": ids[row["name"]]} for row in users])
@@ -121,6 +138,11 @@ def downgrade() -> None:
         sa.column("user_id", sa.Integer()),
         sa.column("created_at", UTC()),
     )
+    with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_in_failures_username_at"))
+        batch_op.drop_index(batch_op.f("ix_sign_in_failures_address_at"))
+        batch_op.drop_index(batch_op.f("ix_sign_in_failures_at"))
+    op.drop_table("sign_in_failures")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
         batch_op.drop_index(batch_op.f("ix_web_sessions_seen_at"))
