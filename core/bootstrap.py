@@ -21,7 +21,7 @@ from .persistence.database import make_engine
 from .persistence.unit_of_work import UnitOfWork
 from .plugin_manager import PluginInfo, make_plugin_manager
 from .rules import Rule
-from .settings import Settings, load_settings
+from .settings import PERMISSIONS, Settings, load_settings
 
 
 @attrs.frozen
@@ -36,6 +36,8 @@ class Registry:
     plugins: tuple[PluginInfo, ...]
     notifiers: tuple[Notifier, ...] = ()
     notifier_plugins: dict[str, str] = attrs.Factory(dict)
+    # SPEC §4's permissions and those the actions declare: all a role or token may name.
+    permissions: frozenset[str] = frozenset(PERMISSIONS)
 
     def rules_for(self, point: str) -> list[Rule]:
         return [rule for rule in self.rules if rule.point == point]
@@ -121,6 +123,7 @@ def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Regi
         plugins=tuple(infos),
         notifiers=tuple(notifiers),
         notifier_plugins=notifier_plugins,
+        permissions=frozenset(PERMISSIONS) | {spec.permission for spec in actions.values()},
     )
 
 

@@ -1,16 +1,18 @@
-"""`users add`, `users password`, `users token`."""
+"""`users add`, `users password`, `users token`, `users tokens`, `users revoke-token`."""
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
+from postsales.core.services import tokens
 from postsales.core.services import users as svc
 
 from .errors import handled
 from .main import cli, state
-from .output import emit_json
+from .output import emit_json, table
 
 
 @cli.group()
@@ -41,10 +43,87 @@ def users_add(
 
 @users.command("token")
 @click.argument("name")
+@click.option("--name", "label", default="token", show_default=True, help="What the token is for.")
+@click.option("--expires", help="90d, 12h, 30m, a date (valid through it) or an ISO-8601 time.")
+@click.option(
+    "--scope",
+    "scope",
+    multiple=True,
+    help="`read` (view and export only) or permissions it may use (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True)
 @handled
-def users_token(name: str) -> None:
+def users_token(
+    name: str, label: str, expires: str | None, scope: tuple[str, ...], as_json: bool
+) -> None:
     """Print a new API token for the user (only its hash is stored)."""
-    click.echo(svc.issue_token(state().app(), name))
+    app, actor = state().app(), state().user()
+    made = tokens.create_token(
+        app,
+        name,
+        actor=actor,
+        label=label,
+        expires_at=tokens.parse_expiry(expires, app.now(), actor.timezone),
+        scope=scope,
+    )
+    if as_json:
+        emit_json(
+            {
+                "id": made.id,
+                "name": made.name,
+                "token": made.token,
+                "expires_at": made.expires_at.isoformat() if made.expires_at else None,
+                "scope": tokens.shown_scope(made.scope),
+            }
+        )
+    else:
+        click.echo(made.token)
+
+
+@users.command("tokens")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@handled
+def users_tokens(name: str, as_json: bool) -> None:
+    """List the user's API tokens (never the tokens themselves), revoked ones included."""
+    listed = tokens.list_tokens(state().app(), name, actor=state().user())
+    if as_json:
+        emit_json([{k: _plain(v) for k, v in row.items()} for row in listed])
+        return
+    table(
+        [
+            (
+                row["id"],
+                row["name"],
+                row["status"],
+                _scope_text(row["scope"]),
+                _plain(row["expires_at"]) or "never",
+                _plain(row["last_used_at"]) or "never",
+            )
+            for row in listed
+        ],
+        ["id", "name", "status", "scope", "expires", "last used"],
+    )
+
+
+@users.command("revoke-token")
+@click.argument("name")
+@click.argument("token_id", type=int)
+@handled
+def users_revoke_token(name: str, token_id: int) -> None:
+    """Revoke one of the user's tokens (its id from `users tokens NAME`)."""
+    tokens.revoke_token(state().app(), name, token_id, actor=state().user())
+    click.echo(f"token {token_id} of {name} revoked")
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _scope_text(scope: object) -> str:
+    if scope is None:
+        return "all"
+    return scope if isinstance(scope, str) else ", ".join(scope)  # type: ignore[arg-type]
 
 
 @users.command("password")

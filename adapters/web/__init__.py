@@ -21,7 +21,7 @@ from postsales.core.errors import ConfigError
 from postsales.core.persistence.migrate import ensure_current
 from postsales.core.services.sign_in import ThrottlePolicy
 
-from . import admin, api, auth, errors, orders
+from . import admin, api, auth, errors, orders, users
 from .context import load_user, localtime
 from .security import (
     SessionInterface,
@@ -85,6 +85,7 @@ def create_app(
     app.register_blueprint(auth.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(users.bp)
     errors.register(app)
     api.mount(app)  # /api/v1: the JSON API, an app of its own (see api/__init__.py)
     proxies = _whole_number("TRUSTED_PROXIES", app.config["TRUSTED_PROXIES"], 0)

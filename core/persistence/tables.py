@@ -347,14 +347,25 @@ users = Table(
     sqlite_autoincrement=True,
 )
 
+# API bearer tokens (issue 17 item 7): only the SHA-256 is kept. `scope` is NULL (the user's
+# permissions), "read" or a list of permissions, always within the user's own.
 api_tokens = Table(
     "api_tokens",
     metadata,
-    Column("token_hash", String(64), primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
     Column(
         "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     ),
+    Column("name", String(64), nullable=False),
+    Column("scope", JSON),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("revoked_by", String(64)),
+    Column("last_used_at", UTCDateTime),
+    sqlite_autoincrement=True,
 )
 
 # Signed-in web sessions (issue 17 item 4): the cookie holds a random id, this table its

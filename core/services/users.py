@@ -6,8 +6,6 @@ that id, so a user removed and made again under the same name starts with neithe
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -135,14 +133,15 @@ def end_user_sessions(conn: Connection, user_id: int) -> int:
     return int(result.rowcount or 0)
 
 
-def _may_manage(actor: User) -> None:
+def may_manage(actor: User) -> None:
+    """Refuse unless `actor` may manage users (and their tokens)."""
     if not actor.can("users.manage"):
         raise Forbidden("you lack the permission users.manage")
 
 
 def set_password(app: Postsales, name: str, password: str, *, actor: User) -> None:
     """A new password; every session of the user ends at once (on every host)."""
-    _may_manage(actor)
+    may_manage(actor)
     _check_password(password)
     with app.uow() as uow:
         row = _stored(uow.conn, name)
@@ -158,33 +157,37 @@ def set_password(app: Postsales, name: str, password: str, *, actor: User) -> No
         uow.commit()
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(app: Postsales, name: str) -> str:
-    """A new API bearer token; only its SHA-256 is stored."""
-    if not name or name == SYSTEM_USER:
-        raise BadInput("name: the built-in system user has no API tokens; add a user first")
-    user = get_user(app, name)
-    token = "pst_" + secrets.token_urlsafe(32)
-    with app.uow() as uow:
-        uow.conn.execute(
-            insert(T.api_tokens).values(
-                token_hash=_token_hash(token), user_id=user.id, created_at=app.now()
-            )
-        )
-        uow.commit()
-    return token
-
-
-def user_for_token(app: Postsales, token: str) -> User | None:
-    t, u = T.api_tokens.c, T.users.c
-    query = (
-        select(u.id, u.name, u.roles, u.timezone)
-        .join_from(T.api_tokens, T.users, t.user_id == u.id)
-        .where(t.token_hash == _token_hash(token))
-    )
+def list_users(app: Postsales, *, actor: User) -> list[dict[str, Any]]:
+    """Every user with roles, stores (from the roles) and time zone, by name."""
+    may_manage(actor)
+    u = T.users.c
     with app.uow(read_only=True) as uow:
-        row = uow.conn.execute(query).first()
-    return user_from_row(app, row) if row else None
+        rows = uow.conn.execute(
+            select(u.id, u.name, u.roles, u.timezone, u.created_at).order_by(u.name)
+        ).all()
+    return [_listed(app, row) for row in rows]
+
+
+def show_user(app: Postsales, name: str, *, actor: User) -> dict[str, Any]:
+    """One user as `list_users` shows each, with the permissions the roles grant."""
+    may_manage(actor)
+    u = T.users.c
+    with app.uow(read_only=True) as uow:
+        row = uow.conn.execute(
+            select(u.id, u.name, u.roles, u.timezone, u.created_at).where(u.name == name)
+        ).first()
+    if row is None:
+        raise NotFound(f"user {name!r} not found")
+    return _listed(app, row)
+
+
+def _listed(app: Postsales, row: Any) -> dict[str, Any]:
+    user = user_from_row(app, row)
+    return {
+        "name": user.name,
+        "roles": list(user.roles),
+        "stores": None if user.channels is None else sorted(user.channels),
+        "timezone": user.timezone,
+        "permissions": sorted(user.permissions),
+        "created_at": row.created_at,
+    }

@@ -3,6 +3,7 @@ issue 17 items 4 and 7)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,57 @@ def test_password_is_changed_by_a_user_manager_only(db: str) -> None:
     assert verify_password(services, "anna", "brand-new-pw") is not None
     assert verify_password(services, "anna", "password-123") is None
     services.engine.dispose()
+
+
+def test_tokens_are_made_listed_and_revoked(db: str) -> None:
+    add(db, "anna")
+    plain = run("--db", db, "users", "token", "anna")  # SPEC §10: prints a new token
+    assert (
+        plain.exit_code == 0 and plain.output.startswith("pst_") and plain.output.count("\n") == 1
+    )
+    made = run(
+        "--db", db, "users", "token", "anna", "--name", "reports", "--expires", "30d",
+        "--scope", "read", "--json",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    token = json.loads(made.output)
+    assert token["name"] == "reports" and token["scope"] == "read"
+    assert token["token"].startswith("pst_") and token["expires_at"]
+    listed = json.loads(run("--db", db, "users", "tokens", "anna", "--json").output)
+    assert [(t["id"], t["name"], t["status"]) for t in listed] == [
+        (token["id"], "reports", "active"),
+        (token["id"] - 1, "token", "active"),
+    ]
+    assert token["token"] not in json.dumps(listed)  # only ever shown when made
+    table = run("--db", db, "users", "tokens", "anna")
+    assert "reports" in table.output and "read" in table.output and "never" in table.output
+    revoked = run("--db", db, "users", "revoke-token", "anna", str(token["id"]))
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    listed = json.loads(run("--db", db, "users", "tokens", "anna", "--json").output)
+    assert listed[0]["status"] == "revoked" and listed[0]["revoked_by"] == "system"
+    again = run("--db", db, "users", "revoke-token", "anna", str(token["id"]))
+    assert again.exit_code == 3 and "already revoked" in again.output
+    assert run("--db", db, "users", "revoke-token", "anna", "999").exit_code == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--expires", "soon"], 2, "expires: expected 90d"),
+        (["--scope", "order.teleport"], 2, "unknown permission 'order.teleport'"),
+        (["--scope", "users.manage"], 2, "anna does not have users.manage"),
+        (["--name", ""], 2, "a token's name is 1 to 64 characters"),
+    ],
+)
+def test_bad_token_options_are_refused(db: str, args: list[str], code: int, message: str) -> None:
+    add(db, "anna")
+    result = run("--db", db, "users", "token", "anna", *args)
+    assert result.exit_code == code and message in result.output
+    assert json.loads(run("--db", db, "users", "tokens", "anna", "--json").output) == []
+
+
+def test_only_a_user_manager_handles_tokens(db: str) -> None:
+    add(db, "anna")
+    for args in (["token", "anna"], ["tokens", "anna"], ["revoke-token", "anna", "1"]):
+        result = run("--db", db, "--user", "anna", "users", *args)
+        assert result.exit_code == 5 and "users.manage" in result.output, args

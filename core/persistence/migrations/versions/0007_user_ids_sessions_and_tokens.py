@@ -67,13 +67,23 @@ def upgrade() -> None:
     )
     new_tokens = op.create_table(
         "api_tokens",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("scope", sa.JSON(), nullable=True),
         sa.Column("created_at", UTC(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", UTC(), nullable=True),
+        sa.Column("revoked_at", UTC(), nullable=True),
+        sa.Column("revoked_by", sa.String(length=64), nullable=True),
+        sa.Column("last_used_at", UTC(), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_api_tokens")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
@@ -117,11 +127,13 @@ def upgrade() -> None:
         op.bulk_insert(new_users, [{**row, "id": ids[row["name"]]} for row in users])
         if op.get_bind().dialect.name == "postgresql":  # ids were given: move the sequence on
             op.execute("SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) FROM users")
-    kept = [
+    kept = [  # tokens made before 0007 are named "token", with neither scope nor expiry
         {
             "token_hash": t["token_hash"],
             "user_id": ids[t["user_name"]],
+            "name": "token",
             "created_at": t["created_at"],
+            "created_by": "-",
         }
         for t in tokens
         if t["user_name"] in ids
@@ -137,6 +149,9 @@ def downgrade() -> None:
         sa.column("token_hash", sa.String()),
         sa.column("user_id", sa.Integer()),
         sa.column("created_at", UTC()),
+        sa.column("scope", sa.JSON()),
+        sa.column("expires_at", UTC()),
+        sa.column("revoked_at", UTC()),
     )
     with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sign_in_failures_username_at"))
@@ -183,7 +198,12 @@ def downgrade() -> None:
             "created_at": t["created_at"],
         }
         for t in tokens
+        # The old table cannot say "revoked", "expires" or "read only": such a token would
+        # come back with every right of its user, so it is dropped instead.
         if t["user_id"] in names
+        and t["revoked_at"] is None
+        and t["expires_at"] is None
+        and t["scope"] is None
     ]
     if kept:
         op.bulk_insert(old_tokens, kept)
