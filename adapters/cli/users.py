@@ -1,4 +1,5 @@
-"""`users add`, `users password`, `users token`, `users tokens`, `users revoke-token`."""
+"""`users add`, `list`, `set`, `password`, `disable`, `enable`, `token`, `tokens`,
+`revoke-token`: managing users and their API tokens (SPEC §10, issue 16 item 4)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import datetime
 
 import click
 
-from postsales.core.services import tokens
+from postsales.core.errors import BadInput
+from postsales.core.services import tokens, user_admin
 from postsales.core.services import users as svc
 
 from .errors import handled
@@ -34,11 +36,90 @@ def users_add(
 ) -> None:
     """Create a user with one or more roles."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    user = svc.add_user(state().app(), name, list(roles), password, timezone)
+    user = svc.add_user(state().app(), name, list(roles), password, timezone, actor=state().user())
     if as_json:
         emit_json({"name": user.name, "roles": list(user.roles), "timezone": user.timezone})
     else:
         click.echo(f"user {user.name} added with roles {', '.join(user.roles)}")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@handled
+def users_list(as_json: bool) -> None:
+    """Every user: roles, stores, time zone, last sign-in, disabled or not."""
+    listed = user_admin.list_users(state().app(), actor=state().user())
+    if as_json:
+        emit_json(
+            [
+                {k: _plain(v) for k, v in row.items() if k not in ("permissions", "created_at")}
+                for row in listed
+            ]
+        )
+        return
+    table(
+        [
+            (
+                row["name"],
+                ", ".join(row["roles"]),
+                "all" if row["stores"] is None else ", ".join(row["stores"]),
+                row["timezone"],
+                _plain(row["last_sign_in_at"]) or "never",
+                "disabled" if row["disabled"] else "active",
+            )
+            for row in listed
+        ],
+        ["name", "roles", "stores", "time zone", "last sign-in", "status"],
+    )
+
+
+@users.command("set")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, help="Replace the roles (repeatable).")
+@click.option("--timezone", help="IANA zone for displayed times.")
+@click.option("--json", "as_json", is_flag=True)
+@handled
+def users_set(name: str, roles: tuple[str, ...], timezone: str | None, as_json: bool) -> None:
+    """Change a user's roles and/or time zone."""
+    if not roles and timezone is None:
+        raise BadInput("give --role (repeatable) and/or --timezone")
+    changes = user_admin.change_user(
+        state().app(),
+        name,
+        actor=state().user(),
+        roles=list(roles) if roles else None,
+        timezone=timezone,
+    )
+    if as_json:
+        emit_json({"user": name, "changed": changes})
+    elif not changes:
+        click.echo(f"user {name} unchanged")
+    else:
+        for field, change in changes.items():
+            before, after = (_listed(change[k]) for k in ("from", "to"))
+            click.echo(f"{name}: {field} {before} -> {after}")
+
+
+@users.command("disable")
+@click.argument("name")
+@handled
+def users_disable(name: str) -> None:
+    """Disable a user: their sessions end and their tokens stop working at once."""
+    ended = user_admin.disable_user(state().app(), name, actor=state().user())
+    click.echo(f"user {name} disabled; {ended} session{'s' if ended != 1 else ''} ended")
+
+
+@users.command("enable")
+@click.argument("name")
+@handled
+def users_enable(name: str) -> None:
+    """Let a disabled user sign in again (tokens not revoked work again)."""
+    user_admin.enable_user(state().app(), name, actor=state().user())
+    click.echo(f"user {name} enabled")
+
+
+def _listed(value: object) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 @users.command("token")

@@ -344,6 +344,9 @@ users = Table(
     Column("roles", JSON, nullable=False),
     Column("timezone", String(64), nullable=False, default="UTC"),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("last_sign_in_at", UTCDateTime),
+    Column("disabled_at", UTCDateTime),  # NULL: may sign in and use tokens
+    Column("disabled_by", String(64)),
     sqlite_autoincrement=True,
 )
 

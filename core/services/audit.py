@@ -28,6 +28,7 @@ SIGN_IN_FAILED = "auth.sign_in_failed"
 FORBIDDEN = "access.forbidden"
 OUT_OF_STORE = "access.out_of_store"
 UNKNOWN_ORDER = "access.unknown_order"
+USER_ADDED = "user.added"
 USER_PASSWORD = "user.password_changed"
 
 _ACTOR_MAX = 96  # the width of audit_log.actor
@@ -140,6 +141,7 @@ __all__ = [
     "OUT_OF_STORE",
     "SIGN_IN_FAILED",
     "UNKNOWN_ORDER",
+    "USER_ADDED",
     "USER_PASSWORD",
     "append",
     "record",

@@ -68,6 +68,7 @@ def start_session(app: Postsales, user: User) -> str:
                 id_hash=_hash(session_id), user_id=user.id, created_at=now, seen_at=now
             )
         )
+        uow.conn.execute(update(T.users).where(T.users.c.id == user.id).values(last_sign_in_at=now))
         uow.commit()
     return session_id
 
@@ -77,13 +78,16 @@ def resume_session(app: Postsales, session_id: str) -> Resumed:
     s, u = T.web_sessions.c, T.users.c
     now = app.now()
     query = (
-        select(s.created_at, s.seen_at, u.id, u.name, u.roles, u.timezone)
+        select(s.created_at, s.seen_at, u.id, u.name, u.roles, u.timezone, u.disabled_at)
         .join_from(T.web_sessions, T.users, s.user_id == u.id)
         .where(s.id_hash == _hash(session_id))
     )
     with app.uow(read_only=True) as uow:
         row = uow.conn.execute(query).first()
     if row is None:  # signed out (here or on another host), or ended by an admin
+        return Resumed(None, SIGNED_OUT)
+    if row.disabled_at is not None:  # disabling deletes the rows; this covers a race with it
+        end_session(app, session_id)
         return Resumed(None, SIGNED_OUT)
     if now - row.created_at > ABSOLUTE_TIMEOUT:
         end_session(app, session_id)

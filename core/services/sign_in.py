@@ -30,7 +30,7 @@ from ..bootstrap import Postsales
 from ..domain.users import User
 from ..persistence import tables as T
 from .audit import record_sign_in_failure
-from .users import verify_password
+from .users import authenticate
 
 _NAME_MAX = 64  # the width of sign_in_failures.username
 _ADDRESS_MAX = 64
@@ -128,7 +128,9 @@ def sign_in(
     if wait > timedelta(0):
         record_sign_in_failure(app, username, door=door, source=where, reason="throttled")
         return SignIn(None, wait.total_seconds())
-    user = verify_password(app, username, password) if username and password else None
+    user, why = (
+        authenticate(app, username, password) if username and password else (None, "invalid")
+    )
     with app.uow() as uow:
         if user is None:
             _failed(uow.conn, policy, key, where, now)
@@ -139,7 +141,7 @@ def sign_in(
             )
         uow.commit()
     if user is None:
-        record_sign_in_failure(app, username, door=door, source=where, reason="invalid")
+        record_sign_in_failure(app, username, door=door, source=where, reason=why)
     return SignIn(user)
 
 

@@ -26,10 +26,10 @@ from sqlalchemy import insert, select, update
 
 from ..bootstrap import Postsales
 from ..domain.users import SYSTEM_USER, User
-from ..errors import BadInput, NotFound, Refused
+from ..errors import BadInput, Forbidden, NotFound, Refused
 from ..persistence import tables as T
 from . import audit
-from .users import get_user, may_manage, user_from_row
+from .users import get_user, may_manage, stored_user, user_from_row
 
 READ_ONLY = ("orders.view", "orders.export", "config.view")
 USE_RECORDED_EVERY = timedelta(minutes=1)
@@ -156,7 +156,10 @@ def create_token(
     now = app.now()
     if expires_at is not None and expires_at <= now:
         raise BadInput("expires: the expiry is in the past", field="expires")
-    user = get_user(app, name)
+    try:
+        user = get_user(app, name)
+    except Forbidden:
+        raise Refused(f"user {name} is disabled; enable them first") from None
     narrowed = parse_scope(app, user, scope)
     token = "pst_" + secrets.token_urlsafe(32)
     with app.uow() as uow:
@@ -210,11 +213,11 @@ def _status(row: Any, now: datetime) -> str:
 def list_tokens(app: Postsales, name: str, *, actor: User) -> list[dict[str, Any]]:
     """The user's tokens, newest first, revoked and expired ones included (marked so)."""
     may_manage(actor)
-    user = get_user(app, name)
     t = T.api_tokens.c
     with app.uow(read_only=True) as uow:
+        owner = stored_user(uow.conn, name)  # disabled users' tokens are listed too
         rows = uow.conn.execute(
-            select(T.api_tokens).where(t.user_id == user.id).order_by(t.id.desc())
+            select(T.api_tokens).where(t.user_id == owner.id).order_by(t.id.desc())
         ).all()
     now = app.now()
     return [
@@ -237,11 +240,11 @@ def list_tokens(app: Postsales, name: str, *, actor: User) -> list[dict[str, Any
 def revoke_token(app: Postsales, name: str, token_id: int, *, actor: User) -> None:
     """Revoke one of the user's tokens; it stops working at once, on every host."""
     may_manage(actor)
-    user = get_user(app, name)
     t = T.api_tokens.c
     with app.uow() as uow:
+        owner = stored_user(uow.conn, name)
         row = uow.conn.execute(
-            select(t.id, t.name, t.revoked_at).where(t.id == token_id, t.user_id == user.id)
+            select(t.id, t.name, t.revoked_at).where(t.id == token_id, t.user_id == owner.id)
         ).first()
         if row is None:
             raise NotFound(f"user {name!r} has no token {token_id}")
@@ -264,7 +267,8 @@ def revoke_token(app: Postsales, name: str, token_id: int, *, actor: User) -> No
 
 def user_for_token(app: Postsales, token: str, use: TokenUse | None = None) -> User | None:
     """The user a valid token acts as, its permissions narrowed to the token's scope; None for
-    an unknown, revoked or expired token. With `use`, the use is recorded (see above)."""
+    an unknown, revoked or expired token, or one of a disabled user. With `use`, the use is
+    recorded (see above)."""
     t, u = T.api_tokens.c, T.users.c
     query = (
         select(
@@ -278,6 +282,7 @@ def user_for_token(app: Postsales, token: str, use: TokenUse | None = None) -> U
             t.expires_at,
             t.revoked_at,
             t.last_used_at,
+            u.disabled_at,
         )
         .join_from(T.api_tokens, T.users, t.user_id == u.id)
         .where(t.token_hash == _hash(token))
@@ -285,7 +290,7 @@ def user_for_token(app: Postsales, token: str, use: TokenUse | None = None) -> U
     with app.uow(read_only=True) as uow:
         row = uow.conn.execute(query).first()
     now = app.now()
-    if row is None or _status(row, now) != "active":
+    if row is None or _status(row, now) != "active" or row.disabled_at is not None:
         return None
     if use is not None and (
         row.last_used_at is None or now - row.last_used_at >= USE_RECORDED_EVERY

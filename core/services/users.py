@@ -52,23 +52,26 @@ def user_from_row(app: Postsales, row: Any) -> User:
 
 
 def add_user(
-    app: Postsales, name: str, roles: list[str], password: str | None, timezone: str = "UTC"
+    app: Postsales,
+    name: str,
+    roles: list[str],
+    password: str | None,
+    timezone: str = "UTC",
+    *,
+    actor: User | None = None,
 ) -> User:
-    """Create a user; roles must exist in the config, the time zone must be a real zone."""
+    """Create a user; roles must exist in the config, the time zone must be a real zone.
+
+    `actor` (default: the built-in `system` user) needs `users.manage`; the audit log records
+    who added whom."""
+    actor = actor or system_user()
+    may_manage(actor)
     if not name or len(name) > 64 or name == SYSTEM_USER:
         raise BadInput(f"name: {name!r} cannot be used as a user name", field="name")
-    if not roles:
-        raise BadInput("role: give at least one --role", field="role")
-    for role in roles:
-        if role not in app.settings.roles:
-            known = ", ".join(sorted(app.settings.roles))
-            raise BadInput(f"role: unknown role {role!r}; known roles: {known}", field="role")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput(f"timezone: unknown time zone {timezone!r}", field="timezone") from None
+    check_roles(app, roles)
+    check_timezone(timezone)
     if password is not None:
-        _check_password(password)
+        check_new_password(password)
     with app.uow() as uow:
         exists = uow.conn.execute(select(T.users.c.name).where(T.users.c.name == name)).first()
         if exists:
@@ -83,44 +86,78 @@ def add_user(
             )
         )
         user_id = result.inserted_primary_key[0]
+        detail = {"user": name, "roles": list(roles), "timezone": timezone}
+        audit.append(uow.conn, app, actor.name, audit.USER_ADDED, detail)
         uow.commit()
     return _user_from_roles(app, name, list(roles), timezone, user_id)
 
 
+def check_roles(app: Postsales, roles: list[str]) -> None:
+    """At least one role, each defined in the config."""
+    if not roles:
+        raise BadInput("role: give at least one role", field="role")
+    for role in roles:
+        if role not in app.settings.roles:
+            known = ", ".join(sorted(app.settings.roles))
+            raise BadInput(f"role: unknown role {role!r}; known roles: {known}", field="role")
+
+
+def check_timezone(timezone: str) -> None:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"timezone: unknown time zone {timezone!r}", field="timezone") from None
+
+
 def get_user(app: Postsales, name: str | None) -> User:
-    """The user a door acts as; no name means the built-in `system` user (CLI only)."""
+    """The user a door acts as; no name means the built-in `system` user (CLI only).
+
+    A disabled user is refused (Forbidden): they act through no door until enabled again."""
     if not name or name == SYSTEM_USER:
         return system_user()
     u = T.users.c
     with app.uow(read_only=True) as uow:
-        # Every web request asks: only what a User is made of, not the password hash.
+        # Only what a User is made of, not the password hash.
         row = uow.conn.execute(
-            select(u.id, u.name, u.roles, u.timezone).where(u.name == name)
+            select(u.id, u.name, u.roles, u.timezone, u.disabled_at).where(u.name == name)
         ).first()
     if row is None:
         raise NotFound(f"user {name!r} not found")
+    if row.disabled_at is not None:
+        raise Forbidden(f"user {name!r} is disabled")
     return user_from_row(app, row)
 
 
-def verify_password(app: Postsales, name: str, password: str) -> User | None:
+def authenticate(app: Postsales, name: str, password: str) -> tuple[User | None, str]:
+    """(the user, "ok") for the right password of an enabled user, else (None, why): "invalid"
+    (unknown name or wrong password) or "disabled" (right password, disabled user). Only the
+    audit log may tell these apart; the person signing in is told the same for both."""
     with app.uow(read_only=True) as uow:
         row = uow.conn.execute(select(T.users).where(T.users.c.name == name)).first()
     if row is None or not row.password_hash:
         _hasher.hash(password)  # same cost whether or not the user exists
-        return None
+        return None, "invalid"
     try:
         _hasher.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
-        return None
-    return user_from_row(app, row)
+        return None, "invalid"
+    if row.disabled_at is not None:
+        return None, "disabled"
+    return user_from_row(app, row), "ok"
 
 
-def _check_password(password: str) -> None:
+def verify_password(app: Postsales, name: str, password: str) -> User | None:
+    """The user, if `password` is theirs and they are not disabled."""
+    return authenticate(app, name, password)[0]
+
+
+def check_new_password(password: str) -> None:
     if len(password) < 8:
         raise BadInput("password: at least 8 characters", field="password")
 
 
-def _stored(conn: Connection, name: str) -> Any:
+def stored_user(conn: Connection, name: str) -> Any:
+    """The user's row (NotFound if there is none)."""
     row = conn.execute(select(T.users).where(T.users.c.name == name)).first()
     if row is None:
         raise NotFound(f"user {name!r} not found")
@@ -142,9 +179,9 @@ def may_manage(actor: User) -> None:
 def set_password(app: Postsales, name: str, password: str, *, actor: User) -> None:
     """A new password; every session of the user ends at once (on every host)."""
     may_manage(actor)
-    _check_password(password)
+    check_new_password(password)
     with app.uow() as uow:
-        row = _stored(uow.conn, name)
+        row = stored_user(uow.conn, name)
         uow.conn.execute(
             update(T.users)
             .where(T.users.c.id == row.id)
@@ -155,39 +192,3 @@ def set_password(app: Postsales, name: str, password: str, *, actor: User) -> No
             uow.conn, app, actor.name, audit.USER_PASSWORD, {"user": name, "sessions_ended": ended}
         )
         uow.commit()
-
-
-def list_users(app: Postsales, *, actor: User) -> list[dict[str, Any]]:
-    """Every user with roles, stores (from the roles) and time zone, by name."""
-    may_manage(actor)
-    u = T.users.c
-    with app.uow(read_only=True) as uow:
-        rows = uow.conn.execute(
-            select(u.id, u.name, u.roles, u.timezone, u.created_at).order_by(u.name)
-        ).all()
-    return [_listed(app, row) for row in rows]
-
-
-def show_user(app: Postsales, name: str, *, actor: User) -> dict[str, Any]:
-    """One user as `list_users` shows each, with the permissions the roles grant."""
-    may_manage(actor)
-    u = T.users.c
-    with app.uow(read_only=True) as uow:
-        row = uow.conn.execute(
-            select(u.id, u.name, u.roles, u.timezone, u.created_at).where(u.name == name)
-        ).first()
-    if row is None:
-        raise NotFound(f"user {name!r} not found")
-    return _listed(app, row)
-
-
-def _listed(app: Postsales, row: Any) -> dict[str, Any]:
-    user = user_from_row(app, row)
-    return {
-        "name": user.name,
-        "roles": list(user.roles),
-        "stores": None if user.channels is None else sorted(user.channels),
-        "timezone": user.timezone,
-        "permissions": sorted(user.permissions),
-        "created_at": row.created_at,
-    }

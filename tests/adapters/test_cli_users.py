@@ -118,3 +118,38 @@ def test_only_a_user_manager_handles_tokens(db: str) -> None:
     for args in (["token", "anna"], ["tokens", "anna"], ["revoke-token", "anna", "1"]):
         result = run("--db", db, "--user", "anna", "users", *args)
         assert result.exit_code == 5 and "users.manage" in result.output, args
+
+
+def test_users_are_listed_changed_disabled_and_enabled(db: str) -> None:
+    add(db, "anna")
+    add(db, "ada", "admin")
+    listed = json.loads(run("--db", db, "users", "list", "--json").output)
+    assert [(u["name"], u["roles"], u["stores"], u["timezone"], u["last_sign_in_at"],
+             u["disabled"]) for u in listed] == [
+        ("ada", ["admin"], None, "UTC", None, False),
+        ("anna", ["agent"], None, "UTC", None, False),
+    ]  # fmt: skip
+    text = run("--db", db, "users", "list").output
+    assert "last sign-in" in text and "never" in text
+    base = ("--db", db, "--user", "ada", "users")
+    changed = run(*base, "set", "anna", "--role", "supervisor", "--timezone", "Europe/Paris")
+    assert changed.exit_code == 0, changed.output
+    assert "anna: roles agent -> supervisor" in changed.output
+    assert "anna: timezone UTC -> Europe/Paris" in changed.output
+    assert "unchanged" in run(*base, "set", "anna", "--timezone", "Europe/Paris").output
+    assert run(*base, "set", "anna").exit_code == 2  # nothing to change given
+    bad = run(*base, "set", "anna", "--timezone", "Mars/Olympus")
+    assert bad.exit_code == 2 and "unknown time zone" in bad.output
+    assert run(*base, "set", "nobody", "--role", "agent").exit_code == 4
+    assert run("--db", db, "--user", "anna", "users", "disable", "ada").exit_code == 5
+    own = run(*base, "disable", "ada")
+    assert own.exit_code == 3 and "cannot disable yourself" in own.output
+    disabled = run(*base, "disable", "anna")
+    assert disabled.exit_code == 0 and "anna disabled; 0 sessions ended" in disabled.output
+    assert run(*base, "disable", "anna").exit_code == 3
+    as_anna = run("--db", db, "--user", "anna", "orders", "search")
+    assert as_anna.exit_code == 5 and "disabled" in as_anna.output
+    listed = json.loads(run("--db", db, "users", "list", "--json").output)
+    assert listed[1]["disabled"] is True and listed[1]["disabled_by"] == "ada"
+    assert run(*base, "enable", "anna").exit_code == 0
+    assert run("--db", db, "--user", "anna", "orders", "search").exit_code == 0

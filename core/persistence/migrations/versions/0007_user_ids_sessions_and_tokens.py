@@ -61,6 +61,9 @@ def upgrade() -> None:
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("created_at", UTC(), nullable=False),
+        sa.Column("last_sign_in_at", UTC(), nullable=True),
+        sa.Column("disabled_at", UTC(), nullable=True),
+        sa.Column("disabled_by", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("name", name=op.f("uq_users_name")),
         sqlite_autoincrement=True,
@@ -143,7 +146,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    users = _rows("users", sa.column("id", sa.Integer()), *_user_columns())
+    users = _rows(
+        "users",
+        sa.column("id", sa.Integer()),
+        sa.column("disabled_at", UTC()),
+        *_user_columns(),
+    )
     tokens = _rows(
         "api_tokens",
         sa.column("token_hash", sa.String()),
@@ -190,7 +198,19 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f("ix_api_tokens_user_name"), ["user_name"], unique=False)
     names = {row["id"]: row["name"] for row in users}
     if users:
-        op.bulk_insert(old_users, [{k: v for k, v in row.items() if k != "id"} for row in users])
+        # The old table cannot say "disabled": such a user comes back without a password (no
+        # sign-in) and without tokens, rather than able to do everything again.
+        op.bulk_insert(
+            old_users,
+            [
+                {
+                    **{k: v for k, v in row.items() if k not in ("id", "disabled_at")},
+                    **({"password_hash": None} if row["disabled_at"] else {}),
+                }
+                for row in users
+            ],
+        )
+    disabled = {row["id"] for row in users if row["disabled_at"]}
     kept = [
         {
             "token_hash": t["token_hash"],
@@ -201,6 +221,7 @@ def downgrade() -> None:
         # The old table cannot say "revoked", "expires" or "read only": such a token would
         # come back with every right of its user, so it is dropped instead.
         if t["user_id"] in names
+        and t["user_id"] not in disabled
         and t["revoked_at"] is None
         and t["expires_at"] is None
         and t["scope"] is None
