@@ -1,7 +1,8 @@
-"""Users and API tokens (SPEC §4, §10). Passwords are hashed with argon2id.
+"""Users (SPEC §4): adding one, the user a door acts as, passwords (argon2id).
 
-A user is known by an id that is never reused; sessions (`sessions.py`) and tokens belong to
-that id, so a user removed and made again under the same name starts with neither.
+A user is known by an id that is never reused; sessions (`sessions.py`) and API tokens
+(`tokens.py`) belong to that id, so a user removed and made again under the same name starts
+with neither. What an admin changes later is in `user_admin.py`.
 """
 
 from __future__ import annotations

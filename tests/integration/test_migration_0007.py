@@ -11,6 +11,7 @@ from sqlalchemy import text
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence.migrate import alembic_config, upgrade
 from postsales.core.services.tokens import _hash, create_token, revoke_token, user_for_token
+from postsales.core.services.user_admin import disable_user
 from postsales.core.services.users import add_user, get_user, verify_password
 from tests.integration.test_migrations import (
     test_migrations_match_the_declared_tables as schema_matches,
@@ -59,10 +60,15 @@ def test_users_and_tokens_survive_the_upgrade_and_the_downgrade(app: Postsales) 
     create_token(app, "zoe", actor=system, scope=["read"])
     create_token(app, "zoe", actor=system, expires_at=app.now() + timedelta(days=1))
     revoke_token(app, "zoe", create_token(app, "zoe", actor=system).id, actor=system)
+    # A disabled user would come back able to sign in: she comes back without a password.
+    add_user(app, "gone", ["agent"], "password-123")
+    create_token(app, "gone", actor=system)
+    disable_user(app, "gone", actor=system)
     downgrade(app, "0005")
     with app.engine.connect() as conn:
-        names = {r.name for r in conn.execute(text("SELECT name FROM users"))}
+        users = dict(conn.execute(text("SELECT name, password_hash FROM users")).all())
         owner = conn.execute(text("SELECT user_name FROM api_tokens")).scalar_one()
-    assert names == {"anna", "zoe", "newcomer"} and owner == "anna"
+    assert set(users) == {"anna", "zoe", "newcomer", "gone"} and owner == "anna"
+    assert users["gone"] is None and users["zoe"] is not None
     upgrade(app.engine)
     assert user_for_token(app, "pst_old-token").name == "anna"  # type: ignore[union-attr]
