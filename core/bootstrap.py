@@ -6,6 +6,7 @@ the core services. There are no globals: tests build as many as they like.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from .persistence.database import make_engine
 from .persistence.unit_of_work import UnitOfWork
 from .plugin_manager import PluginInfo, make_plugin_manager
 from .rules import Rule
-from .settings import Settings, load_settings
+from .settings import PERMISSIONS, Settings, load_settings
 
 
 @attrs.frozen
@@ -36,6 +37,8 @@ class Registry:
     plugins: tuple[PluginInfo, ...]
     notifiers: tuple[Notifier, ...] = ()
     notifier_plugins: dict[str, str] = attrs.Factory(dict)
+    # SPEC §4's permissions and those the actions declare: all a role or token may name.
+    permissions: frozenset[str] = frozenset(PERMISSIONS)
 
     def rules_for(self, point: str) -> list[Rule]:
         return [rule for rule in self.rules if rule.point == point]
@@ -109,7 +112,12 @@ def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Regi
         for name in channel.postsales.disabled_actions:
             if name not in actions:
                 where = f"$.sales_channels['{channel_id}'].postsales.disabled_actions"
-                problems.append(f"unknown action {name!r} @ {where}")
+                file = settings.file_of(
+                    "sales_channels", channel_id, "postsales", "disabled_actions"
+                )
+                problems.append(f"{file}: unknown action {name!r} @ {where}")
+    permissions = frozenset(PERMISSIONS) | {spec.permission for spec in actions.values()}
+    problems += _unknown_permissions(settings, permissions)
     if problems:
         raise ConfigError(problems)
     return Registry(
@@ -121,7 +129,26 @@ def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Regi
         plugins=tuple(infos),
         notifiers=tuple(notifiers),
         notifier_plugins=notifier_plugins,
+        permissions=permissions,
     )
+
+
+def _unknown_permissions(settings: Settings, known: frozenset[str]) -> list[str]:
+    """Role permissions that neither SPEC §4 nor an enabled plugin's action declares: a typo
+    (`order.teleport`) would otherwise grant nothing, silently."""
+    lines = []
+    for role_id, role in settings.roles.items():
+        file = settings.file_of("roles", role_id, "permissions")
+        for i, permission in enumerate(role.permissions):
+            if permission in known:
+                continue
+            close = difflib.get_close_matches(permission, sorted(known), n=1, cutoff=0.88)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(
+                f"{file}: unknown permission {permission!r} (not in SPEC §4 nor declared by "
+                f"an enabled plugin's action){hint} @ $.roles[{role_id!r}].permissions[{i}]"
+            )
+    return lines
 
 
 def _notifiers(

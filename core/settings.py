@@ -186,6 +186,16 @@ class Settings:
     plugins: dict[str, PluginConfig] = attrs.Factory(dict)
     messages: MessagesSettings = MessagesSettings()
     origin: dict[str, dict[str, str]] = attrs.Factory(dict)
+    # Which file set each key path (a tuple of keys); () is the file or folder given.
+    files: Mapping[tuple[str, ...], str] = attrs.field(factory=dict, converter=MappingProxyType)
+
+    def file_of(self, *path: str) -> str:
+        """The file that set `path` (or the nearest key above it that a file set), for error
+        lines about the config that only the plugins can check (`bootstrap.build_registry`)."""
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.files:
+                return self.files[path[:n]]
+        return self.files.get((), "config")
 
     def channel(self, channel_id: str) -> SalesChannel:
         try:
@@ -476,7 +486,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         cid: {k: origins.get(("sales_channels", cid, "postsales", k), "default") for k in keys}
         for cid in settings.sales_channels
     }
-    return attrs.evolve(settings, origin=origin)
+    return attrs.evolve(settings, origin=origin, files={**origins, (): fallback})
 
 
 def effective_channel_settings(settings: Settings) -> dict[str, list[tuple[str, object, str]]]:

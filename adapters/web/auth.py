@@ -11,69 +11,60 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from werkzeug.wrappers import Response
 
-from postsales.core.services.audit import record_sign_in_failure
-from postsales.core.services.users import verify_password
+from postsales.core.services.sign_in import ThrottlePolicy, sign_in
 
 from .context import services
-from .security import LoginThrottle, start_session
+from .redirects import safe_next
+from .security import end_this_session, start_session
 
 bp = Blueprint("auth", __name__)
 
 
-def _throttle() -> LoginThrottle:
-    return current_app.extensions["postsales_login_throttle"]  # type: ignore[no-any-return]
+def _policy() -> ThrottlePolicy:
+    return current_app.extensions["postsales_sign_in_policy"]  # type: ignore[no-any-return]
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an open redirect would make a good phishing link."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("orders.grid")
-
-
-def _audit_failure(username: str, reason: str) -> None:
-    record_sign_in_failure(
-        services(), username, door="web", source=request.remote_addr, reason=reason
-    )
+def _wait_text(seconds: float) -> str:
+    if seconds <= 90:
+        n = max(1, math.ceil(seconds))
+        return f"{n} second{'s' if n != 1 else ''}"
+    n = math.ceil(seconds / 60)
+    return f"{n} minute{'s' if n != 1 else ''}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int]:
+def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Show the form; on POST check the password, then start a fresh session."""
-    next_url = request.values.get("next", "")
+    # Only a path on this site, as the browser will read it: an open redirect would make a
+    # good phishing link (redirects.py). Refused values are dropped, not echoed into the form.
+    next_url = safe_next(request.values.get("next", ""))
     if request.method != "POST":  # GET, and HEAD with it
         return render_template("login.html", next=next_url, username="")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    keys = LoginThrottle.keys(username, request.remote_addr or "unknown")
-    wait = _throttle().blocked_for(keys)
-    if wait:
-        _audit_failure(username, "throttled")
-        minutes = max(1, math.ceil(wait / 60))
-        error = (
-            f"Too many failed sign-in attempts. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}."
-        )
-        return render_template("login.html", error=error, next=next_url, username=username), 429
-    user = verify_password(services(), username, password) if username and password else None
-    if user is None:
-        _throttle().failed(keys)
-        _audit_failure(username, "invalid")
+    # The client's address: the proxy's own unless POSTSALES_WEB_TRUSTED_PROXIES says how many
+    # proxies' X-Forwarded-For to believe (ProxyFix, set up in create_app).
+    outcome = sign_in(services(), username, password, address=request.remote_addr, policy=_policy())
+    if outcome.wait:
+        error = f"Too many failed sign-in attempts. Try again in {_wait_text(outcome.wait)}."
+        page = render_template("login.html", error=error, next=next_url, username=username)
+        return page, 429, {"Retry-After": str(math.ceil(outcome.wait))}
+    if outcome.user is None:
         error = "Invalid username or password."
         return render_template("login.html", error=error, next=next_url, username=username), 401
-    _throttle().succeeded(keys[0])
-    start_session(user)
-    return redirect(_safe_next(next_url))
+    start_session(services(), outcome.user)
+    return redirect(next_url or url_for("orders.grid"))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    """POST only (CSRF-checked), so a link or an image on another site cannot sign anyone out."""
-    session.clear()
+    """POST only (CSRF-checked), so a link or an image on another site cannot sign anyone out.
+
+    The session ends in the database: a copy of the cookie taken before is worth nothing."""
+    end_this_session(services())
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

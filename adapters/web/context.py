@@ -11,10 +11,10 @@ from werkzeug.wrappers import Response
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.domain.users import User
-from postsales.core.errors import Forbidden, NotFound
-from postsales.core.services.users import get_user
+from postsales.core.errors import Forbidden
+from postsales.core.services.sessions import resume_session
 
-from .security import session_expired
+from .security import SESSION_ID
 
 # Endpoints reachable without a session: the sign-in form itself and the stylesheet.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
@@ -30,22 +30,22 @@ def user() -> User:
 
 
 def load_user() -> Response | None:
-    """Before each request: find the session's user or send the browser to sign in."""
+    """Before each request: find the session's user or send the browser to sign in.
+
+    The session is looked up in the database on every request, so one ended on another host
+    (sign-out, a password change, an admin's action) is over here too.
+    """
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None
-    name = session.get("user")
-    reason = session_expired() if name else None
+    session_id = session.get(SESSION_ID)
     loaded: User | None = None
-    if name and not reason:
-        try:
-            loaded = get_user(services(), name)
-        except NotFound:
-            reason = "Your account no longer exists."
-        if loaded is not None and loaded.is_system:
-            loaded, reason = None, "Please sign in."  # the CLI's built-in user has no web door
+    reason = None
+    if isinstance(session_id, str) and session_id:
+        resumed = resume_session(services(), session_id)
+        loaded, reason = resumed.user, resumed.reason
     if loaded is None:
         session.clear()
-        if reason and name:
+        if reason:
             flash(reason, "info")
         if request.method in ("GET", "HEAD"):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -1,7 +1,9 @@
-"""Sessions, CSRF, sign-in throttling, security headers and the secret key (SPEC §10).
+"""The session cookie, CSRF, security headers and the secret key (SPEC §10).
 
-The session is Flask's signed cookie: it holds only the user's name, a CSRF token and two
-timestamps, so nothing secret leaves the server and nothing needs a session store.
+The cookie is Flask's signed cookie: it holds a random session id and the CSRF token, nothing
+else. Whose session it is, and whether it is still valid, lives in the database
+(`core/services/sessions.py`), so signing out ends it on every host, and the key that signs
+the cookie must be the same on every host (`POSTSALES_SECRET_KEY`, docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -9,9 +11,6 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,13 @@ from flask import Flask, abort, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import Engine
 
+from postsales.core.bootstrap import Postsales
 from postsales.core.domain.users import User
 from postsales.core.errors import BadInput
 from postsales.core.persistence.keys import key_file_beside
+from postsales.core.services.sessions import end_session
+from postsales.core.services.sessions import start_session as core_start_session
 
-IDLE_TIMEOUT = 30 * 60  # seconds without a request before the agent must sign in again
-ABSOLUTE_TIMEOUT = 12 * 60 * 60  # a working day, however active
 SECRET_KEY_FILE = "secret_key"  # beside a SQLite database
 SECRET_KEY_ENV = "POSTSALES_SECRET_KEY"
 SECRET_KEY_FILE_ENV = "POSTSALES_SECRET_KEY_FILE"
@@ -84,32 +84,24 @@ class SessionInterface(SecureCookieSessionInterface):
         return has_request_context() and request.is_secure
 
 
-# -- session lifetime -----------------------------------------------------------------------
+# -- the session cookie ---------------------------------------------------------------------
+
+SESSION_ID = "sid"
 
 
-def start_session(user: User) -> None:
-    """Rotate the session at sign-in: nothing from before (CSRF token included) survives."""
+def start_session(app: Postsales, user: User) -> None:
+    """Rotate the cookie at sign-in: nothing from before (CSRF token included) survives, and
+    a session this browser had before ends."""
+    end_session(app, session.get(SESSION_ID))
     session.clear()
-    now = int(time.time())
-    session["user"] = user.name
-    session["started"] = now
-    session["seen"] = now
+    session[SESSION_ID] = core_start_session(app, user)
     session["csrf"] = secrets.token_urlsafe(32)
 
 
-def session_expired() -> str | None:
-    """Why the signed-in session is over, or None; refreshes the idle timer otherwise."""
-    now = int(time.time())
-    started, seen = session.get("started"), session.get("seen")
-    if not isinstance(started, int) or not isinstance(seen, int):
-        return "Please sign in."
-    if now - started > ABSOLUTE_TIMEOUT:
-        return "Your session reached its 12-hour limit; please sign in again."
-    if now - seen > IDLE_TIMEOUT:
-        return "You were signed out after 30 minutes without activity."
-    if now != seen:
-        session["seen"] = now
-    return None
+def end_this_session(app: Postsales) -> None:
+    """Sign-out: the session ends in the database (every host), and the cookie is emptied."""
+    end_session(app, session.get(SESSION_ID))
+    session.clear()
 
 
 # -- CSRF -----------------------------------------------------------------------------------
@@ -141,55 +133,6 @@ def add_security_headers(response: Any) -> Any:
         # Order pages hold personal data: keep them out of shared caches and the back button.
         response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-# -- sign-in throttling ---------------------------------------------------------------------
-
-
-class LoginThrottle:
-    """At most `limit` failures per username and per IP in `window` seconds, then a pause.
-
-    An in-process dict: enough for one server process. With several gunicorn workers each
-    keeps its own count, so the effective limit is multiplied by the worker count; a shared
-    store (the database or Redis) replaces this when that matters. Behind a reverse proxy the
-    client's address is the proxy's unless Werkzeug's ProxyFix is configured, and the per-IP
-    limit would then apply to everyone at once.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 15 * 60, clock: Any = time.monotonic):
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._blocked_until: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def keys(username: str, ip: str) -> list[str]:
-        return [f"user:{username.strip().lower()}", f"ip:{ip}"]
-
-    def blocked_for(self, keys: list[str]) -> float:
-        """Seconds left before these keys may try again (0 when they may)."""
-        now = self.clock()
-        with self._lock:
-            left = [self._blocked_until.get(k, 0) - now for k in keys]
-        return max(0.0, *left)
-
-    def failed(self, keys: list[str]) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in keys:
-                recent = self._failures.setdefault(key, deque())
-                while recent and now - recent[0] > self.window:
-                    recent.popleft()
-                recent.append(now)
-                if len(recent) >= self.limit:
-                    self._blocked_until[key] = now + self.window
-                    recent.clear()
-
-    def succeeded(self, username_key: str) -> None:
-        with self._lock:
-            self._failures.pop(username_key, None)
 
 
 def current_user() -> User | None:

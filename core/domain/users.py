@@ -12,6 +12,7 @@ class User:
     """A signed-in person (or the built-in `system` user of the CLI, which may do everything).
 
     `channels` is None for "every sales channel"; otherwise the union of the roles' channels.
+    `id` is the stored user's id (never reused); None for the built-in `system` user.
     """
 
     name: str
@@ -20,6 +21,7 @@ class User:
     channels: frozenset[str] | None
     timezone: str = "UTC"
     is_system: bool = False
+    id: int | None = None
 
     def can(self, permission: str) -> bool:
         return self.is_system or permission in self.permissions

@@ -334,23 +334,69 @@ customers = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# A user's id, never reused (AUTOINCREMENT on SQLite too), is what sessions and tokens belong
+# to: a user removed and made again under the same name gets none of the old ones.
 users = Table(
     "users",
     metadata,
-    Column("name", String(64), primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
     Column("password_hash", String(256)),
     Column("roles", JSON, nullable=False),
     Column("timezone", String(64), nullable=False, default="UTC"),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("last_sign_in_at", UTCDateTime),
+    Column("disabled_at", UTCDateTime),  # NULL: may sign in and use tokens
+    Column("disabled_by", String(64)),
+    sqlite_autoincrement=True,
 )
 
+# API bearer tokens (issue 17 item 7): only the SHA-256 is kept. `scope` is NULL (the user's
+# permissions), "read" or a list of permissions, always within the user's own.
 api_tokens = Table(
     "api_tokens",
     metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("name", String(64), nullable=False),
+    Column("scope", JSON),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("revoked_by", String(64)),
+    Column("last_used_at", UTCDateTime),
+    sqlite_autoincrement=True,
 )
+
+# Signed-in web sessions (issue 17 item 4): the cookie holds a random id, this table its
+# SHA-256, so signing out, a password change or disabling the user ends it on every host.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Failed sign-ins of the last window, shared by every worker and host (issue 17 item 8): what
+# the throttle of `core/services/sign_in.py` counts. `username` is the name as typed, folded.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("username", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+)
+Index(None, sign_in_failures.c.username, sign_in_failures.c.at)
+Index(None, sign_in_failures.c.address, sign_in_failures.c.at)
 
 # Stripe-style idempotency for API action POSTs: the first response is kept and replayed.
 idempotency_keys = Table(

@@ -1,5 +1,6 @@
 """The audit log (SPEC §4, §10): sign-in failures and access-control failures, beside the
-exports that `search.export_orders` records.
+exports that `search.export_orders` records and the changes an admin makes to users
+(`users.py`, written with the change itself by `append`).
 
 Doors call these after they have refused a request, with what the user asked for (door, route,
 action, order id); the user is told nothing more than before. An order outside the user's
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from ..bootstrap import Postsales
 from ..domain.users import User
@@ -27,6 +28,8 @@ SIGN_IN_FAILED = "auth.sign_in_failed"
 FORBIDDEN = "access.forbidden"
 OUT_OF_STORE = "access.out_of_store"
 UNKNOWN_ORDER = "access.unknown_order"
+USER_ADDED = "user.added"
+USER_PASSWORD = "user.password_changed"
 
 _ACTOR_MAX = 96  # the width of audit_log.actor
 _TEXT_MAX = 200  # typed text kept in `detail` (a user name, a path)
@@ -49,15 +52,19 @@ def _request(
     }
 
 
+def append(conn: Connection, app: Postsales, actor: str, kind: str, detail: dict[str, Any]) -> None:
+    """Append one audit row in the caller's transaction: the record and the change it
+    describes commit together, or neither does."""
+    conn.execute(
+        insert(T.audit_log).values(at=app.now(), actor=actor[:_ACTOR_MAX], kind=kind, detail=detail)
+    )
+
+
 def record(app: Postsales, actor: str, kind: str, detail: dict[str, Any]) -> bool:
     """Append one audit row in a transaction of its own; False (and a log line) if it failed."""
     try:
         with app.uow() as uow:
-            uow.conn.execute(
-                insert(T.audit_log).values(
-                    at=app.now(), actor=actor[:_ACTOR_MAX], kind=kind, detail=detail
-                )
-            )
+            append(uow.conn, app, actor, kind, detail)
             uow.commit()
     except Exception:  # the refusal the user gets must not depend on the log
         log.exception("could not write the audit record %s for %s", kind, actor)
@@ -134,6 +141,9 @@ __all__ = [
     "OUT_OF_STORE",
     "SIGN_IN_FAILED",
     "UNKNOWN_ORDER",
+    "USER_ADDED",
+    "USER_PASSWORD",
+    "append",
     "record",
     "record_forbidden",
     "record_order_not_found",

@@ -25,7 +25,8 @@ from postsales.core.actions import params_schema
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.persistence import tables as T
 from postsales.core.services.orders import show_order
-from postsales.core.services.users import add_user, get_user, issue_token
+from postsales.core.services.tokens import issue_token
+from postsales.core.services.users import add_user, get_user
 from tests.conftest import ROOT, example_path, import_examples
 
 ORDER = "000000101"

@@ -65,12 +65,12 @@ def old_rows(app: Postsales) -> None:
 
 def test_0008_seals_billing_data_kept_before_and_opens_it_on_downgrade(app: Postsales) -> None:
     head = current_revision(app.engine)
-    downgrade(app, "0005")
+    downgrade(app, "0007")
     assert "gateway_mismatch" not in refund_columns(app)
     old_rows(app)
     assert [s for s in SECRETS if s.lower() in dump(app).lower()]  # the dump sees them
 
-    assert upgrade(app.engine) == ("0005", head)
+    assert upgrade(app.engine) == ("0007", head)
     assert "gateway_mismatch" in refund_columns(app)
     assert [s for s in SECRETS if s.lower() in dump(app).lower()] == []
     with app.engine.connect() as conn:
@@ -83,7 +83,7 @@ def test_0008_seals_billing_data_kept_before_and_opens_it_on_downgrade(app: Post
     assert replay is not None and replay.response == RESPONSE
     assert pending(app)[0].payload == PAYLOAD
 
-    downgrade(app, "0005")
+    downgrade(app, "0007")
     with app.engine.connect() as conn:
         assert conn.execute(select(T.idempotency_keys.c.response)).scalar_one() == RESPONSE
         assert conn.execute(select(T.outbox.c.payload)).scalar_one() == PAYLOAD
@@ -95,7 +95,7 @@ def test_0008_seals_billing_data_kept_before_and_opens_it_on_downgrade(app: Post
 
 
 def test_0008_on_a_database_without_billing_data_needs_no_key(app: Postsales) -> None:
-    downgrade(app, "0005")
+    downgrade(app, "0007")
     with app.engine.begin() as conn:
         conn.execute(
             T.outbox.insert().values(

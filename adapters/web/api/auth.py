@@ -1,5 +1,8 @@
 """Bearer tokens (SPEC §10): `Authorization: Bearer <token>`, tokens from `postsales users token`.
 
+A token acts as its user with the token's scope (read-only, or some permissions); revoked and
+expired tokens, and tokens of a user since removed, are refused alike (`core/services/tokens.py`).
+
 The API keeps no session and reads no cookie, so a browser signed in to the web app cannot be
 made to call it (no CSRF to defend against), and the web app's session never grants API access.
 """
@@ -10,8 +13,7 @@ from flask import current_app, g, request
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.domain.users import User
-from postsales.core.errors import NotFound
-from postsales.core.services.users import user_for_token
+from postsales.core.services.tokens import TokenUse, user_for_token
 
 from .problems import Unauthenticated
 
@@ -42,10 +44,8 @@ def authenticate() -> None:
         raise Unauthenticated(
             "The Authorization header must be `Bearer <token>`.", error="invalid_request"
         )
-    try:
-        found = user_for_token(services(), token)
-    except NotFound:  # the token's user was removed
-        found = None
+    use = TokenUse("api", request.method, request.path, request.remote_addr)
+    found = user_for_token(services(), token, use)
     if found is None or found.is_system:
         # The CLI's built-in `system` user has no network door, whatever token names it.
         raise Unauthenticated("The bearer token is not valid.", error="invalid_token")
