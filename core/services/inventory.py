@@ -70,6 +70,8 @@ def reserve(ctx: ActionContext, plan: dict[str, list[OrderLine]]) -> dict[str, b
     got = dict.fromkeys(plan, True)
     held: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for source, sku in sorted((src, sku) for src, skus in need.items() for sku in skus):
+        if not source:  # a channel without sources: nothing can be reserved, nothing is made
+            got[source] = False
         if not got[source]:
             continue
         n = need[source][sku]
@@ -184,7 +186,11 @@ def assign_waiting(
                 if shipment_id in tried:
                     continue
                 tried.add(shipment_id)
-                outcome = _try(app, order_id, shipment_id, pair, cause)
+                try:
+                    outcome = _try(app, order_id, shipment_id, pair, cause)
+                except PostsalesError as exc:  # this shipment only: the next may still fit
+                    log.warning("shipment %s keeps waiting: %s", shipment_id, exc)
+                    continue
                 if outcome == "none left":
                     break
                 if outcome == ASSIGNED:
