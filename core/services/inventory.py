@@ -257,14 +257,16 @@ def assign_all(app: Postsales, user: User) -> list[str]:
 # -- what is shown --------------------------------------------------------------------------------
 
 
-def levels(uow: Any, skus: Sequence[str], sources: Sequence[str]) -> list[dict[str, Any]]:
+def levels(
+    uow: Any, skus: Sequence[str], sources: Sequence[str], *, others: bool = True
+) -> list[dict[str, Any]]:
     """On hand, reserved and available per SKU and source: every one of `sources` (zeros where
-    the source reported nothing) and any other source that holds the SKU."""
+    the source reported nothing) and, with `others`, any other source that holds the SKU."""
     found = {(r.sku, r.source_id): r for r in uow.stock.levels(skus)}
     out = []
     for sku in dict.fromkeys(skus):
-        others = sorted(src for s, src in found if s == sku and src not in sources)
-        for source in [*dict.fromkeys(sources), *others]:
+        more = sorted(src for s, src in found if s == sku and src not in sources) if others else []
+        for source in [*dict.fromkeys(sources), *more]:
             row = found.get((sku, source))
             on_hand, reserved = (row.quantity, row.reserved) if row else (0, 0)
             out.append({"sku": sku, "source_id": source, "on_hand": on_hand,
@@ -273,8 +275,8 @@ def levels(uow: Any, skus: Sequence[str], sources: Sequence[str]) -> list[dict[s
 
 
 def show_stock(app: Postsales, skus: Sequence[str], user: User) -> list[dict[str, Any]]:
-    """`postsales stock SKU…`: each SKU at every source the user's stores ship from (all
-    configured sources for a user of every store) and any other source that holds it."""
+    """`postsales stock SKU…`: each SKU at every source the user's stores ship from (for a user
+    of every store: every configured source, and any other that holds it)."""
     if not user.can("orders.view"):
         raise Forbidden("you lack the permission orders.view")
     if not skus:
@@ -294,7 +296,7 @@ def show_stock(app: Postsales, skus: Sequence[str], user: User) -> list[dict[str
         for sku in skus:
             if sku not in held and uow.catalog.product(sku) is None:
                 raise NotFound(f"sku: {sku} is neither in the catalog nor in stock")
-        return levels(uow, skus, sources)
+        return levels(uow, skus, sources, others=user.channels is None)
 
 
 def order_stock(uow: Any, order: Order, sources: Sequence[str]) -> list[dict[str, Any]]:

@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import create_engine
 
 from postsales.core.bootstrap import Postsales
+from postsales.core.domain.users import User
+from postsales.core.errors import Forbidden
 from postsales.core.persistence import tables as T
+from postsales.core.services import inventory
 from postsales.core.services.actions import run_action
 from postsales.core.services.users import add_user, get_user
 from tests.adapters.test_api import make_api
@@ -93,3 +96,11 @@ def test_stock_assign_picks_up_what_a_crash_left_waiting(released: Postsales) ->
     assert json.loads(run("--db", db, "stock-assign", "--json").output) == {"assigned": []}
     doc = json.loads(run("--db", db, "orders", "show", B, "--json").output)
     assert [s["status"] for s in doc["shipments"]] == ["INVENTORY_ASSIGNED"]
+
+
+def test_a_user_of_some_stores_sees_the_sources_they_ship_from(released: Postsales) -> None:
+    berlin = User("berta", ("agent",), frozenset({"orders.view"}), frozenset({"ST2"}))
+    rows = inventory.show_stock(released, [SKU], berlin)
+    assert [(r["source_id"], r["available"]) for r in rows] == [("SOU3", 0), ("SOU1", 0)]
+    with pytest.raises(Forbidden):
+        inventory.show_stock(released, [SKU], User("nobody", (), frozenset(), None))

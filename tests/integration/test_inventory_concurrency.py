@@ -79,13 +79,14 @@ def naive_releaser(url: str, worker: int, barrier: Any, results: Any) -> None:
     engine = make_engine(url)
     s = T.stock.c
     where = (s.source_id == "SOU1") & (s.sku == SKU)
+    reader = engine.connect().execution_options(postsales_read_only=True)  # connected already
     barrier.wait()
-    with engine.connect().execution_options(postsales_read_only=True) as conn:
-        row = conn.execute(select(s.quantity, s.reserved).where(where)).one()
-        conn.rollback()
+    row = reader.execute(select(s.quantity, s.reserved).where(where)).one()
+    reader.rollback()
+    reader.close()
     got = 0
     if row.quantity - row.reserved >= 1:
-        time.sleep(0.001)  # the gap every read-check-write has, made visible
+        time.sleep(0.2)  # the gap every read-check-write has, made wide enough to see
         with engine.begin() as conn:
             conn.execute(T.stock.update().where(where).values(reserved=row.reserved + 1))
         got = 1
