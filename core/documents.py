@@ -81,6 +81,7 @@ def order_document(order: Order) -> dict[str, Any]:
                 "refunded_amount": m(ln.refunded_amount),
                 "appeased_amount": m(ln.appeased_amount),
                 "source_id": ln.source_id,
+                "reserved_source_id": ln.reserved_source_id,
             }
             for ln in order.lines
         ],

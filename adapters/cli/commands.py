@@ -2,4 +2,15 @@
 
 from __future__ import annotations
 
-from . import admin, demo, lifecycle, messages, messaging, orders, search, serve, users  # noqa: F401
+from . import (  # noqa: F401  (registers the subcommands)
+    admin,
+    demo,
+    lifecycle,
+    messages,
+    messaging,
+    orders,
+    search,
+    serve,
+    stock,
+    users,
+)

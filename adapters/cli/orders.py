@@ -15,7 +15,7 @@ from postsales.core.services.orders import show_order
 
 from .errors import handled
 from .main import cli, state
-from .output import emit_json, table
+from .output import emit_json, stock_table, table
 
 
 @cli.group()
@@ -68,6 +68,9 @@ def orders_show(order_id: str, as_json: bool) -> None:
                 extra = item.get("amount") or item.get("tracking_number") or ""
                 kind = f"{item['kind']}  " if "kind" in item else ""
                 click.echo(f"  {item['id']}  {kind}{item['status']}  lines {shown}  {extra}")
+    if doc["stock"]:
+        click.echo("\nStock (available = on hand - reserved):")
+        stock_table(doc["stock"])
     click.echo("\nHistory:")
     for h in doc["history"]:
         click.echo(f"  {h['at']}  {h['actor']}: {h['summary']}")
@@ -93,6 +96,8 @@ def orders_create(pairs: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     verb = "would create" if dry_run else "created"
     total = doc["totals"]["grand_total"]
     click.echo(f"{verb} draft order {doc['id']} ({total} {doc['currency']} due)")
+    if doc["stock"]:
+        stock_table(doc["stock"])
 
 
 @cli.command()

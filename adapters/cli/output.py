@@ -20,3 +20,11 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
     click.echo("  ".join("-" * w for w in widths))
     for row in cells:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def stock_table(rows: Sequence[dict[str, Any]]) -> None:
+    """Stock levels per SKU and source, as `inventory.levels` gives them."""
+    table(
+        [(r["sku"], r["source_id"], r["on_hand"], r["reserved"], r["available"]) for r in rows],
+        ["sku", "source", "on hand", "reserved", "available"],
+    )

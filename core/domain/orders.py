@@ -44,6 +44,9 @@ class OrderLine:
     status: str = "NEW"
     status_reason: str | None = None
     source_id: str | None = None
+    # The source whose stock this line holds (released, not yet shipped or cancelled); set and
+    # cleared only by `postsales.core.services.inventory`, with the stock row's guarded move.
+    reserved_source_id: str | None = None
     # Sums of this line's non-cancelled refunds; kept by the refund ledger, never set by hand.
     refunded_amount: Decimal = ZERO
     appeased_amount: Decimal = ZERO

@@ -111,6 +111,7 @@ def order_from_rows(
                 status=r.status,
                 status_reason=r.status_reason,
                 source_id=r.source_id,
+                reserved_source_id=r.reserved_source_id,
                 refunded_amount=_money(r.refunded_minor, cur),
                 appeased_amount=_money(r.appeased_minor, cur),
             )

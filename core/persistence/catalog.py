@@ -1,5 +1,6 @@
 """Catalog and stock look-ups for actions (exchange, reorder, new orders), behind the unit of
-work so that plugins reach them through `ActionContext` without seeing SQL."""
+work so that plugins reach them through `ActionContext` without seeing SQL. Stock here is what
+is available (on hand less reserved); the moves are in `stock.py`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from . import tables as T
+from .stock import available
 
 
 class Catalog:
@@ -22,10 +24,13 @@ class Catalog:
         return list(self.conn.execute(q.order_by(T.products.c.sku)))
 
     def stock(self, sku: str, sources: tuple[str, ...]) -> dict[str, int]:
-        q = select(T.stock.c.source_id, T.stock.c.quantity).where(
-            T.stock.c.sku == sku, T.stock.c.source_id.in_(sources)
+        """Per source, the units of `sku` available: on hand less what released lines hold
+        (issue 16 item 1), never below zero."""
+        s = T.stock.c
+        q = select(s.source_id, s.quantity, s.reserved).where(
+            s.sku == sku, s.source_id.in_(sources)
         )
-        return {row.source_id: row.quantity for row in self.conn.execute(q)}
+        return available(self.conn.execute(q))
 
     def search(self, text: str, limit: int = 20) -> list[Any]:
         """Products whose SKU or name contains the text (A-12 asks for 3+ characters)."""

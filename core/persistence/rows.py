@@ -132,6 +132,7 @@ def line_row(seq: int, line: OrderLine, cur: str) -> dict[str, Any]:
         "status": line.status,
         "status_reason": line.status_reason,
         "source_id": line.source_id,
+        "reserved_source_id": line.reserved_source_id,
         "refunded_minor": to_minor(line.refunded_amount, cur),
         "appeased_minor": to_minor(line.appeased_amount, cur),
     }

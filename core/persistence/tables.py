@@ -155,6 +155,9 @@ order_lines = Table(
     Column("status", String(32), nullable=False),
     Column("status_reason", String(64)),
     Column("source_id", String(32)),
+    # The source whose stock this line holds (0011): set with the guarded `stock.reserved` move
+    # that reserved it, cleared when it is given back or shipped (docs/inventory.md).
+    Column("reserved_source_id", String(32)),
     # D-1/D-2 ledgers, moved only by guarded UPDATEs (refunded <= gross, appeased <= net).
     Column("refunded_minor", Money, nullable=False, default=0),
     Column("appeased_minor", Money, nullable=False, default=0),
@@ -205,6 +208,8 @@ shipments = Table(
     Column("shipped_at", UTCDateTime),
 )
 Index(None, shipments.c.source_id, shipments.c.order_seq)
+# The shipments waiting for a source's stock, oldest first (0011): what arriving stock assigns.
+Index(None, shipments.c.status, shipments.c.source_id, shipments.c.created_at)
 
 returns = Table(
     "returns",
@@ -314,7 +319,10 @@ stock = Table(
     metadata,
     Column("source_id", String(32), nullable=False),
     Column("sku", String(64), nullable=False),
-    Column("quantity", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),  # on hand, as the source reports it
+    # Units held by released lines (0011), moved only by guarded UPDATEs
+    # (`reserved + n <= quantity` to reserve); available = quantity - reserved.
+    Column("reserved", Integer, nullable=False, default=0),
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("source_id", "sku"),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from .database import READ_ONLY
 from .fastread import Reader, fetch_together
 from .keys import cipher_for
 from .sealing import holds_billing, seal_outbox_payload
+from .stock import StockLedger
 from .writes import Batch
 
 __all__ = ["UnitOfWork", "insert_children", "snapshot_of"]
@@ -77,12 +78,14 @@ class UnitOfWork:
         self._outbox: list[dict[str, Any]] = []
         self._rows: list[tuple[Table, list[dict[str, Any]]]] = []
         self._cipher: BillingCipher | None = None
+        self._after_commit: list[Callable[[], None]] = []
         self.conn: Connection
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect().execution_options(**{READ_ONLY: self.read_only})
         self._tx = self.conn.begin()
         self.catalog = Catalog(self.conn)
+        self.stock = StockLedger(self.conn)
         return self
 
     def billing(self) -> BillingCipher:
@@ -229,6 +232,12 @@ class UnitOfWork:
     def pending_messages(self) -> list[dict[str, Any]]:
         return list(self._outbox)
 
+    def after_commit(self, work: Callable[[], None]) -> None:
+        """Run `work` once this unit of work has committed (never if it rolls back), for what
+        must not share its transaction: stock freed here assigns other orders' waiting
+        shipments, each in a transaction of its own (their order row locked first)."""
+        self._after_commit.append(work)
+
     # -- commit ------------------------------------------------------------------------------
     def flush(self) -> None:
         self._flush(commit=False)
@@ -240,6 +249,9 @@ class UnitOfWork:
         # writes.py): the driver is then idle and SQLAlchemy's own commit sends nothing.
         self._flush(commit=True)
         self._tx.commit()
+        work, self._after_commit = self._after_commit, []
+        for item in work:
+            item()
 
     def _flush(self, *, commit: bool) -> None:
         batch = Batch(self.conn)

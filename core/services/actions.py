@@ -20,7 +20,7 @@ from ..domain.orders import Order
 from ..domain.users import User
 from ..errors import BadInput, Forbidden, Refused
 from .idempotency import KeyedRequest, keep_with
-from .orders import load_visible
+from .orders import load_visible, with_stock
 
 
 @attrs.frozen
@@ -112,7 +112,7 @@ def order_with_actions(
         order = load_visible(uow, order_id, user, history=True)
         ctx = ActionContext(app=app, uow=uow, user=user, now=app.now(), dry_run=True)
         actions = _availability(app, order, ctx)
-    return order_document(order), actions
+        return with_stock(app, uow, order), actions
 
 
 @attrs.frozen

@@ -28,6 +28,7 @@ from ..domain.orders import Order, OrderLine, Return, Shipment
 from ..errors import Refused
 from ..machines import LINE, ORDER, fire
 from ..money import ZERO, format_amount
+from . import inventory
 from .messages_out import PENDING_PICKING, shipment_request
 from .returns import create_return
 
@@ -166,17 +167,19 @@ def release_child(ctx: ActionContext, child: Order, fallback_source: str | None)
 
     A line ships from the source it names (the original's for a reshipment, the one with stock
     for an exchange), else from `fallback_source`. As in a release (A-16), a request is
-    INVENTORY_ASSIGNED when the stock covers its product lines, else AWAITING_INVENTORY. Lines
-    become ALLOCATED (`ITEM_PENDING_PICKING`), the order LOGISTICS, and each request is recorded
-    in the child's history and sent as `logistics.shipment_request_management.requested`.
+    INVENTORY_ASSIGNED when its product lines' stock is reserved, in this transaction, else
+    AWAITING_INVENTORY (holding nothing, until stock arrives). Lines become ALLOCATED
+    (`ITEM_PENDING_PICKING`), the order LOGISTICS, and each request is recorded in the child's
+    history and sent as `logistics.shipment_request_management.requested`.
     """
     by_source: dict[str, list[OrderLine]] = {}
     for line in child.lines:
         line.source_id = line.source_id or fallback_source
         by_source.setdefault(line.source_id or "", []).append(line)
     shipments = []
+    reserved = inventory.reserve(ctx, by_source)
     for source, lines in by_source.items():
-        status = "INVENTORY_ASSIGNED" if _stock_covers(ctx, source, lines) else "AWAITING_INVENTORY"
+        status = inventory.status_for(reserved[source])
         numbers = [line.line_number for line in lines]
         shipment = Shipment(id=child.next_shipment_id(), source_id=source, lines=numbers,
                             status=status, created_at=ctx.now)  # fmt: skip
@@ -196,11 +199,3 @@ def release_child(ctx: ActionContext, child: Order, fallback_source: str | None)
                  shipment_request(child, shipment, ctx.now), order=child)  # fmt: skip
         ctx.created("shipments", shipment.id)
     return shipments
-
-
-def _stock_covers(ctx: ActionContext, source: str, lines: list[OrderLine]) -> bool:
-    need: dict[str, int] = {}
-    for line in lines:
-        if line.product_type == "PHYSICAL":  # services and shipping hold no stock
-            need[line.sku] = need.get(line.sku, 0) + 1
-    return all(ctx.stock(sku, (source,)).get(source, 0) >= n for sku, n in need.items())

@@ -26,6 +26,7 @@ from ..domain.users import User
 from ..errors import BadInput, Forbidden
 from ..money import ZERO, parse_amount
 from ..persistence import tables as T
+from . import inventory
 from .idempotency import KeyedRequest, keep_with
 
 PARAMS = ("sales_channel", "customer", "shipping_address", "billing_address", "shipping_method",
@@ -232,9 +233,16 @@ def create_order(
             ctx = ActionContext(app=app, uow=uow, user=user, now=app.now(), dry_run=dry_run)
             order = _build(ctx, params, user)
             c = order.customer
+            # What is really available (on hand less reserved) at the channel's sources.
+            sources = app.settings.sales_channels[order.sales_channel].sources
+            stock = inventory.order_stock(uow, order, sources)
+            short = inventory.shortages(order, stock)
             ctx.record(order, "order.created",
-                       f"Created by {user.name} for {c.full_name} ({c.email})",
-                       {"customer_id": c.id, "lines": len(order.lines)})  # fmt: skip
+                       f"Created by {user.name} for {c.full_name} ({c.email})"
+                       + "".join(f"; {s['sku']}: {s['ordered']} ordered, {s['available']} "
+                                 "available" for s in short),
+                       {"customer_id": c.id, "lines": len(order.lines),
+                        **({"short_of_stock": short} if short else {})})  # fmt: skip
             ctx.add_order(order)
             try:
                 uow.flush()
@@ -245,6 +253,7 @@ def create_order(
                 retries -= 1
                 continue
             document = order_document(order)
+            document["stock"] = stock
             if not dry_run:
                 if keyed is not None:
                     keep_with(uow, keyed, document, ctx.now)

@@ -21,6 +21,7 @@ from ..errors import BadInput, NotFound, Refused
 from ..messages_schema import Envelope
 from ..persistence import tables as T
 from ..persistence.unit_of_work import UnitOfWork
+from . import inventory
 from .lifecycle import sync_order_status
 from .messages_out import notify_return, order_updated
 from .refunds import (
@@ -89,6 +90,7 @@ def shipped(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
         machines.fire(machines.LINE, line, "ship", label=f"line {n}")
         line.status_reason = None
         line.source_id = p.source_id
+    inventory.ship(ctx, [order.line(n) for n in to_ship], p.source_id)
     sync_order_status(order)
     skipped = [n for n in p.lines if n not in to_ship]
     ctx.record(
@@ -203,8 +205,10 @@ def source_item_update(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -
         raise BadInput(
             f"payload.source_id: unknown source {p.source_id!r}", field="payload.source_id"
         )
+    # The quantity is what the source has on hand; what released lines hold stays reserved.
     row = {"source_id": p.source_id, "sku": p.sku, "quantity": p.quantity, "updated_at": app.now()}
     _upsert(uow, T.stock, row, ("source_id", "sku"))
+    inventory.stock_reported(app, uow, p.source_id, p.sku)
     return None
 
 

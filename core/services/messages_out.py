@@ -108,6 +108,9 @@ def shipment_request(order: Order, shipment: Shipment, at: datetime) -> dict[str
             "origin_date": iso(order.origin_date),
             "created_at": when,
             "status": "NEW",
+            # Beyond seed 002: whether the source's stock is reserved for it. A request sent
+            # AWAITING_INVENTORY is sent again, same id, once stock is assigned to it.
+            "inventory_status": shipment.status,
             "shipping_method": order.shipping_method,
             "items": [_shipment_item(order.line(n), order.currency, when) for n in shipment.lines],
             "addresses": list({a["reference"]: a for a in addresses}.values()),

@@ -9,6 +9,7 @@ from ..documents import order_document
 from ..domain.orders import Order
 from ..domain.users import User
 from ..errors import Forbidden
+from . import inventory
 
 
 def load_visible(uow: Any, order_id: str, user: User, *, history: bool = False) -> Order:
@@ -23,6 +24,16 @@ def load_visible(uow: Any, order_id: str, user: User, *, history: bool = False) 
 
 
 def show_order(app: Postsales, order_id: str, user: User) -> dict[str, Any]:
+    """The order document, with `stock`: on hand, reserved and available of its SKUs."""
     with app.uow(read_only=True) as uow:
         order = load_visible(uow, order_id, user, history=True)
-    return order_document(order)
+        return with_stock(app, uow, order)
+
+
+def with_stock(app: Postsales, uow: Any, order: Order) -> dict[str, Any]:
+    """The order document and, under `stock`, its product SKUs at the channel's sources and
+    those its lines ship from (one indexed read)."""
+    channel = app.settings.sales_channels.get(order.sales_channel)
+    document = order_document(order)
+    document["stock"] = inventory.order_stock(uow, order, channel.sources if channel else ())
+    return document

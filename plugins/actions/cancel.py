@@ -1,8 +1,8 @@
 """A-1 Cancel order: the whole order or some lines, in the statuses the channel allows.
 
-Cancelled lines release their stock, get back their captured money through a CANCELLATION refund
-(D-1, D-4; released or not per R-6), and the customer is notified (seed 000: "ensure an email
-notification was sent to the customer").
+Cancelled lines give back the stock they held (a release reserves it), get back their captured
+money through a CANCELLATION refund (D-1, D-4; released or not per R-6), and the customer is
+notified (seed 000: "ensure an email notification was sent to the customer").
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from postsales.core.domain.refunds import refundable_remainder
 from postsales.core.machines import LINE, SHIPMENT, can_fire, fire
 from postsales.core.money import ZERO, format_amount
 from postsales.core.rules import Decision, combine
+from postsales.core.services import inventory
 from postsales.core.services.lifecycle import sync_order_status
 from postsales.core.services.messages_out import order_updated
 from postsales.core.services.refunds import refund_owed
@@ -112,21 +113,17 @@ def run(order: Order, params: CancelParams, ctx: ActionContext) -> dict[str, obj
         raise Refused(reason)
     numbers = lines_to_cancel(order, params.lines)
     lines = [order.line(n) for n in numbers]
-    stock = []
     for line in lines:
         fire(LINE, line, "cancel", label=f"line {line.line_number}")
         line.status_reason = None
-        if line.product_type == "PHYSICAL":
-            stock.append(
-                {"line_number": line.line_number, "sku": line.sku, "source_id": line.source_id}
-            )
+    # What the lines held goes back to its source; once this commits, it is assigned to the
+    # shipments waiting for it, oldest first.
+    stock = inventory.give_back(ctx, order, lines)
     cancelled = {ln.line_number for ln in order.lines if ln.status == "CANCELLED"}
     shipments = _release_shipments(order, cancelled)
     whole = cancelled == {ln.line_number for ln in order.lines}
     what = "Order" if whole else f"Line(s) {', '.join(map(str, numbers))}"
     cur = order.currency
-    # No stock is reserved by this OMS yet: the release is recorded so an inventory integration
-    # (or an auditor) sees which units went back.
     ctx.record(
         order, "order.cancelled" if whole else "lines.cancelled",
         f"{what} cancelled by {ctx.actor}" + (f": {params.reason}" if params.reason else ""),

@@ -1,9 +1,11 @@
 """A-16 Release to shipping, pick ("add to picklist") and ship ("complete") (004, 002).
 
 Release splits the order's waiting lines into one shipment request per source: a line goes to
-the source it names, else to the channel's first source with stock for it, else to the channel's
-first source. A shipment whose product lines the stock covers is INVENTORY_ASSIGNED, otherwise
-AWAITING_INVENTORY (004). Each request is sent to the warehouse as
+the source it names, else to the channel's first source with the SKU available, else to the
+channel's first source. A shipment whose product lines all get their stock reserved is
+INVENTORY_ASSIGNED, otherwise it holds nothing and is AWAITING_INVENTORY (004) until stock
+arrives or is given back (`postsales.core.services.inventory`). Shipping consumes what the
+lines hold. Each request is sent to the warehouse as
 ``logistics.shipment_request_management.requested``, shaped after 002's example by
 :func:`postsales.core.services.messages_out.shipment_request` (reshipments send the same).
 Sources that integrate by message report shipping themselves; for the others an agent picks and
@@ -21,6 +23,7 @@ from postsales.core.domain.orders import Order, OrderLine, Shipment
 from postsales.core.links import check_link
 from postsales.core.machines import LINE, ORDER, SHIPMENT, allowed_sources, fire
 from postsales.core.money import ZERO, format_amount
+from postsales.core.services import inventory
 from postsales.core.services.lifecycle import sync_order_status
 from postsales.core.services.messages_out import order_updated, shipment_request
 
@@ -51,15 +54,16 @@ def why_not_release(order: Order, ctx: ActionContext) -> str | None:
     return None
 
 
-def plan_shipments(order: Order, ctx: ActionContext) -> tuple[Plan, dict[str, bool]]:
-    """Lines per source, in the channel's source order, and whether stock covers each source."""
+def plan_shipments(order: Order, ctx: ActionContext) -> Plan:
+    """Lines per source, in the channel's source order: a product line goes to the source it
+    names, else to the first source with the SKU available (on hand less reserved), else to
+    the channel's first source."""
     sources = ctx.channel(order).sources
     waiting = [line for line in order.lines if line.status == "NEW"]
     known = tuple(dict.fromkeys([*sources, *(ln.source_id for ln in waiting if ln.source_id)]))
     stock: dict[str, dict[str, int]] = {}
     used: dict[tuple[str, str], int] = {}
     plan: Plan = {}
-    covered: dict[str, bool] = {}
 
     def left(source: str, sku: str) -> int:
         if sku not in stock:
@@ -69,11 +73,7 @@ def plan_shipments(order: Order, ctx: ActionContext) -> tuple[Plan, dict[str, bo
     for line in (ln for ln in waiting if ln.product_type == "PHYSICAL"):
         source = line.source_id or next((s for s in sources if left(s, line.sku) >= 1), sources[0])
         plan.setdefault(source, []).append(line)
-        covered.setdefault(source, True)
-        if left(source, line.sku) >= 1:
-            used[(source, line.sku)] = used.get((source, line.sku), 0) + 1
-        else:
-            covered[source] = False
+        used[(source, line.sku)] = used.get((source, line.sku), 0) + 1
     for line in (ln for ln in waiting if ln.product_type != "PHYSICAL"):
         # Services and shipping have no stock: they travel with their product (gift wrap) or,
         # order-level, with the first shipment.
@@ -81,8 +81,7 @@ def plan_shipments(order: Order, ctx: ActionContext) -> tuple[Plan, dict[str, bo
                        if p.line_number == line.parent_line_number), None)  # fmt: skip
         source = line.source_id or parent or next(iter(plan), sources[0])
         plan.setdefault(source, []).append(line)
-        covered.setdefault(source, True)
-    return plan, covered
+    return plan
 
 
 def _next_shipment_id(order: Order) -> str:
@@ -94,11 +93,13 @@ def _next_shipment_id(order: Order) -> str:
 
 
 def release(order: Order, params: NoParams, ctx: ActionContext) -> None:
-    plan, covered = plan_shipments(order, ctx)
+    plan = plan_shipments(order, ctx)
     fire(ORDER, order, "release")
     order.status_reason = None
+    # In this transaction, by guarded UPDATEs: of two releases of the last unit one gets it.
+    reserved = inventory.reserve(ctx, plan)
     for source, lines in plan.items():
-        status = "INVENTORY_ASSIGNED" if covered[source] else "AWAITING_INVENTORY"
+        status = inventory.status_for(reserved[source])
         numbers = [line.line_number for line in lines]
         shipment = Shipment(_next_shipment_id(order), source, numbers, status, created_at=ctx.now)
         order.shipments.append(shipment)
@@ -202,6 +203,7 @@ def ship(order: Order, params: ShipParams, ctx: ActionContext) -> None:
             line.status_reason = None
             line.source_id = shipment.source_id
             shipped.append(n)
+    inventory.ship(ctx, [order.line(n) for n in shipped], shipment.source_id)
     sync_order_status(order)
     ctx.record(order, "shipment.shipped",
                f"Shipment {shipment.id} shipped by {shipment.carrier}, "

@@ -81,3 +81,44 @@ def test_text_walk_index_of_0005_on_postgresql_only(app: Postsales) -> None:
     upgrade(app.engine)
     assert has_index() is postgres
     test_migrations_match_the_declared_tables(app)
+
+
+def test_stock_reservations_of_0011_go_and_come_back_with_what_was_released(
+    app: Postsales,
+) -> None:
+    """0011 adds `stock.reserved` and `order_lines.reserved_source_id`; down to 0005 removes
+    them, and up again books the open lines of assigned shipments as reservations (a shipment
+    released before 0011 holds its stock afterwards; a waiting or shipped one holds nothing)."""
+    from alembic import command
+
+    from postsales.core.persistence.migrate import alembic_config
+    from postsales.core.services.actions import run_action
+    from postsales.core.services.orders import show_order
+    from postsales.core.services.users import get_user
+    from tests.integration.stock_orders import feed, order_message, stock_message, stock_row
+
+    def columns(table: str) -> set[str]:
+        with app.engine.connect() as conn:
+            return {c["name"] for c in inspect(conn).get_columns(table)}
+
+    system = get_user(app, None)
+    feed(app, stock_message("SOU1", "MJ01-M-RED", 2), order_message("A"), order_message("B"))
+    feed(app, order_message("C"), order_message("D"), stock_message("SOU1", "WT09-S-BLK", 0))
+    for order_id in ("A", "B", "C"):
+        run_action(app, order_id, "release", {}, system)
+    run_action(app, "B", "ship", {"shipment_id": "ST1-B-01", "carrier": "UPS",
+                                  "tracking_number": "1Z"}, system)  # fmt: skip
+    assert stock_row(app) == (1, 1)
+    cfg = alembic_config(app.engine)
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    assert "reserved" not in columns("stock")
+    assert "reserved_source_id" not in columns("order_lines")
+    assert upgrade(app.engine)[1] == current_revision(app.engine)
+    test_migrations_match_the_declared_tables(app)
+    # A is assigned and open: booked again. B shipped, C waits: nothing.
+    assert stock_row(app) == (1, 1)
+    held = {o: [ln["reserved_source_id"] for ln in show_order(app, o, system)["lines"]]
+            for o in ("A", "B", "C", "D")}  # fmt: skip
+    assert held == {"A": ["SOU1"], "B": [None], "C": [None], "D": [None]}

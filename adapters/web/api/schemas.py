@@ -116,7 +116,8 @@ ORDER: Schema = obj(
                     "refunded_amount": MONEY,
                     "appeased_amount": MONEY,
                     "source_id": MAYBE_TEXT,
-                }
+                },
+                properties_more={"reserved_source_id": MAYBE_TEXT},
             )
         ),
         "payments": array(
@@ -195,7 +196,21 @@ ORDER: Schema = obj(
             obj({"at": MAYBE_TIME, "actor": MAYBE_TEXT, "kind": TEXT, "summary": MAYBE_TEXT})
         ),
     },
-    description="The order document of SPEC §11 (as `postsales orders show --json`).",
+    properties_more={
+        "stock": array(
+            obj(
+                {
+                    "sku": TEXT,
+                    "source_id": TEXT,
+                    "on_hand": {"type": "integer"},
+                    "reserved": {"type": "integer"},
+                    "available": {"type": "integer"},
+                }
+            )
+        )
+    },
+    description="The order document of SPEC §11 (as `postsales orders show --json`); `stock`: "
+    "on hand, reserved and available of its SKUs per source (not in an action's answer).",
 )
 
 ACTION: Schema = obj(
