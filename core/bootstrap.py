@@ -6,22 +6,25 @@ the core services. There are no globals: tests build as many as they like.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import Engine
 
 from .actions import ActionSpec
 from .errors import ConfigError
 from .gateways import PaymentGateway
 from .notifiers import Notifier
-from .persistence.database import make_engine
-from .persistence.unit_of_work import UnitOfWork
 from .plugin_manager import PluginInfo, make_plugin_manager
 from .rules import Rule
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from .persistence.unit_of_work import UnitOfWork
 
 
 @attrs.frozen
@@ -56,6 +59,20 @@ class Registry:
     def deliverer_for(self, type_: str) -> Notifier | None:
         """The notifier delivering outbox messages of `type_` (without prefix), if any."""
         return next((n for n in self.notifiers if type_ in n.delivers), None)
+
+    def check(self) -> None:
+        """Run the checks plugins leave to first use (notifier templates compile), all at once:
+        `config check` and the long-running doors call this at start-up."""
+        problems: list[str] = []
+        for notifier in self.notifiers:
+            if notifier.check is None:
+                continue
+            try:
+                notifier.check()
+            except ConfigError as exc:
+                problems.extend(exc.lines)
+        if problems:
+            raise ConfigError(problems)
 
 
 def _collect(pm: Any, hook: str, settings: Settings) -> list[tuple[str, Any]]:
@@ -164,12 +181,40 @@ class Postsales:
     clock: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(UTC))
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        from .persistence.unit_of_work import UnitOfWork
+
         return UnitOfWork(
             self.engine, read_only=read_only, type_prefix=self.settings.messages.type_prefix
         )
 
     def now(self) -> datetime:
         return self.clock()
+
+
+def load_plugins(
+    settings: Settings,
+    *,
+    entry_points: bool = True,
+    extra: Iterable[tuple[str, Any]] = (),
+) -> tuple[Any, Registry]:
+    """The plugin manager and what its plugins registered; a plugin's complaint about its
+    options names the config file that set them."""
+    try:
+        pm, infos = make_plugin_manager(settings, entry_points_enabled=entry_points, extra=extra)
+        return pm, build_registry(pm, infos, settings)
+    except ConfigError as exc:
+        raise ConfigError([_in_file(line, settings) for line in exc.lines]) from exc.__cause__
+
+
+_PLUGIN_PATH = re.compile(r"@ \$\.plugins\.(\w+)")
+
+
+def _in_file(line: str, settings: Settings) -> str:
+    found = _PLUGIN_PATH.search(line)
+    file = settings.plugin_files.get(found[1]) if found else None
+    if file is None or line.startswith(f"{file}:"):
+        return line
+    return f"{file}: {line}"
 
 
 def bootstrap(
@@ -185,8 +230,9 @@ def bootstrap(
     import os
 
     settings = settings or load_settings(config or os.environ.get("POSTSALES_CONFIG"))
-    pm, infos = make_plugin_manager(
-        settings, entry_points_enabled=entry_points, extra=extra_plugins
-    )
-    registry = build_registry(pm, infos, settings)
-    return Postsales(settings, engine or make_engine(db_url), pm, registry)
+    pm, registry = load_plugins(settings, entry_points=entry_points, extra=extra_plugins)
+    if engine is None:
+        from .persistence.database import make_engine
+
+        engine = make_engine(db_url)
+    return Postsales(settings, engine, pm, registry)

@@ -51,3 +51,17 @@ class Forbidden(PostsalesError):
     """The user lacks the permission (exit 5, HTTP 403)."""
 
     exit_code = 5
+
+
+class Unavailable(PostsalesError):
+    """What the command needs cannot serve it now: the database is unreachable, locked, not
+    initialised or read-only, a broker is down (exit 3, HTTP 503). `denied` marks a refusal by
+    the file system or the server's rights, which the CLI reports as exit 5."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, denied: bool = False) -> None:
+        super().__init__(message)
+        self.denied = denied
+        if denied:
+            self.exit_code = 5

@@ -82,7 +82,10 @@ def make_plugin_manager(
                     plugin = ep.load()
                 except Exception as exc:  # a broken plugin must name itself (pitfall 14)
                     raise ConfigError(
-                        [f"plugin {ep.name!r} from distribution {dist} failed to import: {exc}"]
+                        [
+                            f"plugin {ep.name!r} from distribution {dist} failed to import: "
+                            f"{exc.__class__.__name__}: {exc}"
+                        ]
                     ) from exc
                 if pm.is_registered(plugin) or pm.get_plugin(ep.name) is not None:
                     raise ConfigError([f"plugin name {ep.name!r} is registered twice ({dist})"])
@@ -104,7 +107,15 @@ def make_plugin_manager(
         )
     unknown = sorted(set(settings.plugins) - {i.name for i in infos})
     if unknown:
-        raise ConfigError([f"plugins: unknown plugin {unknown[0]!r} @ $.plugins.{unknown[0]}"])
+        files = getattr(settings, "plugin_files", {})
+        installed = ", ".join(sorted(i.name for i in infos))
+        raise ConfigError(
+            [
+                f"{files.get(name, 'config')}: unknown plugin {name!r} @ $.plugins.{name} "
+                f"(installed: {installed})"
+                for name in unknown
+            ]
+        )
     pm.check_pending()
     with_hooks = []
     for info in infos:

@@ -174,6 +174,8 @@ class Settings:
     plugins: dict[str, PluginConfig] = attrs.Factory(dict)
     messages: MessagesSettings = MessagesSettings()
     origin: dict[str, dict[str, str]] = attrs.Factory(dict)
+    # The file each `plugins:` entry came from, so plugin errors can name it.
+    plugin_files: dict[str, str] = attrs.Factory(dict)
 
     def channel(self, channel_id: str) -> SalesChannel:
         try:
@@ -464,7 +466,11 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         cid: {k: origins.get(("sales_channels", cid, "postsales", k), "default") for k in keys}
         for cid in settings.sales_channels
     }
-    return attrs.evolve(settings, origin=origin)
+    plugin_files = {
+        name: origins.get(("plugins", name), origins.get(("plugins",), fallback))
+        for name in settings.plugins
+    }
+    return attrs.evolve(settings, origin=origin, plugin_files=plugin_files)
 
 
 def effective_channel_settings(settings: Settings) -> dict[str, list[tuple[str, object, str]]]:

@@ -1,17 +1,22 @@
-"""The `postsales` Click group. Bootstrap is lazy: `--help` loads no plugin and no database."""
+"""The `postsales` Click group.
+
+Start-up is lazy (issue 18 item 1): `--help` and `--version` import Click and the command
+modules only (`tests/adapters/test_cli_startup.py` fails if they import SQLAlchemy). A command
+imports the core services it calls when it runs, and the services object — config, plugins,
+database — is built on its first use.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from postsales.core.bootstrap import Postsales, bootstrap
-from postsales.core.domain.users import User
-from postsales.core.persistence.migrate import ensure_current
-from postsales.core.services.users import get_user
+from .errors import Door, handled
 
-from .errors import handled
+if TYPE_CHECKING:
+    from postsales.core.bootstrap import Postsales
+    from postsales.core.domain.users import User
 
 
 class State(dict):  # type: ignore[type-arg]
@@ -19,20 +24,29 @@ class State(dict):  # type: ignore[type-arg]
 
     def app(self, *, migrated: bool = True) -> Postsales:
         if "app" not in self:
+            from postsales.core.bootstrap import bootstrap
+
             self["app"] = bootstrap(self.get("config"), self.get("db"))
-            if migrated:
-                ensure_current(self["app"].engine)
+        if migrated and not self.get("migrated"):
+            from postsales.core.services.schema import ensure_current
+
+            ensure_current(self["app"])
+            self["migrated"] = True
         return self["app"]  # type: ignore[no-any-return]
 
     def user(self) -> User:
-        return get_user(self.app(), self.get("user"))
+        if "user_obj" not in self:
+            from postsales.core.services.users import get_user
+
+            self["user_obj"] = get_user(self.app(), self.get("user"))
+        return self["user_obj"]  # type: ignore[no-any-return]
 
 
 def state() -> State:
     return click.get_current_context().find_root().obj  # type: ignore[no-any-return]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Door, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     envvar="POSTSALES_DATABASE_URL",

@@ -6,11 +6,12 @@ import sys
 
 import click
 
-from postsales.core.services import users as svc
-
 from .errors import handled
+from .lazy import LazyModule
 from .main import cli, state
 from .output import emit_json
+
+svc = LazyModule("postsales.core.services.users")  # imported when a users command runs
 
 
 @cli.group()

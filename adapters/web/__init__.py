@@ -15,7 +15,7 @@ import os
 from flask import Flask
 
 from postsales.core.bootstrap import Postsales, bootstrap
-from postsales.core.persistence.migrate import ensure_current
+from postsales.core.services.schema import ensure_current
 
 from . import admin, api, auth, errors, orders
 from .context import load_user, localtime
@@ -44,7 +44,9 @@ def create_app(
     """
     if app_services is None:
         app_services = bootstrap(config, db)
-        ensure_current(app_services.engine)  # refuse to serve a database `init` never made
+        ensure_current(app_services)  # refuse to serve a database `init` never made
+    # A server lives long: a template that does not compile stops it now, not an agent's action.
+    app_services.registry.check()
     # An explicit instance path: Flask cannot find one for a package mapped into the implicit
     # `postsales` namespace (its search raises StopIteration). `var/` is where the default
     # database and the secret key live too; Flask never writes there itself.
