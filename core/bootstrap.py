@@ -172,13 +172,31 @@ def _notifiers(
 
 @attrs.define
 class Postsales:
-    """The services object every door holds: settings, plugins, database, clock."""
+    """The services object every door holds: settings, plugins, database, clock.
+
+    Built with `lazy_plugins`, the plugins are loaded (and their options checked) when
+    `registry` or `pm` is first read: a command that runs no plugin does not load them.
+    """
 
     settings: Settings
     engine: Engine
-    pm: Any
-    registry: Registry
+    _pm: Any = None
+    _registry: Registry | None = None
     clock: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(UTC))
+    _plugin_loader: Callable[[], tuple[Any, Registry]] | None = None
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            if self._plugin_loader is None:
+                raise RuntimeError("Postsales was built without plugins")
+            self._pm, self._registry = self._plugin_loader()
+        return self._registry
+
+    @property
+    def pm(self) -> Any:
+        _ = self.registry  # loads the manager with it
+        return self._pm
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         from .persistence.unit_of_work import UnitOfWork
@@ -225,14 +243,23 @@ def bootstrap(
     extra_plugins: Iterable[tuple[str, Any]] = (),
     settings: Settings | None = None,
     engine: Engine | None = None,
+    lazy_plugins: bool = False,
 ) -> Postsales:
-    """Load config (POSTSALES_CONFIG when `config` is None), plugins and the database engine."""
+    """Load config (POSTSALES_CONFIG when `config` is None), plugins and the database engine.
+
+    `lazy_plugins` defers loading the plugins to the first use of `registry` (the CLI: a
+    read command loads none); otherwise a plugin problem stops start-up here."""
     import os
 
     settings = settings or load_settings(config or os.environ.get("POSTSALES_CONFIG"))
-    pm, registry = load_plugins(settings, entry_points=entry_points, extra=extra_plugins)
+    extra = tuple(extra_plugins)
+
+    def plugins() -> tuple[Any, Registry]:
+        return load_plugins(settings, entry_points=entry_points, extra=extra)
+
+    pm, registry = (None, None) if lazy_plugins else plugins()
     if engine is None:
         from .persistence.database import make_engine
 
         engine = make_engine(db_url)
-    return Postsales(settings, engine, pm, registry)
+    return Postsales(settings, engine, pm, registry, plugin_loader=plugins)

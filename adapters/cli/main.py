@@ -26,7 +26,8 @@ class State(dict):  # type: ignore[type-arg]
         if "app" not in self:
             from postsales.core.bootstrap import bootstrap
 
-            self["app"] = bootstrap(self.get("config"), self.get("db"))
+            # Plugins load when a command first needs them: a read loads none.
+            self["app"] = bootstrap(self.get("config"), self.get("db"), lazy_plugins=True)
         if migrated and not self.get("migrated"):
             from postsales.core.services.schema import ensure_current
 
