@@ -8,9 +8,12 @@ from __future__ import annotations
 
 
 class PostsalesError(Exception):
-    """Base of every error a user can cause; carries a message meant for that user."""
+    """Base of every error a user can cause; carries a message meant for that user.
 
-    exit_code = 1
+    One of no more precise kind counts as bad input (exit 2): 1 is only for bugs (SPEC §10).
+    """
+
+    exit_code = 2
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -52,9 +52,15 @@ def explain(exc: BaseException, *, database: str | None = None) -> PostsalesErro
             return Unavailable(f"{where} is busy: no connection free ({first_line(exc)})")
         if isinstance(exc, sa_exc.DBAPIError):
             return _driver_fault(exc.orig, where)
+    if getattr(exc, "sqlite_errorname", None) or _is_psycopg(exc):  # raised past SQLAlchemy
+        return _driver_fault(exc, where)
     if isinstance(exc, OSError):
         return _os_fault(exc)
     return None
+
+
+def _is_psycopg(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] == "psycopg"
 
 
 def _driver_fault(orig: Any, where: str) -> PostsalesError | None:
@@ -62,7 +68,7 @@ def _driver_fault(orig: Any, where: str) -> PostsalesError | None:
     sqlite_code = getattr(orig, "sqlite_errorname", None)
     if sqlite_code is not None:
         return _sqlite_fault(sqlite_code, reason, where)
-    if type(orig).__module__.split(".")[0] == "psycopg":
+    if _is_psycopg(orig):
         return _postgresql_fault(orig, reason, where)
     return None
 

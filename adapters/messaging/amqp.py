@@ -41,8 +41,8 @@ def safe_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    host = parts.netloc.rpartition("@")[2]  # as written: a port that is not a number stays text
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def describe(error: object) -> str:
