@@ -40,11 +40,16 @@ def first_line(exc: BaseException) -> str:
 
 
 def explain(exc: BaseException, *, database: str | None = None) -> PostsalesError | None:
-    """The user error `exc` stands for, or None when it is a bug. `database` names the URL."""
+    """The user error `exc` stands for, or None when it is a bug. `database` is the URL as the
+    user gave it (None: the configured one)."""
     if isinstance(exc, PostsalesError):
         return exc
+    sa_exc = sys.modules.get("sqlalchemy.exc")  # not loaded: no database error can be raised
+    if database is None and sa_exc is not None:
+        from .persistence.database import database_url
+
+        database = database_url(None)  # POSTSALES_DATABASE_URL, or the embedded default
     where = f"database {masked_url(database)}" if database else "the database"
-    sa_exc = sys.modules.get("sqlalchemy.exc")
     if sa_exc is not None:
         if isinstance(exc, sa_exc.ArgumentError | sa_exc.NoSuchModuleError):
             return BadInput(f"{where}: not a usable database URL ({first_line(exc)})", field="db")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -81,3 +82,29 @@ def test_text_walk_index_of_0005_on_postgresql_only(app: Postsales) -> None:
     upgrade(app.engine)
     assert has_index() is postgres
     test_migrations_match_the_declared_tables(app)
+
+
+def test_the_start_up_check_and_config_check_read_the_revision_on_both_databases(
+    app: Postsales,
+) -> None:
+    """`ensure_current` (every command) and `database_status` (`config check`) read
+    `alembic_version` themselves, without Alembic: ready at head, refused behind it."""
+    from sqlalchemy import text
+
+    from postsales.core.errors import Unavailable
+    from postsales.core.persistence.migrate import head_revision
+    from postsales.core.services.schema import database_status, ensure_current
+
+    url = app.engine.url.render_as_string(hide_password=False)
+    ensure_current(app)
+    assert database_status(url).state == "ready"
+    with app.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    try:
+        with pytest.raises(Unavailable, match=f"is at revision 0004, not {head_revision()}"):
+            ensure_current(app)
+        assert database_status(url).state == "behind"
+    finally:
+        with app.engine.begin() as conn:
+            back = text("UPDATE alembic_version SET version_num = :v")
+            conn.execute(back, {"v": head_revision()})
