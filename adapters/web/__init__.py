@@ -19,6 +19,7 @@ from postsales.core.services.schema import ensure_current
 
 from . import admin, api, auth, errors, orders
 from .context import load_user, localtime
+from .once import form_key
 from .security import (
     LoginThrottle,
     SessionInterface,
@@ -71,6 +72,7 @@ def create_app(
     app.before_request(load_user)
     app.after_request(add_security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["form_key"] = form_key
     app.jinja_env.filters["localtime"] = localtime
 
     app.register_blueprint(auth.bp)

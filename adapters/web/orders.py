@@ -21,6 +21,7 @@ from postsales.core.errors import BadInput, PostsalesError
 from postsales.core.machines import ORDER
 from postsales.core.services.actions import (
     ActionAvailability,
+    ActionOutcome,
     list_actions,
     order_with_actions,
     run_action,
@@ -34,6 +35,7 @@ from postsales.core.services.search import (
     work_queue,
 )
 
+from . import once
 from .context import localtime, require, services, user
 from .errors import error_page, shown_inline, status_for
 from .forms import form_fields, passthrough, read_params
@@ -257,6 +259,8 @@ def _describe(result: dict[str, Any]) -> str:
     """ "returns: RET-1; refunds: RF-1, RF-2" — the ids an action created, for the flash."""
     parts = []
     for key, value in sorted(result.items()):
+        if key == "notes":  # sentences, shown on their own
+            continue
         shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         if shown:
             parts.append(f"{key.replace('_', ' ')}: {shown}")
@@ -280,15 +284,26 @@ def _question(template: str, params: dict[str, Any]) -> str:
 
 @bp.route("/orders/<order_id>/actions/<name>", methods=["POST"])
 def act(order_id: str, name: str) -> Page:
-    """Run an action, or with `preview=1` show what it would do and ask for confirmation."""
+    """Run an action, or with `preview=1` show what it would do and ask for confirmation.
+
+    A form is run once however often it is sent (its one-time key, `once.py`)."""
     require("orders.view")
     action = _action(order_id, name)
     preview = request.form.get("preview") == "1"
+    sent = None if preview else once.sent_form()
+    if sent is not None and (replay := once.answered(sent)) is not None:
+        return replay
     try:
         params = read_params(form_fields(action.params, {}), request.form)
-        outcome = run_action(services(), order_id, name, params, user(), dry_run=preview)
-    except PostsalesError as exc:
-        if not shown_inline(exc):
+        keyed = once.with_answer(sent, lambda outcome: _done(action, order_id, outcome))
+        outcome = run_action(
+            services(), order_id, name, params, user(), dry_run=preview, keyed=keyed
+        )
+    except Exception as exc:
+        # A second send of the form may have lost the race to the first: show the first's.
+        if sent is not None and (replay := once.answered(sent)) is not None:
+            return replay
+        if not isinstance(exc, PostsalesError) or not shown_inline(exc):
             raise
         return _order_page(
             order_id,
@@ -310,10 +325,17 @@ def act(order_id: str, name: str) -> Page:
             currency=outcome.order["currency"],
             hidden=passthrough(request.form),
         )
+    location, message = _done(action, order_id, outcome)
+    flash(message, "success")
+    return redirect(location)
+
+
+def _done(action: ActionAvailability, order_id: str, outcome: ActionOutcome) -> tuple[str, str]:
+    """Where the agent goes after the action, and what they are told."""
     if order_id in outcome.result.get("deleted", ()):
         # The order is gone: its page would only say "not found".
-        flash(f"{action.label}: done. Order {order_id} was deleted.", "success")
-        return redirect(url_for("orders.grid"))
+        return url_for("orders.grid"), f"{action.label}: done. Order {order_id} was deleted."
     done = _describe(outcome.result)
-    flash(f"{action.label}: done." + (f" Created {done}." if done else ""), "success")
-    return redirect(url_for("orders.show", order_id=order_id))
+    message = f"{action.label}: done." + (f" Created {done}." if done else "")
+    message += "".join(f" Note: {note}." for note in outcome.result.get("notes", ()))
+    return url_for("orders.show", order_id=order_id), message

@@ -38,6 +38,21 @@ def order_refundable(order: Order) -> Decimal:
     return max(order.captured - order.refunded, ZERO)
 
 
+def within_capture(order: Order, lines: list[RefundLine]) -> tuple[list[RefundLine], Decimal]:
+    """D-4 applied to money the order owes back (a return's, a cancellation's refund): each line
+    keeps its amount, in the order given, while captured money is left. Returns the lines to
+    refund and what could not be refunded because it was never captured."""
+    left = order_refundable(order)
+    kept, short = [], ZERO
+    for rl in lines:
+        amount = min(rl.amount, left)
+        short += rl.amount - amount
+        if amount > ZERO:
+            kept.append(RefundLine(rl.line_number, amount))
+            left -= amount
+    return kept, short
+
+
 def check_refund(order: Order, lines: list[RefundLine], *, appeasement: bool = False) -> None:
     """Refuse a refund that would break D-1, D-2 or D-4, naming the cap it would exceed."""
     cur = order.currency

@@ -358,7 +358,7 @@ idempotency_keys = Table(
     Column("user_name", String(64), nullable=False),
     Column("key", String(255), nullable=False),
     Column("request_hash", String(64), nullable=False),
-    Column("status_code", Integer),  # NULL while the first request is still running
+    Column("status_code", Integer),  # written with the effect; NULL only in rows of old versions
     Column("response", JSON),
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("user_name", "key"),

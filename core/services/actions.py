@@ -19,6 +19,7 @@ from ..documents import order_document
 from ..domain.orders import Order
 from ..domain.users import User
 from ..errors import BadInput, Forbidden, Refused
+from .idempotency import KeyedRequest, keep_with
 from .orders import load_visible
 
 
@@ -132,8 +133,10 @@ def run_action(
     user: User,
     *,
     dry_run: bool = False,
+    keyed: KeyedRequest | None = None,
 ) -> ActionOutcome:
-    """Run (or preview) one action in one transaction with its history and messages."""
+    """Run (or preview) one action in one transaction with its history and messages; with
+    `keyed`, the key's answer commits with them (a preview keeps no key)."""
     spec = _spec(app, name)
     with app.uow() as uow:
         order = load_visible(uow, order_id, user, history=True)
@@ -152,11 +155,14 @@ def run_action(
             {"id": m["message_id"], "type": m["type"], "payload": m["payload"]}
             for m in uow.pending_messages
         ]
+        outcome = ActionOutcome(order.id, name, dry_run, result, messages, order_document(order))
         # The writes are sent either way, so a guarded cap (D-1…D-4) refuses a preview exactly
         # as it refuses the action: a preview then rolls back, a real run commits in the same
         # round trip (commit sends what a flush would, and raises the same Refused).
         if dry_run:
             uow.flush()
         else:
+            if keyed is not None:
+                keep_with(uow, keyed, outcome, ctx.now)
             uow.commit()
-    return ActionOutcome(order.id, name, dry_run, result, messages, order_document(order))
+    return outcome

@@ -26,6 +26,7 @@ from ..domain.users import User
 from ..errors import BadInput, Forbidden
 from ..money import ZERO, parse_amount
 from ..persistence import tables as T
+from .idempotency import KeyedRequest, keep_with
 
 PARAMS = ("sales_channel", "customer", "shipping_address", "billing_address", "shipping_method",
           "lines")  # fmt: skip
@@ -206,9 +207,15 @@ def _build(ctx: ActionContext, params: Mapping[str, Any], user: User) -> Order:
 
 
 def create_order(
-    app: Postsales, params: Mapping[str, Any], user: User, *, dry_run: bool = False
+    app: Postsales,
+    params: Mapping[str, Any],
+    user: User,
+    *,
+    dry_run: bool = False,
+    keyed: KeyedRequest | None = None,
 ) -> dict[str, Any]:
-    """Create a DRAFT order for a customer (A-12); returns its order document.
+    """Create a DRAFT order for a customer (A-12); returns its order document (with `keyed`,
+    the key's answer commits with the draft).
 
     `params`: `sales_channel`, `customer` (an existing customer's id, or an object for a new
     one), `shipping_address`, `billing_address` (optional, defaults to the shipping address),
@@ -239,5 +246,7 @@ def create_order(
                 continue
             document = order_document(order)
             if not dry_run:
+                if keyed is not None:
+                    keep_with(uow, keyed, document, ctx.now)
                 uow.commit()
             return document

@@ -1,28 +1,30 @@
 """Idempotency keys for requests that change things, in the manner of Stripe's (SPEC §10).
 
 A client that sends the same request twice with the same key (a retry after a timeout, a double
-click, ten workers racing) gets one effect and the same answer each time:
+click, a reload, ten workers racing) gets one effect and the same answer each time. The key's
+answer is written **in the transaction of the effect** (:func:`keep_with`), so the two commit
+together or not at all: a connection that drops while the commit's answer is on its way leaves
+either nothing (the retry runs) or the effect with its answer (the retry replays), never an
+effect without its key, and never a key "in progress" that no one will finish.
 
-1. :func:`claim` inserts `(user, key, request_hash)` with no status, in its own short
-   transaction. The primary key `(user_name, key)` makes exactly one request the owner; the
-   others fail the insert and then wait (polling) until the owner has stored its response.
-2. The owner runs the request and calls :func:`complete` with the response to keep, or
-   :func:`release` when it failed with an unexpected error (a 5xx is not an answer to replay:
-   the client may retry and run it again).
-3. A later request with the same key and the same fingerprint gets the stored response back;
-   with a different fingerprint it is refused (:class:`KeyReused`).
+1. The door looks the key up (:func:`lookup`): a stored answer is replayed; the same key with
+   another request is refused (:class:`KeyReused`).
+2. Otherwise it runs the request, handing the service a :class:`KeyedRequest`; the service adds
+   the key's row, with the answer the door renders from the outcome, to its unit of work just
+   before it commits. The primary key `(user_name, key)` lets one such transaction commit: a
+   concurrent duplicate fails on it (PostgreSQL makes it wait for the first one's outcome) and
+   rolls back its whole effect.
+3. A request that failed or changed nothing (a client error, a dry run) has no effect to tie
+   its answer to: the door keeps the answer afterwards in a short transaction of its own
+   (:func:`remember`), and after any failure it looks again, so a duplicate that lost the race
+   replays the winner's answer. A 5xx is never kept: the client may retry and run it again.
 
 Keys are per user and kept :data:`KEEP` (24 hours); older ones are purged now and then by
-:func:`claim`, and count as unused if they are still there.
+:func:`lookup`, and count as unused if they are still there.
 
 The stored response is opaque to the core: whatever the door serialised (its status code and
 a JSON object holding, for the API, the exact body text and content type), so a replay is
 byte-identical to the first answer.
-
-Limitation: the owner's effect and its stored response are two transactions. If the process
-dies between the two, the key stays "in progress" (a retry gets :class:`Refused` after the
-wait) until it expires: the client must look at the order before trying with a new key. That
-errs on the side of no second refund.
 """
 
 from __future__ import annotations
@@ -30,23 +32,22 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import attrs
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..bootstrap import Postsales
-from ..errors import BadInput, Refused
+from ..errors import BadInput
 from ..persistence import tables as T
+from ..persistence.unit_of_work import UnitOfWork
 
 KEEP = timedelta(hours=24)
-WAIT_SECONDS = 10.0  # how long a concurrent duplicate waits for the first request to finish
-POLL_SECONDS = 0.05
-PURGE_CHANCE = 0.01  # one claim in a hundred also deletes expired keys
+PURGE_CHANCE = 0.01  # one look-up in a hundred also deletes expired keys
 KEY_MAX_LENGTH = 255  # the column's size
 
 
@@ -58,16 +59,6 @@ class KeyReused(BadInput):
             "Idempotency-Key reused with a different request: a key may be used for one "
             "request only (same method, path and body); use a new key for a new request",
             field="Idempotency-Key",
-        )
-
-
-class StillInProgress(Refused):
-    """The first request with this key has not finished within the wait."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "a request with this Idempotency-Key is still in progress; retry later "
-            "to get its response"
         )
 
 
@@ -125,102 +116,69 @@ def _row(app: Postsales, user_name: str, key: str) -> Any:
         ).first()
 
 
-def _insert(app: Postsales, user_name: str, key: str, request_hash: str) -> bool:
-    """Take the key; False if someone else holds it (the primary key refused the insert)."""
-    t = T.idempotency_keys
+@attrs.frozen
+class KeyedRequest:
+    """A request under a key, handed to the service whose effect it asks for: `answer` renders
+    what the door will reply from the service's outcome, to be kept with the effect."""
+
+    user_name: str
+    key: str
+    request_hash: str
+    answer: Callable[[Any], StoredResponse]
+
+
+def lookup(app: Postsales, user_name: str, key: str, request_hash: str) -> StoredResponse | None:
+    """The answer kept for `key`, or None when the request must run.
+
+    Raises :class:`KeyReused` when the key was used for another request."""
+    check_key(key)
+    if random.random() < PURGE_CHANCE:
+        purge_expired(app)
+    row = _row(app, user_name, key)
+    if row is None:
+        return None
+    # A row without an answer was left by a version that claimed keys before running them.
+    if row.status_code is None or row.created_at < app.now() - KEEP:
+        _forget(app, user_name, key)
+        return None
+    if row.request_hash != request_hash:
+        raise KeyReused()
+    return StoredResponse(row.status_code, row.response)
+
+
+def _key_row(keyed: KeyedRequest, answer: StoredResponse, now: datetime) -> dict[str, Any]:
+    return {
+        "user_name": keyed.user_name,
+        "key": keyed.key,
+        "request_hash": keyed.request_hash,
+        "status_code": answer.status_code,
+        "response": answer.response,
+        "created_at": now,
+    }
+
+
+def keep_with(uow: UnitOfWork, keyed: KeyedRequest, outcome: Any, now: datetime) -> None:
+    """Add the key and its answer to `uow`'s commit, beside the effect (called by services
+    just before they commit)."""
+    uow.add_rows(T.idempotency_keys, [_key_row(keyed, keyed.answer(outcome), now)])
+
+
+def remember(app: Postsales, keyed: KeyedRequest, answer: StoredResponse) -> StoredResponse:
+    """Keep the answer of a request that changed nothing; returns the answer now kept for the
+    key (another request's, if one kept its own first)."""
     try:
         with app.uow() as uow:
-            uow.conn.execute(
-                insert(t).values(
-                    user_name=user_name,
-                    key=key,
-                    request_hash=request_hash,
-                    status_code=None,
-                    response=None,
-                    created_at=app.now(),
-                )
-            )
+            uow.conn.execute(insert(T.idempotency_keys).values(_key_row(keyed, answer, app.now())))
             uow.commit()
     except IntegrityError:
-        return False
-    return True
+        return lookup(app, keyed.user_name, keyed.key, keyed.request_hash) or answer
+    return answer
 
 
-def _forget_expired(app: Postsales, user_name: str, key: str) -> None:
+def _forget(app: Postsales, user_name: str, key: str) -> None:
     t = T.idempotency_keys
     with app.uow() as uow:
-        uow.conn.execute(
-            delete(t).where(
-                and_(t.c.user_name == user_name, t.c.key == key, t.c.created_at < app.now() - KEEP)
-            )
-        )
-        uow.commit()
-
-
-def claim(
-    app: Postsales,
-    user_name: str,
-    key: str,
-    request_hash: str,
-    *,
-    wait: float | None = None,
-    poll: float = POLL_SECONDS,
-) -> StoredResponse | None:
-    """Claim `key` for this request: None if the caller now owns it and must run the request
-    (then :func:`complete` or :func:`release`), or the stored response to replay.
-
-    Raises :class:`KeyReused` when the key was used for another request, and
-    :class:`StillInProgress` when the first request has not finished within `wait` seconds
-    (default :data:`WAIT_SECONDS`).
-    """
-    check_key(key)
-    deadline = time.monotonic() + (WAIT_SECONDS if wait is None else wait)
-    while True:
-        if _insert(app, user_name, key, request_hash):
-            if random.random() < PURGE_CHANCE:
-                purge_expired(app)
-            return None
-        # Someone holds the key: read (never write, so the owner's transaction is not slowed)
-        # until its response is there, or the key is free again.
-        while True:
-            row = _row(app, user_name, key)
-            if row is None:
-                break  # the owner failed and released it: try to take it
-            if row.created_at < app.now() - KEEP:
-                _forget_expired(app, user_name, key)
-                break
-            if row.request_hash != request_hash:
-                raise KeyReused()
-            if row.status_code is not None:
-                return StoredResponse(row.status_code, row.response)
-            if time.monotonic() >= deadline:
-                raise StillInProgress()
-            time.sleep(poll)
-
-
-def complete(
-    app: Postsales, user_name: str, key: str, status_code: int, response: dict[str, Any]
-) -> None:
-    """Keep the owner's response for replay."""
-    t = T.idempotency_keys
-    with app.uow() as uow:
-        uow.conn.execute(
-            update(t)
-            .where(and_(t.c.user_name == user_name, t.c.key == key, t.c.status_code.is_(None)))
-            .values(status_code=status_code, response=response)
-        )
-        uow.commit()
-
-
-def release(app: Postsales, user_name: str, key: str) -> None:
-    """Give the key up without an answer (the request failed unexpectedly): a retry runs anew."""
-    t = T.idempotency_keys
-    with app.uow() as uow:
-        uow.conn.execute(
-            delete(t).where(
-                and_(t.c.user_name == user_name, t.c.key == key, t.c.status_code.is_(None))
-            )
-        )
+        uow.conn.execute(delete(t).where(and_(t.c.user_name == user_name, t.c.key == key)))
         uow.commit()
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from ..context import ActionContext
 from ..domain.orders import Order, Payment, Refund, RefundLine
-from ..domain.refunds import apply_refund, check_refund
+from ..domain.refunds import apply_refund, check_refund, within_capture
 from ..errors import Refused
 from ..machines import REFUND, fire
-from ..money import format_amount
+from ..money import ZERO, format_amount
 from .messages_out import notify_refund_failed
 
 
@@ -70,6 +70,42 @@ def create_refund(
     if auto_release:
         release_refund(ctx, order, refund)
     return refund
+
+
+def refund_owed(
+    ctx: ActionContext,
+    order: Order,
+    kind: str,
+    lines: list[RefundLine],
+    **details: str,
+) -> Refund | None:
+    """Refund what a return or a cancellation owes, up to what is left of the captured amount.
+
+    When less was captured than the lines are worth, the refund is what is left (none when
+    nothing is), and history and the action's result say how much was not refunded: the return
+    or cancellation itself still completes (see docs/rules.md, "Less captured than ordered")."""
+    kept, short = within_capture(order, lines)
+    if short > ZERO:
+        cur = order.currency
+        wanted = sum((rl.amount for rl in lines), ZERO)
+        note = (
+            f"{format_amount(wanted, cur)} {cur} is owed for line(s) "
+            f"{', '.join(str(rl.line_number) for rl in lines)}, but only "
+            f"{format_amount(wanted - short, cur)} {cur} is left of the captured amount: "
+            f"{format_amount(short, cur)} {cur} is not refunded"
+        )
+        ctx.record(
+            order,
+            "refund.limited",
+            note[0].upper() + note[1:],
+            {
+                "kind": kind,
+                "owed": format_amount(wanted, cur),
+                "not_refunded": format_amount(short, cur),
+            },
+        )
+        ctx.result.setdefault("notes", []).append(note)
+    return create_refund(ctx, order, kind, kept, **details) if kept else None
 
 
 def release_refund(ctx: ActionContext, order: Order, refund: Refund) -> None:

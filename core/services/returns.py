@@ -12,7 +12,7 @@ from ..errors import BadInput, Refused
 from ..machines import LINE, RETURN, fire
 from ..rules import Decision, combine
 from .lifecycle import sync_order_status
-from .refunds import create_refund
+from .refunds import refund_owed
 
 
 def eligibility(ctx: ActionContext, order: Order, line_number: int) -> Decision:
@@ -127,7 +127,7 @@ def approve_return(
             if adjusted is not None:
                 refund_lines = adjusted
         if refund_lines:
-            create_refund(
+            refund_owed(
                 ctx,
                 order,
                 "RETURN",

@@ -11,13 +11,13 @@ import attrs
 
 from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
 from postsales.core.domain.orders import Order, OrderLine, RefundLine
-from postsales.core.domain.refunds import order_refundable, refundable_remainder
+from postsales.core.domain.refunds import refundable_remainder
 from postsales.core.machines import LINE, SHIPMENT, can_fire, fire
 from postsales.core.money import ZERO, format_amount
 from postsales.core.rules import Decision, combine
 from postsales.core.services.lifecycle import sync_order_status
 from postsales.core.services.messages_out import order_updated
-from postsales.core.services.refunds import create_refund
+from postsales.core.services.refunds import refund_owed
 
 REQUIREMENT = "A-1"
 CANCELLABLE = ("NEW", "ALLOCATED")  # the line machine's sources of `cancel`
@@ -88,17 +88,11 @@ def lines_to_cancel(order: Order, requested: list[int] | None) -> list[int]:
     return chosen
 
 
-def refund_lines(order: Order, lines: list[OrderLine]) -> list[RefundLine]:
-    """The captured money of the cancelled lines: each line's refundable remainder (D-1), in line
-    order, never more in total than is left of the captured amount (D-4)."""
-    left = order_refundable(order)
-    out = []
-    for line in lines:
-        amount = min(refundable_remainder(line), left)
-        if amount > ZERO:
-            out.append(RefundLine(line.line_number, amount))
-            left -= amount
-    return out
+def refund_lines(lines: list[OrderLine]) -> list[RefundLine]:
+    """What the cancelled lines cost: each line's refundable remainder (D-1), in line order
+    (`refund_owed` keeps it within what is left of the captured amount, D-4)."""
+    owed = [RefundLine(line.line_number, refundable_remainder(line)) for line in lines]
+    return [rl for rl in owed if rl.amount > ZERO]
 
 
 def _release_shipments(order: Order, cancelled: set[int]) -> list[str]:
@@ -140,11 +134,13 @@ def run(order: Order, params: CancelParams, ctx: ActionContext) -> dict[str, obj
          "shipments_cancelled": shipments},
     )  # fmt: skip
     refunded = ZERO
-    money = refund_lines(order, lines) if order.captured > ZERO else []
+    money = refund_lines(lines) if order.captured > ZERO else []
+    refund = None
     if money:
-        refund = create_refund(ctx, order, "CANCELLATION", money,
-                               reason=params.reason or "Cancelled",
-                               description=f"{what} cancelled")  # fmt: skip
+        refund = refund_owed(ctx, order, "CANCELLATION", money,
+                             reason=params.reason or "Cancelled",
+                             description=f"{what} cancelled")  # fmt: skip
+    if refund is not None:
         refunded = refund.amount
     sync_order_status(order)
     ctx.notify(

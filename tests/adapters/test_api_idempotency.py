@@ -130,20 +130,95 @@ def test_a_malformed_key_is_refused(api: Api, key: str) -> None:
     assert history_count(api.services, "comment") == 0
 
 
-def test_a_request_still_in_progress_is_409_after_the_wait(
+def test_a_key_left_without_an_answer_is_never_stuck(api: Api) -> None:
+    """A row without an answer (left by a version that claimed keys before running them) is
+    not "in progress" for 24 hours: the request runs."""
+    with api.services.uow() as uow:
+        uow.conn.execute(T.idempotency_keys.insert().values(
+            user_name="sam", key="k-7", request_hash="h", status_code=None, response=None,
+            created_at=api.services.now()))  # fmt: skip
+        uow.commit()
+    headers = api.auth(**{"Idempotency-Key": "k-7"})
+    response = api.client.post(COMMENT, json={"text": "hi"}, headers=headers)
+    assert response.status_code == 200 and "Idempotent-Replayed" not in response.headers
+    assert history_count(api.services, "comment") == 1
+
+
+def _lose_the_answer_of(monkeypatch: pytest.MonkeyPatch, *, after_commit: bool) -> list[int]:
+    """Make the next commit's answer get lost, as when the connection drops: the error comes
+    after the COMMIT reached the database, or before it did, and the database stays out of
+    reach for the rest of that request."""
+    from sqlalchemy.exc import OperationalError
+
+    from postsales.core.persistence.unit_of_work import UnitOfWork
+
+    real_commit, real_row = UnitOfWork.commit, keys._row
+    lost: list[int] = []
+    down: list[int] = []
+
+    def gone() -> OperationalError:
+        return OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    def commit(self: UnitOfWork) -> None:
+        if lost:
+            return real_commit(self)
+        lost.append(1)
+        if after_commit:
+            real_commit(self)
+        down.append(1)
+        raise gone()
+
+    def row(*args: Any) -> Any:
+        if down:
+            down.clear()
+            raise gone()
+        return real_row(*args)
+
+    monkeypatch.setattr(UnitOfWork, "commit", commit)
+    monkeypatch.setattr(keys, "_row", row)
+    return lost
+
+
+@pytest.mark.parametrize("after_commit", [True, False], ids=["committed", "not-committed"])
+def test_a_lost_commit_answer_gives_one_effect(
+    api: Api, monkeypatch: pytest.MonkeyPatch, after_commit: bool
+) -> None:
+    """Issue 17 item 3: the key's answer commits with the effect, so the retry of a request
+    that answered 500 replays it when it committed, and runs it when it did not."""
+    lost = _lose_the_answer_of(monkeypatch, after_commit=after_commit)
+    headers = api.auth(**{"Idempotency-Key": "k-lost"})
+    first = api.client.post(COMMENT, json={"text": "hello"}, headers=headers)
+    assert lost and first.status_code == 500
+    retry = api.client.post(COMMENT, json={"text": "hello"}, headers=headers)
+    assert retry.status_code == 200
+    assert (retry.headers.get("Idempotent-Replayed") == "true") is after_commit
+    assert history_count(api.services, "comment") == 1
+    assert key_rows(api.services) == 1
+
+
+def test_a_duplicate_that_lost_the_race_replays_the_winner(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(keys, "WAIT_SECONDS", 0.2)
-    fingerprint = keys.request_fingerprint("POST", COMMENT, {"text": "hi"})
-    assert keys.claim(api.services, "sam", "k-7", fingerprint) is None  # a first, still running
-    headers = api.auth(**{"Idempotency-Key": "k-7"})
-    body = problem(api.client.post(COMMENT, json={"text": "hi"}, headers=headers), 409)
-    assert "still in progress" in body["detail"]
-    keys.complete(api.services, "sam", "k-7", 200, {"content_type": "application/json",
-                                                    "body": '{"done":true}'})  # fmt: skip
-    replay = api.client.post(COMMENT, json={"text": "hi"}, headers=headers)
-    assert replay.get_data() == b'{"done":true}' and replay.headers["Idempotent-Replayed"]
-    assert history_count(api.services, "comment") == 0
+    """A second request under the key looked it up before the first one committed: its own
+    commit then fails on the key, its effect rolls back, and it answers with the first one's
+    response."""
+    headers = api.auth(**{"Idempotency-Key": "k-race"})
+    real_lookup = keys.lookup
+    winner: list[Any] = []
+
+    def lookup(*args: Any) -> Any:
+        if winner:
+            return real_lookup(*args)
+        winner.append(None)  # the winner runs between the loser's look-up and its commit
+        winner[0] = api.client.post(COMMENT, json={"text": "hello"}, headers=headers)
+        return None
+
+    monkeypatch.setattr(keys, "lookup", lookup)
+    loser = api.client.post(COMMENT, json={"text": "hello"}, headers=headers)
+    assert winner[0].status_code == 200 and "Idempotent-Replayed" not in winner[0].headers
+    assert loser.status_code == 200 and loser.headers["Idempotent-Replayed"] == "true"
+    assert loser.get_data() == winner[0].get_data()
+    assert history_count(api.services, "comment") == 1
 
 
 def test_creating_an_order_is_idempotent(api: Api) -> None:
@@ -249,15 +324,18 @@ def test_ten_concurrent_requests_with_one_key_have_one_effect(
     assert row.status_code == 200 and row.user_name == "anna"
 
 
-def test_one_owner_per_user_and_key(app: Postsales) -> None:
-    """The primary key makes one request the owner, on both databases."""
-    assert keys.claim(app, "anna", "k", "h1") is None
-    with pytest.raises(keys.StillInProgress):
-        keys.claim(app, "anna", "k", "h1", wait=0.1)
+def test_one_answer_per_user_and_key(app: Postsales) -> None:
+    """The primary key keeps one answer per user and key, on both databases."""
+
+    def request(user: str, request_hash: str) -> keys.KeyedRequest:
+        return keys.KeyedRequest(user, "k", request_hash, answer=lambda outcome: outcome)
+
+    first = keys.StoredResponse(201, {"body": "{}"})
+    assert keys.lookup(app, "anna", "k", "h1") is None
+    assert keys.remember(app, request("anna", "h1"), first) == first
+    # A second answer for the same key loses to the first one.
+    assert keys.remember(app, request("anna", "h1"), keys.StoredResponse(409, {})) == first
+    assert keys.lookup(app, "anna", "k", "h1") == first
     with pytest.raises(keys.KeyReused):
-        keys.claim(app, "anna", "k", "h2", wait=0.1)
-    assert keys.claim(app, "bob", "k", "h2") is None  # another user's key of the same name
-    keys.release(app, "anna", "k")
-    assert keys.claim(app, "anna", "k", "h2") is None  # released: free for a new request
-    keys.complete(app, "anna", "k", 201, {"body": "{}"})
-    assert keys.claim(app, "anna", "k", "h2") == keys.StoredResponse(201, {"body": "{}"})
+        keys.lookup(app, "anna", "k", "h2")
+    assert keys.lookup(app, "bob", "k", "h2") is None  # another user's key of the same name

@@ -25,6 +25,7 @@ from postsales.core.persistence import rows
 from postsales.core.persistence import tables as T
 from postsales.core.services.drafts import create_order
 from postsales.core.services.messages import import_lines
+from postsales.core.services.orders import show_order
 from postsales.core.services.users import add_user, get_user
 from tests.conftest import ROOT, import_examples
 
@@ -253,6 +254,73 @@ def test_a_comment_appears_in_history(web: Flask, client: FlaskClient) -> None:
     assert "Called the customer" in history and "anna" in history
     blank = post(client, f"/orders/{ORDER}/actions/comment", {"text": "   "})
     assert blank.status_code == 422 and "must not be blank" in blank.text
+
+
+def _form_key(html: str, action: str) -> str:
+    """The one-time key of the action's form on an order page."""
+    form = html.split(f'action="/orders/{ORDER}/actions/{action}"', 1)[1].split("</form>", 1)[0]
+    return form.split('name="form_key" value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_form_sent_twice_has_one_effect(web: Flask, client: FlaskClient) -> None:
+    """Issue 13 item 3, issue 17 item 3: a double click, or back and resend, runs the action
+    once; the second send shows the first result."""
+    sign_in(client)
+    page = client.get(f"/orders/{ORDER}").text
+    key = _form_key(page, "comment")
+    assert key != _form_key(client.get(f"/orders/{ORDER}").text, "comment")  # one per render
+    form = {"text": "Called the customer", "form_key": key}
+    first = post(client, f"/orders/{ORDER}/actions/comment", form)
+    assert first.status_code == 302
+    assert "Comment: done." in client.get(f"/orders/{ORDER}").text
+    again = post(client, f"/orders/{ORDER}/actions/comment", form)
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    html = client.get(f"/orders/{ORDER}").text
+    assert "Comment: done." in html and "it was not done again" in html
+    history = html.split("<h2>History and comments</h2>", 1)[1]
+    assert history.count("Called the customer") == 1
+    # Back, edit, resend: still the one form, so not run; the agent is told why.
+    edited = post(client, f"/orders/{ORDER}/actions/comment", {**form, "text": "Other"})
+    assert edited.status_code == 302
+    html = client.get(f"/orders/{ORDER}").text
+    assert "it was not done again" in html and "Other" not in html
+    # A new form (a new key) runs again.
+    fresh = {"text": "Called again", "form_key": _form_key(html, "comment")}
+    assert post(client, f"/orders/{ORDER}/actions/comment", fresh).status_code == 302
+    assert "Called again" in client.get(f"/orders/{ORDER}").text
+
+
+def test_a_confirmed_appeasement_sent_twice_refunds_once(web: Flask, client: FlaskClient) -> None:
+    sign_in(client)
+    key = _form_key(client.get(f"/orders/{ORDER}").text, "appeasement")
+    form = {"line": "1", "amount": "5.00", "reason": "Late delivery", "comment": "sorry",
+            "form_key": key}  # fmt: skip
+    preview = post(client, f"/orders/{ORDER}/actions/appeasement", {**form, "preview": "1"})
+    assert preview.status_code == 200 and f'name="form_key" value="{key}"' in preview.text
+    for _ in range(2):  # the confirmation sent twice (double click)
+        assert post(client, f"/orders/{ORDER}/actions/appeasement", form).status_code in (302, 303)
+    services = web.extensions["postsales"]
+    document = show_order(services, ORDER, get_user(services, None))
+    assert [r["kind"] for r in document["refunds"]] == ["APPEASEMENT"]
+
+
+def test_the_preview_says_what_is_not_refunded(sqlite_app: Postsales) -> None:
+    """Issue 16 item 3: less captured than owed is said before the agent confirms."""
+    order = json.loads((ROOT / "examples/messages/order-create.json").read_text())
+    order["payload"]["order"]["payments"][0]["captured_amount"] = "60.00"
+    shipped = (ROOT / "examples/messages/shipment-shipped.json").read_text()
+    assert not import_lines(sqlite_app, [json.dumps(order), shipped.replace("\n", " ")]).refused
+    add_user(sqlite_app, "anna", ["agent"], PASSWORD)
+    client = make_web(sqlite_app).test_client()
+    sign_in(client)
+    form = {"lines": "2", "reason": "Too small", "comment": "c"}
+    assert post(client, f"/orders/{ORDER}/actions/return", form).status_code == 302
+    form = {"lines": "1", "reason": "Damaged", "comment": "c", "preview": "1"}
+    preview = post(client, f"/orders/{ORDER}/actions/return", form)
+    assert "Note:</strong> 48.60 USD is owed for line(s) 1, but only 6.00 USD is left" in (
+        preview.text
+    )
+    assert "Refund <strong>6.00 USD</strong>" in preview.text
 
 
 def test_missing_orders_and_forbidden_actions(web: Flask, client: FlaskClient) -> None:

@@ -364,3 +364,62 @@ def test_unknown_orders_and_other_stores_are_not_found(app: Postsales, shipped_o
     with pytest.raises(NotFound):
         act(app, "appeasement", st2_agent, line=1, amount="1", reason="x")
     assert refunds(app) == []
+
+
+# -- less captured than ordered (issue 16 item 3, docs/rules.md) -------------------------------
+
+
+def _partly_captured(app: Postsales, *, shipped: bool) -> None:
+    """The example order with only 60.00 of its 118.80 captured."""
+    order = example("order-create.json")
+    order["payload"]["order"]["payments"][0]["captured_amount"] = "60.00"
+    lines = [json.dumps(order)]
+    if shipped:
+        lines.append(json.dumps(example("shipment-shipped.json")))
+    assert not import_lines(app, lines).refused
+
+
+def test_a_return_refunds_what_is_left_of_the_capture_and_completes(app: Postsales) -> None:
+    _partly_captured(app, shipped=True)
+    first = act(app, "return", lines=[2], reason="Too small", comment="c1")
+    assert [r["amount"] for r in first.order["refunds"]] == ["54.00"]
+    preview = act_dry(app, "return", lines=[1], reason="Damaged", comment="c2")
+    note = ("48.60 USD is owed for line(s) 1, but only 6.00 USD is left of the captured amount: "
+            "42.60 USD is not refunded")  # fmt: skip
+    assert preview.result["notes"] == [note]  # the preview says so before anything is done
+    done = act(app, "return", lines=[1], reason="Damaged", comment="c2")
+    order = done.order
+    assert {ln["line_number"]: ln["status"] for ln in order["lines"]}[1] == "RETURNED"
+    assert [r["status"] for r in order["returns"]] == ["APPROVED", "APPROVED"]
+    last = order["refunds"][-1]
+    assert last["amount"] == "6.00" and last["lines"] == [{"line_number": 1, "amount": "6.00"}]
+    assert order["totals"]["refunded"] == order["totals"]["captured"] == "60.00"
+    limited = [h for h in order["history"] if h["kind"] == "refund.limited"]
+    assert [h["summary"] for h in limited] == [note[0].upper() + note[1:]]
+
+
+def test_a_manual_return_is_approved_with_what_is_left(app: Postsales) -> None:
+    set_channel(app, auto_approve_return=False)
+    _partly_captured(app, shipped=True)
+    act(app, "return", lines=[2], reason="Too small", comment="c1")
+    act(app, "return", lines=[1], reason="Damaged", comment="c2")
+    for ret in doc(app)["returns"]:
+        act(app, "approve_return", return_id=ret["id"])
+    order = doc(app)
+    assert [r["amount"] for r in order["refunds"]] == ["54.00", "6.00"]
+    assert all(ln["status"] == "RETURNED" for ln in order["lines"] if ln["line_number"] in (1, 2))
+
+
+def test_a_cancellation_follows_the_same_rule(app: Postsales) -> None:
+    _partly_captured(app, shipped=False)
+    act(app, "cancel", lines=[2], reason="Changed mind")
+    done = act(app, "cancel", lines=[1], reason="Changed mind")
+    assert [r["amount"] for r in done.order["refunds"]] == ["54.00", "6.00"]
+    assert done.result["notes"] == [  # line 1 takes its gift wrap, line 3, with it
+        "54.00 USD is owed for line(s) 1, 3, but only 6.00 USD is left of the captured amount: "
+        "48.00 USD is not refunded"
+    ]
+    # Nothing left at all: the cancellation completes without a refund, and says so.
+    third = act(app, "cancel", reason="Changed mind")
+    assert third.order["status"] == "CANCELLED" and len(third.order["refunds"]) == 2
+    assert "0.00 USD is left of the captured amount" in third.result["notes"][0]

@@ -6,10 +6,10 @@ from flask import Blueprint
 from werkzeug.wrappers import Response
 
 from postsales.core.errors import NotFound
-from postsales.core.services.actions import list_actions, run_action
+from postsales.core.services.actions import ActionOutcome, list_actions, run_action
 
 from .auth import api_user, services
-from .idempotency import idempotent
+from .idempotency import idempotent, keyed
 from .payload import json_object, json_response, pop_flag
 
 bp = Blueprint("actions", __name__)
@@ -29,7 +29,13 @@ def run(order_id: str, name: str) -> Response:
         raise NotFound(f"there is no action named {name!r}")
     params = json_object()
     dry_run = pop_flag(params, "dry_run")
-    outcome = run_action(services(), order_id, name, params, api_user(), dry_run=dry_run)
+    outcome = run_action(
+        services(), order_id, name, params, api_user(), dry_run=dry_run, keyed=keyed(_answer)
+    )
+    return _answer(outcome)
+
+
+def _answer(outcome: ActionOutcome) -> Response:
     return json_response(
         {
             "dry_run": outcome.dry_run,

@@ -50,8 +50,7 @@ ERRORS = {
     401: "No bearer token, or not a valid one.",
     403: "The user lacks the permission.",
     404: "No such order, or one outside the user's stores (the two read the same).",
-    409: "Refused by a rule, by the order's state or lock, or a retry of a request still "
-    "in progress.",
+    409: "Refused by a rule, or by the order's state or lock.",
     422: "Invalid parameters (the problem's `field` names the one at fault), or an "
     "Idempotency-Key reused with a different request.",
 }

@@ -13,7 +13,7 @@ from postsales.core.services.orders import show_order
 
 from .arguments import PAGING, paging
 from .auth import api_user, services
-from .idempotency import idempotent
+from .idempotency import idempotent, keyed
 from .payload import json_object, json_response, pop_flag
 
 bp = Blueprint("orders", __name__)
@@ -75,8 +75,11 @@ def create() -> Response:
     """A-12: a DRAFT order for a customer; `"dry_run": true` shows it without creating it."""
     params = json_object(empty_ok=False)
     dry_run = pop_flag(params, "dry_run")
-    document = create_order(services(), params, api_user(), dry_run=dry_run)
     if dry_run:
-        return json_response(document)
+        return json_response(create_order(services(), params, api_user(), dry_run=True))
+    return _created(create_order(services(), params, api_user(), keyed=keyed(_created)))
+
+
+def _created(document: dict[str, Any]) -> Response:
     location = url_for("api.orders.show", order_id=document["id"])
     return json_response(document, 201, {"Location": location})

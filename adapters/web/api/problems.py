@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from postsales.core.errors import BadInput, Forbidden, NotFound, PostsalesError, Refused
-from postsales.core.services.idempotency import KeyReused, StillInProgress
+from postsales.core.services.idempotency import KeyReused
 
 from ..audit import audit_refusal
 
@@ -31,7 +31,6 @@ TYPE_PREFIX = "urn:postsales:problem:"
 # (status, type suffix, title) per core error, most specific first.
 CORE_ERRORS: tuple[tuple[type[PostsalesError], int, str, str], ...] = (
     (KeyReused, 422, "idempotency-key-reused", "Idempotency-Key reused with a different request"),
-    (StillInProgress, 409, "idempotency-key-in-progress", "Request still in progress"),
     (BadInput, 422, "bad-input", "Invalid input"),
     (Refused, 409, "refused", "Refused"),
     (NotFound, 404, "not-found", "Not found"),
