@@ -5,6 +5,7 @@ database pays). A benchmark, not a timed test.
 
     .venv/bin/python bench/cli.py                 # 10 runs each, SQLite under var/bench/cli/
     .venv/bin/python bench/cli.py --runs 20
+    .venv/bin/python bench/cli.py --bin /tmp/old/bin   # another installation (e.g. an older commit)
 
 Goals on SQLite: `--help`, `--version` <= 150 ms; `orders show`, `orders search`, `actions`
 <= 300 ms; `act` <= 400 ms. Prints the load average before and after, and CPU time (user +
@@ -25,7 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 MINIMAL_CLICK = '''
 import click
 
@@ -41,6 +41,7 @@ def hello():
 cli()
 '''
 ORDER = "000000101"
+EMAIL = "veronica.costello@example.com"
 
 
 def load() -> str:
@@ -70,6 +71,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--folder", type=Path, default=ROOT / "var" / "bench" / "cli")
+    parser.add_argument(
+        "--bin", type=Path, default=Path(sys.executable).parent, help="Where python, postsales are."
+    )
     args = parser.parse_args()
     folder = args.folder.resolve()
     shutil.rmtree(folder, ignore_errors=True)
@@ -78,23 +82,22 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTSALES_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
     env["POSTSALES_DATABASE_URL"] = f"sqlite:///{folder / 'cli.db'}"
-    postsales = str(BIN / "postsales")
-    python = sys.executable
+    postsales = str(args.bin / "postsales")
+    python = str(args.bin / "python")
     for setup in (["init"], ["import", str(ROOT / "examples/messages/order-create.json")]):
         subprocess.run([postsales, *setup], env=env, cwd=folder, check=True, capture_output=True)
     cases = [
-        ("python -c pass", [python, "-c", "pass"], None),
-        ("minimal Click program --help", [python, str(folder / "minimal_click.py"), "--help"], None),
-        ("python -c 'import click, sqlalchemy'", [python, "-c", "import click, sqlalchemy"], None),
+        ("python -c pass", [python, "-c", "pass"], 0),
+        ("minimal Click program --help", [python, str(folder / "minimal_click.py"), "--help"], 0),
+        ("python -c 'import click, sqlalchemy'", [python, "-c", "import click, sqlalchemy"], 0),
         ("postsales --help", [postsales, "--help"], 150),
         ("postsales --version", [postsales, "--version"], 150),
         ("postsales orders show ID --json", [postsales, "orders", "show", ORDER, "--json"], 300),
         (
             "postsales orders search --filter email=… --json",
-            [postsales, "orders", "search", "--filter", "email=veronica.costello@example.com",
-             "--json"],
+            [postsales, "orders", "search", "--filter", f"email={EMAIL}", "--json"],
             300,
-        ),  # fmt: skip
+        ),
         ("postsales actions ID", [postsales, "actions", ORDER], 300),
         (
             "postsales act ID comment --param text=… --json",

@@ -8,6 +8,7 @@ database — is built on its first use.
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,6 +18,28 @@ from .errors import Door, handled
 if TYPE_CHECKING:
     from postsales.core.bootstrap import Postsales
     from postsales.core.domain.users import User
+
+
+_gc_paused = False
+
+
+def _pause_gc() -> None:
+    """Start-up makes some 300,000 objects that live as long as the process, and the cyclic
+    GC's passes over them (about 140 at start-up, one of them full) free nothing: a sixth of a
+    read command's CPU. Paused while the command starts; `_resume_gc` moves what start-up made
+    out of the collector's sight (`gc.freeze`) and turns it back on for the command's work."""
+    global _gc_paused
+    if gc.isenabled():
+        gc.disable()
+        _gc_paused = True
+
+
+def _resume_gc() -> None:
+    global _gc_paused
+    if _gc_paused:
+        _gc_paused = False
+        gc.freeze()
+        gc.enable()
 
 
 class State(dict):  # type: ignore[type-arg]
@@ -33,6 +56,7 @@ class State(dict):  # type: ignore[type-arg]
 
             ensure_current(self["app"])
             self["migrated"] = True
+        _resume_gc()  # started: what the command does from here is collected as usual
         return self["app"]  # type: ignore[no-any-return]
 
     def user(self) -> User:
@@ -65,6 +89,8 @@ def cli(ctx: click.Context, db: str | None, config: str | None, user: str | None
 
 
 def main() -> Any:
+    """The `postsales` console script."""
+    _pause_gc()
     from . import commands  # noqa: F401  (registers the subcommands)
 
     return cli(prog_name="postsales")
