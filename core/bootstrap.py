@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .actions import ActionSpec
 from .errors import ConfigError
-from .gateways import PaymentGateway
-from .notifiers import Notifier
-from .plugin_manager import PluginInfo, make_plugin_manager
-from .rules import Rule
 from .settings import Settings, load_settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded with the plugins (a read command loads neither) or the engine
     from sqlalchemy import Engine
 
+    from .actions import ActionSpec
+    from .gateways import PaymentGateway
+    from .notifiers import Notifier
     from .persistence.unit_of_work import UnitOfWork
+    from .plugin_manager import PluginInfo
+    from .rules import Rule
 
 
 @attrs.frozen
@@ -86,6 +86,9 @@ def _collect(pm: Any, hook: str, settings: Settings) -> list[tuple[str, Any]]:
 
 
 def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Registry:
+    from .actions import ActionSpec
+    from .rules import Rule
+
     problems: list[str] = []
     actions: dict[str, ActionSpec] = {}
     action_plugins: dict[str, str] = {}
@@ -144,6 +147,8 @@ def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Regi
 def _notifiers(
     pm: Any, settings: Settings, problems: list[str]
 ) -> tuple[list[Notifier], dict[str, str]]:
+    from .notifiers import Notifier
+
     notifiers: list[Notifier] = []
     by_name: dict[str, str] = {}
     delivered: dict[str, str] = {}
@@ -217,6 +222,8 @@ def load_plugins(
 ) -> tuple[Any, Registry]:
     """The plugin manager and what its plugins registered; a plugin's complaint about its
     options names the config file that set them."""
+    from .plugin_manager import make_plugin_manager
+
     try:
         pm, infos = make_plugin_manager(settings, entry_points_enabled=entry_points, extra=extra)
         return pm, build_registry(pm, infos, settings)
