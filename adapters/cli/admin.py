@@ -13,11 +13,11 @@ from .output import emit_json, table
 @handled
 def init() -> None:
     """Create or upgrade the database (Alembic migrations)."""
-    from postsales.core.services.schema import upgrade_database
+    from postsales.core.services.schema import database_label, upgrade_database
 
     app = state().app(migrated=False)
     before, after = upgrade_database(app)
-    url = app.engine.url.render_as_string(hide_password=True)
+    url = database_label(app)
     if before == after:
         click.echo(f"database {url} is up to date (revision {after})")
     else:

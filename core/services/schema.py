@@ -37,6 +37,11 @@ class DatabaseStatus:
         return attrs.asdict(self)
 
 
+def database_label(app: Postsales) -> str:
+    """The database's URL for messages, its password hidden."""
+    return app.engine.url.render_as_string(hide_password=True)
+
+
 def upgrade_database(app: Postsales) -> tuple[str | None, str]:
     """Create or upgrade the schema (Alembic); returns (revision before, revision after)."""
     return migrate.upgrade(app.engine)
@@ -45,7 +50,7 @@ def upgrade_database(app: Postsales) -> tuple[str | None, str]:
 def ensure_current(app: Postsales) -> None:
     """Refuse (exit 3, HTTP 503) to work on a database that `postsales init` has not created
     or upgraded. A plain read of the stored revision: no Alembic, no write lock."""
-    url = app.engine.url.render_as_string(hide_password=True)
+    url = database_label(app)
     try:
         current, head = migrate.schema_state(app.engine)
     except Exception as exc:  # unreachable, locked, read-only: said in one line
