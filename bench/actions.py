@@ -37,6 +37,7 @@ from sqlalchemy.pool import Pool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from databases import bench_billing_key
 from ingest import messages
 
 from postsales.core.bootstrap import Postsales, bootstrap
@@ -395,6 +396,7 @@ def main() -> None:
     parser.add_argument("--count", action="store_true", help="statements per flow (slower)")
     args = parser.parse_args()
     url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='pst-flows-')}/flows.db"
+    bench_billing_key(url)
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()

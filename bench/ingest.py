@@ -38,6 +38,7 @@ from postsales.core.persistence import rows as R
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.bulk import _converters
 from postsales.core.persistence.database import make_engine
+from postsales.core.persistence.keys import cipher_for
 from postsales.core.services.messages import Importer
 from postsales.core.services.parallel_import import default_workers
 
@@ -169,13 +170,15 @@ def ceiling_rate(url: str, batch: list[str]) -> float:
     dialect = make_url(url).get_backend_name()
     dialect = "sqlite" if dialect == "sqlite" else "postgresql"
     prepared: list[dict[str, list[dict[str, Any]]]] = []
+    engine = make_engine(url)
+    billing = cipher_for(engine)
     for chunk_start in range(0, len(batch), 1000):
         tables: dict[str, list[Any]] = {k: [] for k in _CEILING_TABLES}
         for raw in batch[chunk_start : chunk_start + 1000]:
             env = parse_envelope(raw)
             order = parse_payload(env.type, env.payload).to_order(now)
             order.market = "US"
-            row = R.order_row(order)
+            row = R.order_row(order, lambda: billing)
             row.update(updated_at=now, version=1)
             tables["o"].append(row)
             tables["l"].append([R.line_row(0, ln, "USD") for ln in order.lines])

@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from databases import bench_billing_key  # bench/databases.py (run as a script)
 from sqlalchemy import Engine, text
 
 from postsales.core.bootstrap import bootstrap
-from postsales.core.crypto import billing_cipher
 from postsales.core.domain.customers import Address, Customer
 from postsales.core.domain.history import HistoryEvent, Lock
 from postsales.core.domain.orders import (
@@ -48,6 +48,7 @@ from postsales.core.persistence import rows as R
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.bulk import allocate_seqs, bulk_insert
 from postsales.core.persistence.database import make_engine
+from postsales.core.persistence.keys import cipher_for
 from postsales.core.persistence.migrate import upgrade
 from postsales.core.persistence.unit_of_work import insert_children
 from postsales.core.search import columns as C
@@ -422,7 +423,7 @@ def build(engine: Engine, count: int, seed: int = 7) -> float:
             rows = []
             for order, seq in zip(orders, seqs, strict=True):
                 order.seq = seq
-                row = R.order_row(order)
+                row = R.order_row(order, lambda: cipher_for(engine))
                 row.update(seq=seq, updated_at=order.created_at, version=1)
                 rows.append(row)
             bulk_insert(conn, T.orders, rows)
@@ -466,7 +467,7 @@ def samples(engine: Engine) -> dict[str, Any]:
         "zip": row.ship_zip,
         "tracking": tracking,
         "street": "Honey Bluff",
-        "street_hashes": billing_cipher().query_tokens("Honey Bluff"),
+        "street_hashes": cipher_for(engine).query_tokens("Honey Bluff"),
         "from": (created - timedelta(days=2)).isoformat(),
         "to": created.isoformat(),
     }
@@ -738,6 +739,7 @@ def main() -> None:
         export_child(args.db, args.export_child, args.limit)
         return
     url = args.db or f"sqlite:///var/bench/search-{args.orders}.db"
+    bench_billing_key(url)
     engine = make_engine(url)
     upgrade(engine)
     with engine.connect() as conn:

@@ -43,6 +43,8 @@ class ActionSpec:
       created (merged into the result with anything ``ctx`` recorded).
     - ``confirm``: a question the web app asks before running (A-5's confirmation step).
     - ``locks``: False for actions that must work on a locked order (unlock, takeover).
+    - ``on_closed``: True for the few actions that still make sense on a CLOSED order (a
+      comment); every other action is unavailable there, whatever its other conditions.
     """
 
     name: str
@@ -56,8 +58,11 @@ class ActionSpec:
     confirm: str | None = None
     respects_lock: bool = True
     requirement: str = ""  # SPEC id, e.g. "A-1"
+    on_closed: bool = False
 
     def unavailable_reason(self, order: Order, ctx: Any) -> str | None:
+        if order.status == "CLOSED" and not self.on_closed:
+            return "order is CLOSED: nothing more can be done to it"
         if self.applies_to and order.status not in self.applies_to:
             allowed = ", ".join(self.applies_to)
             return f"order is {order.status}; {self.name} is allowed in {allowed}"

@@ -107,6 +107,12 @@ class ActionContext:
         """
         self.uow.delete_order(order)
 
+    def customer_draft(self, order: Order) -> Order | None:
+        """The open cart (newest DRAFT) of the order's customer in its channel, loaded and
+        locked in this unit of work, or None."""
+        draft_id = self.uow.customer_draft_id(order.customer.id, order.sales_channel)
+        return None if draft_id is None or draft_id == order.id else self.get_order(draft_id)
+
     def order_exists(self, order_id: str) -> bool:
         return self.uow.order_exists(order_id)
 

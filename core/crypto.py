@@ -11,15 +11,20 @@
   A blind index leaks equality (two orders whose addresses share a word share that hash) and the
   number of words; see docs/search.md.
 
+- **Sealed values**: other billing data at rest (an API response kept for replay, a refused
+  message's billing address, an outbound message that carries one) is sealed the same way with
+  `seal(context, text)`; the context (what the value is and where it belongs) is the associated
+  data, so a sealed value cannot be moved to another use or row.
+
 Keys come from `POSTSALES_BILLING_KEY` (one or more base64url 32-byte keys separated by commas
-or spaces, the first one current), else from the file named by `POSTSALES_BILLING_KEY_FILE`,
-else `var/billing.key` (one key a line, the first current), created with mode 0600 on first use.
+or spaces, the first one current), else from a key file (one key a line, the first current):
+which file is the database's business (`core.persistence.keys`: beside a SQLite database, or
+`POSTSALES_BILLING_KEY_FILE`), never a path relative to where a command runs.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import json
@@ -35,13 +40,12 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import PostsalesError
+from .errors import BadInput
 
 KEY_ENV = "POSTSALES_BILLING_KEY"
 KEY_FILE_ENV = "POSTSALES_BILLING_KEY_FILE"
-DEFAULT_KEY_FILE = Path("var") / "billing.key"
-_DEFAULT_KEY_FILE = str(DEFAULT_KEY_FILE)
 PREFIX = "b1"
+SEALED = "$sealed"  # the key of a JSON object standing for a sealed value: {"$sealed": "b1..."}
 
 # The address fields that are tokenised for the blind index (not phone or email: those are
 # searched through the customer's own normalised columns).
@@ -59,12 +63,13 @@ TOKEN_FIELDS = (
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-class BillingKeyError(PostsalesError):
-    """A billing key is missing, malformed, or not the one a stored value needs."""
+class BillingKeyError(BadInput):
+    """A billing key is missing, malformed, or not the one a stored value needs (exit 2: the
+    configuration is wrong, and nothing is changed)."""
 
 
 def new_key() -> str:
-    """A fresh random key in the format `POSTSALES_BILLING_KEY` and `var/billing.key` take."""
+    """A fresh random key in the format `POSTSALES_BILLING_KEY` and key files take."""
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
@@ -96,9 +101,10 @@ def words(text: str) -> list[str]:
 class BillingCipher:
     """Encrypts and decrypts billing addresses and computes their blind-index hashes."""
 
-    def __init__(self, keys: list[bytes]) -> None:
+    def __init__(self, keys: list[bytes], where: str = KEY_ENV) -> None:
         if not keys:
-            raise BillingKeyError("no billing key configured")
+            raise BillingKeyError(f"no billing key in {where}")
+        self.where = where  # where the keys came from, for error messages
         self.keys = {key_id(k): k for k in keys}
         self.current_id = key_id(keys[0])
         self._aead = {kid: AESGCM(k) for kid, k in self.keys.items()}
@@ -115,37 +121,62 @@ class BillingCipher:
         cached = self._recent.get((order_id, plain))
         if cached is not None and cached.split(".", 2)[1] == self.current_id:
             return cached
-        nonce = secrets.token_bytes(12)
-        sealed = self._aead[self.current_id].encrypt(nonce, plain.encode(), order_id.encode())
-        value = f"{PREFIX}.{self.current_id}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+        value = self._seal(order_id.encode(), plain)
         self._remember(order_id, plain, value)
         return value
 
     def decrypt(self, order_id: str, value: str, *, remember: bool = True) -> dict[str, Any]:
         """The address; `remember=False` for reads that never save (search, export)."""
+        plain = self._open(order_id.encode(), value, f"order {order_id}: the billing address")
+        if remember:
+            self._remember(order_id, plain, value)
+        return dict(json.loads(plain))
+
+    def seal(self, context: str, text: str) -> str:
+        """`text` encrypted under the current key, bound to `context` (e.g. "outbox\x00<id>").
+
+        Contexts hold a NUL and order ids never do, so a sealed value cannot pass for an
+        order's billing address or the reverse."""
+        return self._seal(_context(context), text)
+
+    def unseal(self, context: str, value: str) -> str:
+        return self._open(_context(context), value, f"a sealed {context.split(chr(0))[0]} value")
+
+    def seal_json(self, context: str, value: Any) -> dict[str, str]:
+        """A JSON value sealed as `{"$sealed": "b1.…"}` (for JSON columns)."""
+        return {SEALED: self.seal(context, json.dumps(value, separators=(",", ":")))}
+
+    def unseal_json(self, context: str, value: Any) -> Any:
+        """The value `seal_json` sealed; anything else (a row written before) as it is."""
+        if is_sealed(value):
+            return json.loads(self.unseal(context, value[SEALED]))
+        return value
+
+    def _seal(self, aad: bytes, plain: str) -> str:
+        nonce = secrets.token_bytes(12)
+        sealed = self._aead[self.current_id].encrypt(nonce, plain.encode(), aad)
+        return f"{PREFIX}.{self.current_id}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    def _open(self, aad: bytes, value: str, what: str) -> str:
         try:
             prefix, kid, body = value.split(".", 2)
         except ValueError:
             prefix, kid, body = "", "", ""
         if prefix != PREFIX:
-            raise BillingKeyError(f"order {order_id}: the stored billing address is not readable")
+            raise BillingKeyError(f"{what} is not readable")
         aead = self._aead.get(kid)
         if aead is None:
             raise BillingKeyError(
-                f"order {order_id}: the billing address was encrypted with key {kid}, which is "
-                f"not among the configured billing keys ({KEY_ENV} or {DEFAULT_KEY_FILE})"
+                f"{what} was encrypted with billing key {kid}, which is not among the keys "
+                f"from {self.where} ({', '.join(self.keys)})"
             )
         raw = base64.urlsafe_b64decode(body)
         try:
-            plain = aead.decrypt(raw[:12], raw[12:], order_id.encode()).decode()
+            return aead.decrypt(raw[:12], raw[12:], aad).decode()
         except InvalidTag:
             raise BillingKeyError(
-                f"order {order_id}: the billing address does not decrypt (wrong key or a value "
-                "copied from another order)"
+                f"{what} does not decrypt (wrong key, or a value copied from another place)"
             ) from None
-        if remember:
-            self._remember(order_id, plain, value)
-        return dict(json.loads(plain))
 
     def _remember(self, order_id: str, plain: str, value: str) -> None:
         with self._lock:
@@ -178,67 +209,49 @@ class BillingCipher:
         return [self.token_hash(w) for w in dict.fromkeys(words(text))]
 
 
-def _keys_from_text(text: str, where: str) -> list[bytes]:
+def _context(context: str) -> bytes:
+    return ("\x00" + context).encode()
+
+
+def is_sealed(value: Any) -> bool:
+    """A `{"$sealed": "b1.…"}` object, as `seal_json` makes."""
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get(SEALED), str)
+
+
+def sealed_key_id(value: str) -> str | None:
+    """The key id of a stored `b1.<key id>.<data>` value."""
+    parts = value.split(".", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == PREFIX else None
+
+
+def keys_from_text(text: str, where: str) -> list[bytes]:
+    """The keys of `POSTSALES_BILLING_KEY` or of a key file's text (the first one current)."""
     return [_decode_key(part, where) for part in re.split(r"[\s,]+", text.strip()) if part]
 
 
-def _key_file() -> Path:
-    return Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE)
-
-
-def _read_or_create(path: Path) -> str:
-    if path.exists():
-        return path.read_text()
+def create_key_file(path: Path) -> None:
+    """Write a new key to `path` (mode 0600). O_EXCL: two processes starting at once must not
+    each write a different key; the one that loses reads the winner's."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes starting at once must not each write a different key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text()
+        return
     with os.fdopen(fd, "w") as handle:
         handle.write(new_key() + "\n")
-    return path.read_text()
 
 
-@functools.lru_cache(maxsize=8)
-def _cipher_for(env_value: str | None, file: str) -> BillingCipher:
-    if env_value:
-        return BillingCipher(_keys_from_text(env_value, KEY_ENV))
-    path = Path(file)
-    return BillingCipher(_keys_from_text(_read_or_create(path), str(path)))
-
-
-def billing_cipher() -> BillingCipher:
-    """The cipher for the keys configured now (environment first, then the key file).
-
-    Called once per order row written or read, so it only looks at the environment."""
-    env_value = os.environ.get(KEY_ENV)
-    file = "" if env_value else os.environ.get(KEY_FILE_ENV) or _DEFAULT_KEY_FILE
-    return _cipher_for(env_value, file)
-
-
-def forget_keys() -> None:
-    """Drop cached keys (after a rotation, or in tests that change the environment)."""
-    _cipher_for.cache_clear()
-
-
-def address_tokens(address: Mapping[str, Any] | None) -> list[int]:
-    return billing_cipher().address_tokens(address)
-
-
-def rotate_file(path: Path | None = None) -> str:
+def rotate_file(path: Path) -> str:
     """Put a new current key at the top of the key file, keeping the old ones for decryption.
 
     Returns the new key id. Re-encrypting the stored addresses (and re-hashing the blind index)
     is `reencrypt_all` in `core.search.billing`, run by `postsales orders rekey-billing`.
     """
-    path = path or _key_file()
-    old = _read_or_create(path).strip().splitlines() if path.exists() else []
+    old = path.read_text().strip().splitlines() if path.exists() else []
     key = new_key()
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write("\n".join([key, *old]) + "\n")
     os.replace(tmp, path)
-    forget_keys()
     return key_id(_decode_key(key, str(path)))

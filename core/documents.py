@@ -146,6 +146,7 @@ def order_document(order: Order) -> dict[str, Any]:
                 "reason": r.reason,
                 "description": r.description,
                 "credit_note": r.credit_note,
+                "gateway_mismatch": r.gateway_mismatch,
                 "created_by": r.created_by,
                 "created_at": iso(r.created_at),
             }

@@ -27,6 +27,7 @@ import attrs
 from .domain.customers import CUSTOMER_TYPES, Address, Customer
 from .domain.orders import PRODUCT_TYPES, Order, OrderLine, Payment, PaymentOperation
 from .errors import BadInput
+from .links import check_link
 from .money import parse_amount, quantum
 
 INBOUND_TYPES = (
@@ -447,6 +448,7 @@ def _parse_line(
     image_url = get("image_url")
     if image_url.__class__ is not str:
         image_url = _opt_str(raw, "image_url", base, "")
+    check_link(image_url, _path(base, "image_url"))
     ship_ref = get("shipping_address_reference")
     if ship_ref is not None:
         if ship_ref.__class__ is not str or not ship_ref:
@@ -574,7 +576,7 @@ class ShipmentShipped:
             carrier=_req_str(payload, "carrier", p),
             tracking_number=_req_id(payload, "tracking_number", p),
             shipment_request_id=_opt_id(payload, "shipment_request_id", p),
-            tracking_link=_opt_str(payload, "tracking_link", p, None),
+            tracking_link=_link(payload, "tracking_link", p) or None,
             tracking_comment=_opt_str(payload, "tracking_comment", p, None),
             box_number=_opt_id(payload, "box_number", p),
         )
@@ -605,7 +607,8 @@ class RefundAnswer:
     """`payment.refund.confirmed` / `payment.refund.failed`: the gateway's word on a refund.
 
     `amount` is kept as sent: its currency is the order's, known only once the order is loaded;
-    `amount_in(currency)` reads it then.
+    `amount_in(currency)` reads it then. `currency`, when sent, is the gateway's word on it
+    (a confirmation in another currency than the refund's is refused, issue 17 item 9).
     """
 
     order_id: str
@@ -613,6 +616,7 @@ class RefundAnswer:
     amount: str | int | Decimal
     payment_id: str | None = None
     response: str | None = None
+    currency: str | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> RefundAnswer:
@@ -627,6 +631,7 @@ class RefundAnswer:
             amount=amount,
             payment_id=_opt_id(payload, "payment_id", p),
             response=_opt_str(payload, "response", p, None),
+            currency=_currency(payload, p),
         )
 
     def amount_in(self, currency: str) -> Decimal:
@@ -670,7 +675,7 @@ class ProductUpsert:
             sku=_req_id(payload, "sku", p),
             name=_req_str(payload, "name", p),
             parent_sku=_opt_id(payload, "parent_sku", p),
-            image_url=_opt_str(payload, "image_url", p, ""),
+            image_url=_link(payload, "image_url", p),
             product_type=product_type,
             prices=prices,
         )
@@ -749,6 +754,19 @@ def _opt_str(obj: dict[str, Any], key: str, base: str, default: Any) -> Any:
     if isinstance(value, str):
         return value
     _wrong(_path(base, key), value, "a string")
+
+
+def _currency(obj: dict[str, Any], base: str) -> str | None:
+    """An optional ISO 4217 code, as in `"currency": "USD"`."""
+    value = _opt_str(obj, "currency", base, None)
+    if value is not None and not CURRENCY_PATTERN.fullmatch(value):
+        _fail(_path(base, "currency"), f"expected a three-letter currency code, got {value!r}")
+    return value
+
+
+def _link(obj: dict[str, Any], key: str, base: str) -> str:
+    """An optional http(s) URL ("" when absent), refused at the door otherwise (core/links.py)."""
+    return check_link(_opt_str(obj, key, base, ""), _path(base, key))
 
 
 def _opt_id(obj: dict[str, Any], key: str, base: str) -> str | None:

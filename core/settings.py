@@ -32,7 +32,7 @@ PERMISSIONS = (
     "order.takeover", "order.comment", "order.reorder", "order.delete", "payment.add",
     "shipment.manage", "return.create", "return.approve", "return.cancel", "refund.approve",
     "refund.cancel", "appeasement.create", "exchange.create", "reshipment.create", "config.view",
-    "users.manage",
+    "users.manage", "order.review",
 )
 OrderStatus = Literal[
     "DRAFT", "NEW", "RECEIVED", "ONHOLD", "LOGISTICS", "PARTIALLY_SHIPPED", "SHIPPED", "CLOSED",
@@ -79,6 +79,13 @@ def _timezone(_inst: Any, _attr: Any, value: str) -> None:
         raise _Invalid(f"expected a time zone name like Europe/Berlin, got {value!r}") from None
 
 
+def _status_reasons(_inst: Any, _attr: Any, value: tuple[str, ...]) -> None:
+    # A reason becomes the order's status reason, a column of 64 characters.
+    long = [r for r in value if len(r) > 64 or not r.strip()]
+    if long:
+        raise _Invalid(f"each reason needs 1 to 64 characters, got {long[0]!r}")
+
+
 def _permissions(_inst: Any, _attr: Any, value: tuple[str, ...]) -> None:
     # Plugins declare theirs later (SPEC §4): only the `area.verb` shape can be checked here.
     bad = [p for p in value if p not in PERMISSIONS and not re.fullmatch(r"\w+(\.\w+)+", p)]
@@ -112,6 +119,7 @@ class PostsalesSettings:
     non_returnable_skus: tuple[str, ...] = ()
     non_returnable_product_types: tuple[ProductType, ...] = ()
     lock_minutes: int = attrs.field(default=30, validator=_at_least(1))
+    auto_review: bool = False  # `postsales lifecycle` passes order review of NEW orders itself
 
 
 @attrs.frozen
@@ -125,6 +133,10 @@ class SalesChannel:
     timezone: str = attrs.field(default="UTC", validator=_timezone)
     sources: tuple[str, ...] = ()
     return_reasons: tuple[str, ...] = ("Damaged", "Wrong item", "Too small", "Changed mind")
+    review_reasons: tuple[str, ...] = attrs.field(
+        default=("Fraud check passed", "Payment verified", "Address verified"),
+        validator=_status_reasons,
+    )
     payment_methods: tuple[str, ...] = ("card", "paypal", "cash", "cheque")
     shipping_methods: tuple[str, ...] = ("flatrate Fixed", "express")
     postsales: PostsalesSettings = PostsalesSettings()

@@ -11,11 +11,13 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.crypto import KEY_ENV, KEY_FILE_ENV
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.migrate import upgrade
@@ -63,6 +65,18 @@ def message_line(name: str, **changes: object) -> str:
     data = example(name)
     data.update(changes)
     return json.dumps(data)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def billing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One billing key file for the session, unless the environment configures keys: a
+    PostgreSQL database has no folder to keep its key beside (core/persistence/keys.py), and
+    the module-wide search data set is built before any per-test fixture could set one. Tests
+    of the default (a key beside the SQLite database) delete the variable themselves."""
+    path = tmp_path_factory.mktemp("keys") / "billing.key"
+    if not os.environ.get(KEY_ENV):
+        os.environ.setdefault(KEY_FILE_ENV, str(path))
+    return Path(os.environ.get(KEY_FILE_ENV, path))
 
 
 @pytest.fixture(scope="session")
@@ -156,6 +170,23 @@ def _db_for(request: pytest.FixtureRequest, tmp_path: Path, kind: str | None = N
     path = tmp_path / "postsales.db"
     shutil.copy(template, path)
     return f"sqlite:///{path}"
+
+
+def outbox_rows(application: Postsales, type_: str | None = None) -> list[SimpleNamespace]:
+    """The outbox table's rows in order, each payload as it was emitted (one that carries a
+    billing address is sealed at rest, S-6)."""
+    from postsales.core.persistence.keys import cipher_for
+    from postsales.core.persistence.sealing import open_outbox_payload
+
+    query = select(T.outbox).order_by(T.outbox.c.seq)
+    if type_ is not None:
+        query = query.where(T.outbox.c.type == type_)
+    with application.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    cipher = cipher_for(application.engine)
+    for row in rows:
+        row["payload"] = open_outbox_payload(cipher, row["message_id"], row["payload"])
+    return [SimpleNamespace(**row) for row in rows]
 
 
 def import_examples(application: Postsales, *names: str) -> None:

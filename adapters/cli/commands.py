@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from . import admin, demo, messages, messaging, orders, search, serve, users  # noqa: F401
+from . import admin, demo, lifecycle, messages, messaging, orders, search, serve, users  # noqa: F401

@@ -12,6 +12,7 @@ import click
 from postsales.core.errors import BadInput, Forbidden
 
 from .errors import handled
+from .files import replacing
 from .main import state
 from .options import LazyHelpOption
 from .orders import orders
@@ -154,7 +155,11 @@ def orders_search(
 )
 @click.option("--columns", cls=LazyHelpOption, help_text=_columns_help)
 @click.option("--sort", help="As for `orders search`.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default: stdout).")
+@click.option(
+    "--output",
+    "-o",
+    help="A new file or a regular file to replace, written mode 0600 (default: stdout).",
+)
 @handled
 def orders_export(
     pairs: tuple[str, ...],
@@ -178,14 +183,8 @@ def orders_export(
     filters = parse_filters(pairs)
     app, user = st.app(), st.user()
     if output:
-        tmp = f"{output}.part"
-        try:
-            with open(tmp, "wb") as handle:
-                written = export_orders(app, user, filters, out=handle, **args)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        os.replace(tmp, output)
+        with replacing(output) as handle:  # O_EXCL temporary file beside it, then a rename
+            written = export_orders(app, user, filters, out=handle, **args)
         click.echo(f"exported {written:,} order(s) to {output}", err=True)
     else:
         export_orders(app, user, filters, out=sys.stdout.buffer, **args)
@@ -214,16 +213,16 @@ def orders_queue(page: int, per_page: int, as_json: bool) -> None:
 @click.option(
     "--new-key",
     is_flag=True,
-    help="First put a new key at the top of the key file (var/billing.key or "
-    "POSTSALES_BILLING_KEY_FILE), keeping the old ones for reading.",
+    help="First put a new key at the top of the key file (billing.key beside a SQLite "
+    "database, or POSTSALES_BILLING_KEY_FILE), keeping the old ones for reading.",
 )
 @click.option("--json", "as_json", is_flag=True)
 @handled
 def orders_rekey_billing(new_key: bool, as_json: bool) -> None:
     """Re-encrypt every billing address with the current key and rebuild its blind index (S-6
     key rotation; see docs/search.md)."""
-    from postsales.core.crypto import KEY_ENV, rotate_file
-    from postsales.core.search.billing import reencrypt_all
+    from postsales.core.crypto import KEY_ENV
+    from postsales.core.search.billing import new_billing_key, reencrypt_all
 
     st = state()
     if not st.user().is_system:
@@ -235,7 +234,7 @@ def orders_rekey_billing(new_key: bool, as_json: bool) -> None:
                 f"--new-key: the keys come from {KEY_ENV}; put the new key first there instead",
                 field="new_key",
             )
-        key = rotate_file()
+        key = new_billing_key(st.app())
     done = reencrypt_all(st.app())
     if as_json:
         emit_json({"orders": done, "new_key_id": key})

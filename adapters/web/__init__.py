@@ -15,6 +15,8 @@ import os
 from flask import Flask
 
 from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.links import is_web_link
+from postsales.core.services.keys import check_billing_key
 from postsales.core.services.schema import ensure_current
 
 from . import admin, api, auth, errors, orders
@@ -46,6 +48,7 @@ def create_app(
     if app_services is None:
         app_services = bootstrap(config, db)
         ensure_current(app_services)  # refuse to serve a database `init` never made
+        check_billing_key(app_services)  # and one whose billing key is missing or wrong
     # A server lives long: a template that does not compile stops it now, not an agent's action.
     app_services.registry.check()
     # An explicit instance path: Flask cannot find one for a package mapped into the implicit
@@ -53,7 +56,7 @@ def create_app(
     # database and the secret key live too; Flask never writes there itself.
     app = Flask(__name__, instance_path=os.path.abspath("var"))
     app.config.update(
-        SECRET_KEY=secret_key or load_secret_key(),
+        SECRET_KEY=secret_key or load_secret_key(app_services.engine),
         SESSION_COOKIE_NAME="postsales_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -74,6 +77,7 @@ def create_app(
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["form_key"] = form_key
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.tests["web_link"] = is_web_link  # only http(s) URLs become links
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(orders.bp)

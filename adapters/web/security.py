@@ -13,16 +13,23 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, abort, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from postsales.core.domain.users import User
+from postsales.core.errors import BadInput
+from postsales.core.services.keys import key_file_beside
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 IDLE_TIMEOUT = 30 * 60  # seconds without a request before the agent must sign in again
 ABSOLUTE_TIMEOUT = 12 * 60 * 60  # a working day, however active
-SECRET_KEY_FILE = Path("var") / "secret_key"
+SECRET_KEY_FILE = "secret_key"  # beside a SQLite database
+SECRET_KEY_ENV = "POSTSALES_SECRET_KEY"
+SECRET_KEY_FILE_ENV = "POSTSALES_SECRET_KEY_FILE"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -34,15 +41,28 @@ SECURITY_HEADERS = {
 }
 
 
-def load_secret_key(path: Path = SECRET_KEY_FILE) -> str:
-    """`POSTSALES_SECRET_KEY`, else a key kept in `var/secret_key`, made on first use.
+def load_secret_key(engine: Engine) -> str:
+    """`POSTSALES_SECRET_KEY`, else the file named by `POSTSALES_SECRET_KEY_FILE`, else
+    `secret_key` beside a SQLite database (`var/postsales.db` -> `var/secret_key`), made on
+    first use; a PostgreSQL database has no folder, so one of the two must be set.
 
-    The file outlives restarts so sessions survive them; it is never a constant in the code,
-    which would let anyone who read the source forge a session.
+    The key belongs to the database, not to the folder the server was started in: started
+    from elsewhere, the app keeps its sessions. Nothing stored depends on it (it signs the
+    session cookie only), so a new one merely signs everyone out. It is never a constant in
+    the code, which would let anyone who read the source forge a session.
     """
-    from_env = os.environ.get("POSTSALES_SECRET_KEY")
+    from_env = os.environ.get(SECRET_KEY_ENV)
     if from_env:
         return from_env
+    named = os.environ.get(SECRET_KEY_FILE_ENV)
+    path = Path(named) if named else key_file_beside(engine, SECRET_KEY_FILE)
+    if path is None:
+        url = engine.url.render_as_string(hide_password=True)
+        raise BadInput(
+            f"no secret key for the web app on {url}: it has no folder to keep one beside, so "
+            f"set {SECRET_KEY_ENV} (at least 32 random bytes) or {SECRET_KEY_FILE_ENV} (a file "
+            "holding it, made on first use); see docs/deploy.md"
+        )
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)

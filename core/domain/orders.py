@@ -124,6 +124,9 @@ class Refund:
     credit_note: str | None = None
     gateway_response: str | None = None
     updated_at: datetime | None = None
+    # A confirmation the gateway sent that does not match (amount, currency): the refund stays
+    # PENDING_RELEASE, in the work queue, until a matching answer or a cancellation (S-5).
+    gateway_mismatch: str | None = None
 
     @property
     def amount(self) -> Decimal:

@@ -6,10 +6,11 @@ converted amounts and decrypted billing addresses are kept in small bounded cach
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ..crypto import billing_cipher
+from ..crypto import BillingCipher
 from ..domain.customers import Address, Customer
 from ..domain.history import HistoryEvent, Lock
 from ..domain.orders import (
@@ -48,7 +49,10 @@ def order_from_rows(
     rets: list[Any],
     refs: list[Any],
     hist: list[Any],
+    *,
+    billing: Callable[[], BillingCipher],
 ) -> Order:
+    """`billing` gives the database's billing cipher, asked only for an encrypted address."""
     cur = o.currency
     ops_by_ref: dict[str, list[PaymentOperation]] = {}
     for op in ops:
@@ -82,7 +86,7 @@ def order_from_rows(
             phone=o.customer_phone,
         ),
         billing_address=Address.from_dict(
-            billing_plaintext(o.id, o.billing_address_enc, o.billing_address)
+            billing_plaintext(o.id, o.billing_address_enc, o.billing_address, billing)
         ),
         shipping_address=Address.from_dict(o.shipping_address),
         shipping_method=o.shipping_method,
@@ -170,6 +174,7 @@ def order_from_rows(
                 credit_note=r.credit_note,
                 gateway_response=r.gateway_response,
                 updated_at=r.updated_at,
+                gateway_mismatch=r.gateway_mismatch,
             )
             for r in sorted(refs, key=lambda r: (r.created_at, _id_number(r.id)))
         ],
@@ -179,10 +184,12 @@ def order_from_rows(
     )
 
 
-def billing_plaintext(order_id: str, encrypted: str | None, legacy: Any) -> dict[str, Any] | None:
+def billing_plaintext(
+    order_id: str, encrypted: str | None, legacy: Any, billing: Callable[[], BillingCipher]
+) -> dict[str, Any] | None:
     """The billing address: decrypted, or the plaintext of a row written before S-6."""
     if encrypted:
-        cipher = billing_cipher()
+        cipher = billing()
         key = (cipher, order_id, encrypted)  # the cipher: a key dropped since stops decrypting
         plain = _BILLING.get(key)
         if plain is None:

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 from sqlalchemy import Table
 
+from ..crypto import BillingCipher
 from ..domain.orders import Order, OrderLine, Payment, Refund, Return, Shipment
 from ..money import to_minor
 from . import rows as R
@@ -130,9 +131,16 @@ def snapshot_of(order: Order) -> Snapshot:
 
 
 def write_changes(
-    batch: Batch, order: Order, old: Snapshot, history_loaded: int, ops_loaded: dict[str, int]
+    batch: Batch,
+    order: Order,
+    old: Snapshot,
+    history_loaded: int,
+    ops_loaded: dict[str, int],
+    *,
+    billing: Callable[[], BillingCipher],
 ) -> Snapshot:
-    """Queue the statements that bring the rows from `old` to `order`; the new snapshot."""
+    """Queue the statements that bring the rows from `old` to `order`; the new snapshot.
+    `billing` gives the database's billing cipher, asked if the billing address changed."""
     seq = order.seq
     assert seq is not None
     cur = order.currency
@@ -173,7 +181,7 @@ def write_changes(
     batch.insert(T.payment_operations, new_ops)
     new_history = order.history[history_loaded:]
     batch.insert(T.history, [R.history_row(seq, e) for e in new_history])
-    order_diff = _order_diff(old["orders"][seq], new["orders"][seq], order)
+    order_diff = _order_diff(old["orders"][seq], new["orders"][seq], order, billing)
     bump = bool(order_diff or changed or new_ops or new_history)
     if bump and new_history:
         order_diff["updated_at"] = new_history[-1].at
@@ -249,11 +257,16 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | Non
     return changed or None
 
 
-def _order_diff(before: dict[str, Any], after: dict[str, Any], order: Order) -> dict[str, Any]:
+def _order_diff(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    order: Order,
+    billing: Callable[[], BillingCipher],
+) -> dict[str, Any]:
     diff = _diff(before, after) or {}
     billing_changed = diff.pop(_BILLING, _SAME) is not _SAME
     if billing_changed or not R.DERIVED_SOURCES.isdisjoint(diff):
-        diff.update(R.order_derived_row(order))
+        diff.update(R.order_derived_row(order, billing))
     return diff
 
 

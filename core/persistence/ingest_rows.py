@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from ..crypto import BillingCipher
 from ..domain.orders import Order
 from . import rows as R
 from . import tables as T
@@ -137,13 +138,19 @@ def _as_list(table: Table, columns: Sequence[str], row: dict[str, Any], dialect:
     return values
 
 
-def from_order(order: Order, message_id: str, outbox: dict[str, Any], dialect: str) -> NewOrder:
+def from_order(
+    order: Order,
+    message_id: str,
+    outbox: dict[str, Any],
+    dialect: str,
+    billing: Callable[[], BillingCipher],
+) -> NewOrder:
     """The rows of a new order aggregate through `rows.py`, the writer every action uses.
 
     `order.history` holds its creation event; `outbox` is the message `UnitOfWork.emit` would
     queue for it."""
     cur = order.currency
-    row = R.order_row(order)
+    row = R.order_row(order, billing)
     row.update(seq=None, updated_at=order.created_at, version=1)
     ops = [R.operation_row(0, p.reference, op, cur) for p in order.payments for op in p.operations]
     return NewOrder(

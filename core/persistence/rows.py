@@ -6,9 +6,10 @@ import), so an order imported in bulk and an order saved after an action look th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..crypto import billing_cipher
+from ..crypto import BillingCipher
 from ..domain.customers import Address, normalise_email, normalise_text, phone_digits
 from ..domain.history import HistoryEvent
 from ..domain.orders import (
@@ -29,9 +30,11 @@ from .aggregate import billing_plaintext, order_from_rows  # noqa: F401
 LEDGER_COLUMNS = frozenset({"refunded_minor", "appeased_minor"})
 
 
-def order_row(order: Order) -> dict[str, Any]:
+def order_row(order: Order, billing: Callable[[], BillingCipher]) -> dict[str, Any]:
+    """`billing` gives the database's billing cipher (`keys.cipher_for`), asked only when
+    the order has a billing address."""
     row = order_state_row(order)
-    row.update(order_derived_row(order))
+    row.update(order_derived_row(order, billing))
     return row
 
 
@@ -87,12 +90,12 @@ def order_state_row(order: Order) -> dict[str, Any]:
     }
 
 
-def order_derived_row(order: Order) -> dict[str, Any]:
+def order_derived_row(order: Order, billing: Callable[[], BillingCipher]) -> dict[str, Any]:
     """The columns computed from the customer and the addresses (`DERIVED_SOURCES`, billing)."""
     c = order.customer
     ship = order.shipping_address
-    billing = order.billing_address.to_dict() if order.billing_address else None
-    cipher = billing_cipher() if billing else None
+    address = order.billing_address.to_dict() if order.billing_address else None
+    cipher = billing() if address else None
     return {
         "email_norm": normalise_email(c.email),
         "phone_digits": phone_digits(c.phone),
@@ -101,8 +104,8 @@ def order_derived_row(order: Order) -> dict[str, Any]:
         "ship_address_norm": normalise_text(ship.one_line()) if ship else "",
         # S-6: encrypted at rest, searchable only through keyed hashes of its words.
         "billing_address": None,
-        "billing_address_enc": cipher.encrypt(order.id, billing) if cipher and billing else None,
-        "billing_index": cipher.address_tokens(billing) if cipher else [],
+        "billing_address_enc": cipher.encrypt(order.id, address) if cipher and address else None,
+        "billing_index": cipher.address_tokens(address) if cipher else [],
         "bill_to_name": person_name(order.billing_address, c.full_name),
         "ship_to_name": person_name(ship, c.full_name),
     }
@@ -204,6 +207,7 @@ def refund_row(seq: int, r: Refund, cur: str) -> dict[str, Any]:
         "reason": r.reason,
         "description": r.description,
         "gateway_response": r.gateway_response,
+        "gateway_mismatch": r.gateway_mismatch,
         "created_by": r.created_by,
         "created_at": r.created_at,
         "updated_at": r.updated_at,

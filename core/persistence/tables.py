@@ -244,6 +244,7 @@ refunds = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime),
+    Column("gateway_mismatch", Text),  # a refused confirmation's difference (0008)
 )
 Index(None, refunds.c.kind, refunds.c.status)
 Index(None, refunds.c.kind, refunds.c.status, refunds.c.order_seq)

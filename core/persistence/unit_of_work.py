@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
+from ..crypto import BillingCipher
 from ..domain.orders import Order
 from ..errors import NotFound, Refused
 from . import rows as R
@@ -25,6 +26,8 @@ from .catalog import Catalog
 from .changes import Snapshot, snapshot_of, write_changes
 from .database import READ_ONLY
 from .fastread import Reader, fetch_together
+from .keys import cipher_for
+from .sealing import holds_billing, seal_outbox_payload
 from .writes import Batch
 
 __all__ = ["UnitOfWork", "insert_children", "snapshot_of"]
@@ -73,6 +76,7 @@ class UnitOfWork:
         self._tracked: dict[str, _Tracked] = {}
         self._outbox: list[dict[str, Any]] = []
         self._rows: list[tuple[Table, list[dict[str, Any]]]] = []
+        self._cipher: BillingCipher | None = None
         self.conn: Connection
 
     def __enter__(self) -> UnitOfWork:
@@ -80,6 +84,13 @@ class UnitOfWork:
         self._tx = self.conn.begin()
         self.catalog = Catalog(self.conn)
         return self
+
+    def billing(self) -> BillingCipher:
+        """This database's billing cipher (S-6), found on first use (`keys.cipher_for`)."""
+        cipher = self._cipher
+        if cipher is None:
+            cipher = self._cipher = cipher_for(self.conn)
+        return cipher
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
@@ -118,7 +129,7 @@ class UnitOfWork:
                 raise NotFound(f"order {order_id} not found")
             if not history:
                 children.append([])
-            order = R.order_from_rows(found[0], *children)
+            order = R.order_from_rows(found[0], *children, billing=self.billing)
         else:
             found = _READ_ORDER.fetch(self.conn, order_id, lock=lock)
             if not found or (
@@ -128,6 +139,18 @@ class UnitOfWork:
             order = self._load_children(found[0], history=history)
         self._tracked[order_id] = _Tracked(order, None if self.read_only else snapshot_of(order))
         return order
+
+    def customer_draft_id(self, customer_id: str, sales_channel: str) -> str | None:
+        """The customer's newest DRAFT order (their cart) in the channel, if any."""
+        o = T.orders.c
+        query = (
+            select(o.id)
+            .where(o.status == "DRAFT", o.customer_id == customer_id)
+            .where(o.sales_channel == sales_channel)
+            .order_by(o.seq.desc())
+            .limit(1)
+        )
+        return self.conn.execute(query).scalar()
 
     def order_exists(self, order_id: str) -> bool:
         return (
@@ -143,7 +166,7 @@ class UnitOfWork:
             past = _READ_HISTORY.fetch(c, seq, cursor=cursor) if history else []
         finally:
             cursor.close()
-        return R.order_from_rows(o, *children, past)
+        return R.order_from_rows(o, *children, past, billing=self.billing)
 
     def add_order(self, order: Order) -> None:
         """Insert a new order aggregate (its seq is assigned by the database)."""
@@ -187,6 +210,14 @@ class UnitOfWork:
         )
         return message_id
 
+    def _at_rest(self, message: dict[str, Any]) -> dict[str, Any]:
+        """An outbox row as stored: a payload carrying a billing address is sealed (S-6)."""
+        payload = message["payload"]
+        if not holds_billing(payload):
+            return message
+        sealed = seal_outbox_payload(self.billing(), message["message_id"], payload)
+        return {**message, "payload": sealed}
+
     def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """INSERT plain rows (all with the same keys, values as SQLAlchemy would take them)
         with the next flush: on PostgreSQL in its pipeline, no round trip of their own (for
@@ -219,8 +250,8 @@ class UnitOfWork:
                 saved.append((tracked, snapshot_of(tracked.order)))
             else:
                 args = (tracked.order, tracked.snapshot, tracked.history_loaded, tracked.ops_loaded)
-                saved.append((tracked, write_changes(batch, *args)))
-        batch.insert(T.outbox, self._outbox)
+                saved.append((tracked, write_changes(batch, *args, billing=self.billing)))
+        batch.insert(T.outbox, [self._at_rest(message) for message in self._outbox])
         for table, rows in self._rows:
             batch.insert(table, rows)
         batch.run(commit=commit)  # raises Refused (nothing marked saved) if a cap would break
@@ -232,7 +263,7 @@ class UnitOfWork:
 
     def _insert_order(self, tracked: _Tracked) -> None:
         order = tracked.order
-        row = R.order_row(order)
+        row = R.order_row(order, self.billing)
         row["updated_at"] = order.created_at
         order.seq = self.conn.execute(insert(T.orders).returning(T.orders.c.seq), row).scalar_one()
         insert_children(self.conn, [order])

@@ -12,17 +12,30 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 
 from ..bootstrap import Postsales
-from ..crypto import billing_cipher, forget_keys
+from ..crypto import BillingKeyError, rotate_file
 from ..persistence import tables as T
+from ..persistence.keys import billing_key_file, cipher_for, forget_keys
 from ..persistence.rows import billing_plaintext
 
 o = T.orders.c
 
 
+def new_billing_key(app: Postsales) -> str:
+    """Put a new current key first in this database's key file; returns its id. The keys the
+    database holds data under are checked first, so a rotation never starts from a wrong file."""
+    cipher_for(app.engine)
+    path = billing_key_file(app.engine)
+    if path is None:
+        raise BillingKeyError("no billing key file for this database: see docs/deploy.md")
+    kid = rotate_file(path)
+    forget_keys()
+    return kid
+
+
 def reencrypt_all(app: Postsales, *, batch: int = 1000) -> int:
     """Re-encrypt and re-index every stored billing address; returns how many."""
     forget_keys()
-    cipher = billing_cipher()
+    cipher = cipher_for(app.engine)
     done = 0
     last = 0
     stored = or_(o.billing_address_enc.is_not(None), o.billing_index.is_not(None))
@@ -37,7 +50,9 @@ def reencrypt_all(app: Postsales, *, batch: int = 1000) -> int:
             if not rows:
                 return done
             for row in rows:
-                plain = billing_plaintext(row.id, row.billing_address_enc, row.billing_address)
+                plain = billing_plaintext(
+                    row.id, row.billing_address_enc, row.billing_address, lambda: cipher
+                )
                 uow.conn.execute(
                     update(T.orders)
                     .where(o.seq == row.seq)

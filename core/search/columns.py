@@ -180,9 +180,17 @@ def export_columns(keys: Sequence[str], dialect: str) -> list[Any]:
     return out
 
 
+# OWASP's CSV injection guidance: a cell starting with one of these is read by spreadsheets as
+# a formula (`=HYPERLINK(…)`, `+cmd|' /C calc'!A0`, `@SUM(…)`); a single quote before it makes
+# it text. Only text from orders and customers is neutralised: amounts and times are written by
+# `export_cells` itself, so a negative grand total stays a number.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
 def export_cells(keys: Sequence[str], zone: ZoneInfo) -> Callable[[Any], list[str]]:
     """A row -> cells function for `export_columns` rows: times in the user's zone with the
-    offset, money with the currency's decimals, names joined.
+    offset, money with the currency's decimals, names joined, and text that a spreadsheet would
+    take for a formula neutralised (`FORMULA_STARTS`), in CSV and SpreadsheetML alike.
 
     Exports stream up to millions of rows, so the function is generated for the chosen
     columns: one list display, no loop over column kinds per row (3x faster than a loop, see
@@ -194,12 +202,15 @@ def export_cells(keys: Sequence[str], zone: ZoneInfo) -> Callable[[Any], list[st
         column = COLUMNS[key]
         if key == "grand_total":
             parts.append(f"money(r[{index}], r[{index + 1}])")
-        elif key == "customer_name":
-            parts.append(f"(r[{index}] + ' ' + r[{index + 1}]).strip()")
         elif column.is_time:
             parts.append(f"when(r[{index}])")
         else:
-            parts.append(f"r[{index}] or ''")
+            text = (
+                f"(r[{index}] + ' ' + r[{index + 1}]).strip()"
+                if key == "customer_name"
+                else f"(r[{index}] or '')"
+            )
+            parts.append(f'("\'" + v if (v := {text})[:1] in formula else v)')
         index += len(column.needs)
     when = _time_cells(zone)
     formats: dict[str, tuple[str, int]] = {}
@@ -214,7 +225,8 @@ def export_cells(keys: Sequence[str], zone: ZoneInfo) -> Callable[[Any], list[st
         return fmt[0] % divmod(minor, fmt[1])
 
     source = f"lambda r: [{', '.join(parts)}]"
-    return eval(source, {"when": when, "money": money})  # type: ignore[no-any-return]
+    namespace = {"when": when, "money": money, "formula": FORMULA_STARTS}
+    return eval(source, namespace)  # type: ignore[no-any-return]
 
 
 _MISSING: Any = object()

@@ -126,11 +126,15 @@ def xml_rows(rows: list[list[str]]) -> str:
 
 
 class _CsvChunks:
-    """CSV text a chunk at a time, through one csv.writer over a reusable buffer."""
+    """CSV text a chunk at a time, through one csv.writer over a reusable buffer.
+
+    Every field is quoted (OWASP's CSV injection guidance, with the quote prefix of
+    `columns.FORMULA_STARTS`): a spreadsheet that splits on `;` or `,` by locale then never
+    starts a new cell, formula-like, in the middle of one."""
 
     def __init__(self) -> None:
         self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer)
+        self.writer = csv.writer(self.buffer, quoting=csv.QUOTE_ALL)
 
     def text(self, rows: Iterable[list[str]]) -> str:
         self.buffer.seek(0)

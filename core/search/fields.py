@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from ..crypto import billing_cipher
+from ..crypto import BillingCipher
 from ..domain.customers import CUSTOMER_TYPES, normalise_email, normalise_text, phone_digits
 from ..errors import BadInput
 from ..machines import ORDER
@@ -85,6 +85,8 @@ class Compiler:
     # The top-level trigram conditions (PostgreSQL), also in WHERE: pages read newest first
     # through a bounded window of the store's orders (query.page_rows).
     trigram: list[ColumnElement[bool]] = attrs.field(factory=list)
+    # The database's billing cipher, for the keyed hashes of billing words (S-6).
+    billing: Callable[[], BillingCipher] | None = None
 
     @property
     def sqlite(self) -> bool:
@@ -319,7 +321,9 @@ def _billing(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnEle
             "so % cannot be used",
             field="billing_address",
         )
-    hashes = billing_cipher().query_tokens(text)
+    if comp.billing is None:
+        raise BadInput("billing_address: no billing key to search with", field="billing_address")
+    hashes = comp.billing().query_tokens(text)
     comp.partial = True
     if not hashes:
         raise BadInput("billing_address: give at least one word", field="billing_address")

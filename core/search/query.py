@@ -43,6 +43,7 @@ from ..bootstrap import Postsales
 from ..domain.users import User
 from ..errors import BadInput
 from ..persistence import tables as T
+from ..persistence.keys import cipher_for
 from . import fields as F
 from . import text as X
 from .expressions import compile_expression
@@ -192,6 +193,7 @@ def make_plan(
         demote=F.is_selective(filters, expression),
         by_time=F.by_time(filters, expression),
         text_pg=app.engine.dialect.name == "postgresql" and F.text_search(filters),
+        billing=lambda: cipher_for(app.engine),
     )
     where: list[ColumnElement[bool]] = []
     chosen = (filters or {}).get("sales_channel")

@@ -2,8 +2,9 @@
 
 An order is in the queue when it has a return awaiting approval, a refund awaiting approval or
 rejected by the payment gateway (a failed refund goes back to REQUESTED, keeping the gateway's
-answer), when it is on hold, or when someone holds its lock. Each reason is one indexed
-subquery; the union is read newest first like every search.
+answer), a refund whose gateway confirmation was refused because its amount or currency did not
+match (it stays PENDING_RELEASE), when it is on hold, or when someone holds its lock. Each
+reason is one indexed subquery; the union is read newest first like every search.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def in_queue(now: datetime) -> ColumnElement[bool]:
         union(
             select(r.order_seq).where(r.status == "REQUESTED"),
             select(f.order_seq).where(f.status == "REQUESTED"),
+            select(f.order_seq).where(
+                f.status == "PENDING_RELEASE", f.gateway_mismatch.is_not(None)
+            ),
             select(o.seq).where(o.status == "ONHOLD"),
             select(o.seq).where(o.lock_holder.is_not(None)),
         )
@@ -48,6 +52,15 @@ def reasons(conn: Connection, rows: Sequence[object]) -> dict[int, list[str]]:
         select(r.order_seq, r.id).where(r.order_seq.in_(seqs), r.status == "REQUESTED")
     ):
         out[ret.order_seq].append(f"return {ret.id} awaiting approval")
+    for ref in conn.execute(
+        select(f.order_seq, f.id, f.kind, f.gateway_mismatch).where(
+            f.order_seq.in_(seqs), f.status == "PENDING_RELEASE", f.gateway_mismatch.is_not(None)
+        )
+    ):
+        what = "appeasement" if ref.kind == "APPEASEMENT" else "refund"
+        out[ref.order_seq].append(
+            f"{what} {ref.id}: gateway confirmation refused: {ref.gateway_mismatch}"
+        )
     for ref in conn.execute(
         select(f.order_seq, f.id, f.kind, f.gateway_response).where(
             f.order_seq.in_(seqs), f.status == "REQUESTED"

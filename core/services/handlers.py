@@ -23,10 +23,24 @@ from ..persistence import tables as T
 from ..persistence.unit_of_work import UnitOfWork
 from .lifecycle import sync_order_status
 from .messages_out import notify_return, order_updated
-from .refunds import confirm_refund, fail_refund
+from .refunds import (
+    confirm_refund,
+    confirmation_mismatch,
+    fail_refund,
+    refuse_confirmation,
+)
 from .returns import approve_return
 
 Handler = Callable[[Postsales, UnitOfWork, Envelope, Any], "str | None"]
+
+
+class RecordedRefusal(Refused):
+    """A message refused after its handler recorded why on the order (a gateway confirmation
+    that does not match its refund): the caller commits that record, then refuses."""
+
+    def __init__(self, message: str, order_id: str) -> None:
+        super().__init__(message)
+        self.order_id = order_id
 
 
 def _ctx(app: Postsales, uow: UnitOfWork, actor: str) -> ActionContext:
@@ -144,6 +158,13 @@ def _refund_answer(confirmed: bool) -> Handler:
                 f"payload.refund_id: order {order.id} has no refund {p.refund_id}"
             ) from None
         response = p.response or ("confirmed" if confirmed else "failed")
+        if confirmed and refund.status == "PENDING_RELEASE":
+            # The gateway's word is checked: a confirmation of another amount or currency
+            # releases nothing (issue 17 item 9).
+            mismatch = confirmation_mismatch(order, refund, p.amount_in(order.currency), p.currency)
+            if mismatch:
+                refuse_confirmation(ctx, order, refund, mismatch, actor=ctx.actor)
+                raise RecordedRefusal(f"payload.amount: {mismatch}", order.id)
         if confirmed:
             confirm_refund(ctx, order, refund, response, actor=ctx.actor)
         else:

@@ -24,7 +24,8 @@ Keys are per user and kept :data:`KEEP` (24 hours); older ones are purged now an
 
 The stored response is opaque to the core: whatever the door serialised (its status code and
 a JSON object holding, for the API, the exact body text and content type), so a replay is
-byte-identical to the first answer.
+byte-identical to the first answer. It is sealed at rest with the billing keys (S-6): an order
+document in it carries the decrypted billing address.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from sqlalchemy.exc import IntegrityError
 from ..bootstrap import Postsales
 from ..errors import BadInput
 from ..persistence import tables as T
+from ..persistence.keys import cipher_for
+from ..persistence.sealing import idempotency_context
 from ..persistence.unit_of_work import UnitOfWork
 
 KEEP = timedelta(hours=24)
@@ -132,6 +135,8 @@ def lookup(app: Postsales, user_name: str, key: str, request_hash: str) -> Store
 
     Raises :class:`KeyReused` when the key was used for another request."""
     check_key(key)
+    # The key that seals the answer: missing, the request fails here, before any effect.
+    cipher = cipher_for(app.engine)
     if random.random() < PURGE_CHANCE:
         purge_expired(app)
     row = _row(app, user_name, key)
@@ -143,16 +148,20 @@ def lookup(app: Postsales, user_name: str, key: str, request_hash: str) -> Store
         return None
     if row.request_hash != request_hash:
         raise KeyReused()
-    return StoredResponse(row.status_code, row.response)
+    response = cipher.unseal_json(idempotency_context(user_name, key), row.response)
+    return StoredResponse(row.status_code, response)
 
 
-def _key_row(keyed: KeyedRequest, answer: StoredResponse, now: datetime) -> dict[str, Any]:
+def _key_row(
+    engine: Any, keyed: KeyedRequest, answer: StoredResponse, now: datetime
+) -> dict[str, Any]:
+    context = idempotency_context(keyed.user_name, keyed.key)
     return {
         "user_name": keyed.user_name,
         "key": keyed.key,
         "request_hash": keyed.request_hash,
         "status_code": answer.status_code,
-        "response": answer.response,
+        "response": cipher_for(engine).seal_json(context, answer.response),
         "created_at": now,
     }
 
@@ -160,7 +169,7 @@ def _key_row(keyed: KeyedRequest, answer: StoredResponse, now: datetime) -> dict
 def keep_with(uow: UnitOfWork, keyed: KeyedRequest, outcome: Any, now: datetime) -> None:
     """Add the key and its answer to `uow`'s commit, beside the effect (called by services
     just before they commit)."""
-    uow.add_rows(T.idempotency_keys, [_key_row(keyed, keyed.answer(outcome), now)])
+    uow.add_rows(T.idempotency_keys, [_key_row(uow.engine, keyed, keyed.answer(outcome), now)])
 
 
 def remember(app: Postsales, keyed: KeyedRequest, answer: StoredResponse) -> StoredResponse:
@@ -168,7 +177,8 @@ def remember(app: Postsales, keyed: KeyedRequest, answer: StoredResponse) -> Sto
     key (another request's, if one kept its own first)."""
     try:
         with app.uow() as uow:
-            uow.conn.execute(insert(T.idempotency_keys).values(_key_row(keyed, answer, app.now())))
+            row = _key_row(app.engine, keyed, answer, app.now())
+            uow.conn.execute(insert(T.idempotency_keys).values(row))
             uow.commit()
     except IntegrityError:
         return lookup(app, keyed.user_name, keyed.key, keyed.request_hash) or answer

@@ -17,20 +17,19 @@ What is retried and what is dead-lettered:
 
 from __future__ import annotations
 
-import json
 import weakref
 from typing import Any
 
 import attrs
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..bootstrap import Postsales
 from ..errors import PostsalesError
 from ..messages_schema import INBOUND_TYPES, JSON_DECODER
-from ..persistence import tables as T
 from ..persistence.database import is_sqlite
+from . import dead_letters
 from .messages import ingest as ingest_message
 
 APPLIED, DUPLICATE, DEAD_LETTER, RETRY = "applied", "duplicate", "dead_letter", "retry"
@@ -157,34 +156,11 @@ def _first_line(exc: BaseException) -> str:
     return f"{orig.__class__.__name__}: {str(orig).splitlines()[0] if str(orig) else ''}"
 
 
-def _message_id(raw: str) -> str | None:
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    value = data.get("id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
-
-
 def _dead_letter(app: Postsales, raw: str, reason: str) -> Received:
     """Keep a message `ingest` could not judge (not UTF-8, or it crashed) with the reason."""
-    message_id = _message_id(raw)
-    try:
-        data: Any = json.loads(raw)
-        type_ = data.get("type") if isinstance(data, dict) else None
-    except (ValueError, RecursionError):
-        type_ = None
     try:
         with app.uow() as uow:
-            uow.conn.execute(
-                insert(T.dead_letters).values(
-                    message_id=message_id[:191] if message_id else None,
-                    type=type_[:128] if isinstance(type_, str) else None,
-                    reason=reason,
-                    raw=raw[:1_000_000].replace("\x00", "\\x00"),
-                    received_at=app.now(),
-                )
-            )
+            dead_letters.keep(uow.conn, raw, reason, app.now())
             uow.commit()
     except (OperationalError, InterfaceError, PoolTimeout) as exc:
         return Received(RETRY, f"database unavailable: {_first_line(exc)}")

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..domain.orders import PRODUCT_TYPES
 from ..errors import BadInput
+from ..links import is_web_link
 from ..messages_schema import JSON_SCALARS, rate
 from ..money import exponent
 
@@ -184,6 +185,8 @@ def read_lines(
         if parent_sku is not None and (parent_sku.__class__ is not str or not parent_sku):
             return None
         image_url = opt_text(lget("image_url"), "")
+        if image_url and not is_web_link(image_url):
+            return None  # the payload-record path words the refusal
         line_ship = lget("shipping_address_reference")
         if line_ship is not None and (line_ship.__class__ is not str or line_ship not in addresses):
             return None

@@ -23,7 +23,7 @@ from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 from ..bootstrap import Postsales
-from ..crypto import billing_cipher
+from ..crypto import BillingCipher
 from ..domain.customers import (
     CUSTOMER_TYPES,
     Address,
@@ -39,6 +39,7 @@ from ..messages_schema import (
     Envelope,
 )
 from ..persistence.ingest_rows import NewOrder, time_converter
+from ..persistence.keys import cipher_for
 from ..persistence.rows import person_name
 from .ingest_lines import opt_text, read_lines, read_payments, reader_for, req_text
 
@@ -68,6 +69,13 @@ class OrderRowsBuilder:
         self.outbox_type = settings.messages.type_prefix + "sales.order_management.updated"
         self.now: Callable[[], datetime] = app.now
         self.time = time_converter(app.engine.dialect.name)
+        self.engine = app.engine
+        self._cipher: BillingCipher | None = None
+
+    def _billing(self) -> BillingCipher:
+        """The database's billing cipher, found once per import (`keys.cipher_for`)."""
+        self._cipher = cipher_for(self.engine)
+        return self._cipher
 
     def build(self, env: Envelope) -> NewOrder | None:
         order = env.payload.get("order")
@@ -171,7 +179,7 @@ class OrderRowsBuilder:
             ship = Address(*ship_parts)
         full_name = f"{first} {last}".strip()
         billing_dict = billing.to_dict()
-        cipher = billing_cipher()
+        cipher = self._cipher or self._billing()
         now = self.time(self.now())
         order_row = [
             None,

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from ..bootstrap import Postsales
 from ..documents import iso
@@ -38,7 +38,8 @@ from ..persistence.ingest_rows import (
     time_converter,
     write_orders,
 )
-from . import handlers, parallel_import
+from ..persistence.keys import cipher_for
+from . import dead_letters, handlers, parallel_import
 from .ingest_orders import OrderRowsBuilder
 from .messages_out import order_updated
 
@@ -82,15 +83,13 @@ class _Pending:
 def _dead_letter(
     conn: Any, app: Postsales, raw: str, reason: str, envelope: Envelope | None
 ) -> None:
-    conn.execute(
-        insert(T.dead_letters).values(
-            message_id=envelope.id if envelope else None,
-            type=envelope.type if envelope else None,
-            # PostgreSQL text cannot hold NUL: keep the bytes visible, escaped, for inspection.
-            reason=reason.replace("\x00", "\\u0000"),
-            raw=raw[:1_000_000].replace("\x00", "\\u0000"),
-            received_at=app.now(),
-        )
+    dead_letters.keep(
+        conn,
+        raw,
+        reason,
+        app.now(),
+        message_id=envelope.id if envelope else None,
+        type_=envelope.type if envelope else None,
     )
 
 
@@ -141,7 +140,9 @@ def object_path_rows(app: Postsales, envelope: Envelope) -> NewOrder:
         "payload": order_updated(order),
         "created_at": order.created_at,
     }
-    return from_order(order, envelope.id, outbox, app.engine.dialect.name)
+    return from_order(
+        order, envelope.id, outbox, app.engine.dialect.name, lambda: cipher_for(app.engine)
+    )
 
 
 class Importer:
@@ -167,6 +168,9 @@ class Importer:
         self._batch: list[_Pending] = []
         self._rows = OrderRowsBuilder(app)
         self._dialect = app.engine.dialect.name
+        # The billing key now, before any message: a missing or wrong key stops the import
+        # (exit 2) instead of refusing every message, and forked readers inherit it.
+        cipher_for(app.engine)
 
     def run(
         self, lines: Iterable[str], progress: Callable[[int], None] | None = None
@@ -256,11 +260,18 @@ class Importer:
                 if seen:
                     self.report.duplicates += 1
                     return
-                order_id = handlers.HANDLERS[type_](self.app, uow, env, payload)
+                refusal = None
+                try:
+                    order_id = handlers.HANDLERS[type_](self.app, uow, env, payload)
+                except handlers.RecordedRefusal as exc:  # its record on the order is kept
+                    order_id, refusal = exc.order_id, exc
                 received_at = time_converter(self._dialect)(self.app.now())
                 record_inbound(uow.conn, env.id, type_, order_id, received_at)
                 uow.commit()
-                self.report.applied += 1
+            if refusal is not None:
+                self._refuse(number, raw, refusal, env)
+                return
+            self.report.applied += 1
         except PostsalesError as exc:
             self._refuse(number, raw, exc, env)
 

@@ -23,9 +23,11 @@ import attrs
 from sqlalchemy import select, update
 
 from ..bootstrap import Postsales
+from ..crypto import is_sealed
 from ..documents import iso
 from ..messages_schema import strip_prefix
 from ..persistence import tables as T
+from ..persistence.sealing import open_outbox_payload
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,12 @@ def pending(app: Postsales, *, limit: int = BATCH_SIZE, after_seq: int = 0) -> l
         .limit(limit)
     )
     with app.uow(read_only=True) as uow:
-        return [OutboxMessage(*row) for row in uow.conn.execute(query)]
+        rows = uow.conn.execute(query).all()
+        cipher = uow.billing() if any(is_sealed(row.payload) for row in rows) else None
+        return [
+            OutboxMessage(*row[:5], open_outbox_payload(cipher, row.message_id, row.payload))
+            for row in rows
+        ]
 
 
 def mark_sent(app: Postsales, seqs: Iterable[int], *, at: datetime | None = None) -> int:

@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy import select
 
 from ..bootstrap import Postsales
+from ..crypto import is_sealed
 from ..documents import iso
 from ..domain.users import User
 from ..errors import BadInput, Forbidden
 from ..persistence import tables as T
+from ..persistence.sealing import open_outbox_payload
 
 LIMIT_MAX = 1000
 
@@ -52,6 +54,7 @@ def list_outbox(
         query = query.order_by(o.c.seq.desc()).limit(limit)
     with app.uow(read_only=True) as uow:
         rows = list(uow.conn.execute(query))
+        cipher = uow.billing() if any(is_sealed(r.payload) for r in rows) else None
     rows.sort(key=lambda r: r.seq)
     return [
         {
@@ -62,7 +65,7 @@ def list_outbox(
             "created_at": iso(r.created_at),
             "state": "sent" if r.sent_at else "pending",
             "sent_at": iso(r.sent_at),
-            "payload": r.payload,
+            "payload": open_outbox_payload(cipher, r.message_id, r.payload),
         }
         for r in rows
     ]

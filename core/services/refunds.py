@@ -7,6 +7,8 @@ released at once is a rule's decision (R-6, `refund_auto_release`).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..context import ActionContext
 from ..domain.orders import Order, Payment, Refund, RefundLine
 from ..domain.refunds import apply_refund, check_refund, within_capture
@@ -134,6 +136,44 @@ def release_refund(ctx: ActionContext, order: Order, refund: Refund) -> None:
             fail_refund(ctx, order, refund, answer.response, actor=f"gateway:{gateway.name}")
 
 
+def confirmation_mismatch(
+    order: Order, refund: Refund, amount: Decimal, currency: str | None
+) -> str | None:
+    """How a gateway's confirmation differs from the refund it names, or None if it matches:
+    the gateway must have refunded exactly the refund's amount, in the order's currency."""
+    cur = order.currency
+    if currency is not None and currency != cur:
+        return (
+            f"the gateway confirmed {format_amount(amount, cur)} {currency}; refund "
+            f"{refund.id} is {format_amount(refund.amount, cur)} {cur}"
+        )
+    if amount != refund.amount:
+        gap = refund.amount - amount
+        side = "less" if gap > 0 else "more"
+        return (
+            f"the gateway confirmed {format_amount(amount, cur)} {cur}; refund {refund.id} is "
+            f"{format_amount(refund.amount, cur)} {cur} ({format_amount(abs(gap), cur)} {cur} "
+            f"{side})"
+        )
+    return None
+
+
+def refuse_confirmation(
+    ctx: ActionContext, order: Order, refund: Refund, mismatch: str, *, actor: str
+) -> None:
+    """A confirmation that does not match: the refund stays PENDING_RELEASE and waits in the
+    work queue (S-5) with the difference until a matching answer comes or it is cancelled."""
+    refund.gateway_mismatch = mismatch
+    refund.updated_at = ctx.now
+    ctx.record(
+        order,
+        "refund.confirmation_refused",
+        f"Confirmation of refund {refund.id} refused: {mismatch}",
+        {"refund_id": refund.id, "mismatch": mismatch},
+        actor=actor,
+    )
+
+
 def confirm_refund(
     ctx: ActionContext, order: Order, refund: Refund, response: str, *, actor: str
 ) -> None:
@@ -141,6 +181,7 @@ def confirm_refund(
 
     fire(REFUND, refund, "confirm", label=f"refund {refund.id}")
     refund.gateway_response = response
+    refund.gateway_mismatch = None
     refund.credit_note = f"CN-{refund.id[3:]}" if refund.id.startswith("RF-") else f"CN-{refund.id}"
     refund.updated_at = ctx.now
     payment = next((p for p in order.payments if p.reference == refund.payment_reference), None)
@@ -172,6 +213,7 @@ def fail_refund(
     gateway refusing at once), so every door sends the same mail exactly once."""
     fire(REFUND, refund, "fail", label=f"refund {refund.id}")
     refund.gateway_response = response
+    refund.gateway_mismatch = None
     refund.updated_at = ctx.now
     ctx.record(
         order,
@@ -186,6 +228,7 @@ def fail_refund(
 def cancel_refund(ctx: ActionContext, order: Order, refund: Refund, reason: str = "") -> None:
     fire(REFUND, refund, "cancel", label=f"refund {refund.id}")
     refund.updated_at = ctx.now
+    refund.gateway_mismatch = None
     apply_refund(order, refund.lines, appeasement=refund.kind == "APPEASEMENT", sign=-1)
     ctx.record(
         order,

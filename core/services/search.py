@@ -19,6 +19,7 @@ from ..bootstrap import Postsales
 from ..domain.users import User
 from ..errors import BadInput, Forbidden
 from ..persistence import tables as T
+from ..persistence.sealing import seal_audit_filters
 from ..search import columns as C
 from ..search import export as E
 from ..search import fields as F
@@ -218,6 +219,7 @@ def _audit_export(app: Postsales, user: User, detail: dict[str, Any], finished: 
     if not finished:
         detail["aborted"] = True
     with app.uow() as uow:
+        detail = seal_audit_filters(uow.billing, detail)  # S-6: no billing words in clear
         uow.conn.execute(
             insert(T.audit_log).values(
                 at=app.now(), actor=user.name, kind="orders.export", detail=detail

@@ -46,6 +46,7 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             params=CommentParams,
             run=run,
             description="Add a note to the order; it appears in history and comments.",
+            on_closed=True,
             requirement="A-8",
         )
     ]

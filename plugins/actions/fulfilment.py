@@ -18,6 +18,7 @@ import attrs
 
 from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, hookimpl
 from postsales.core.domain.orders import Order, OrderLine, Shipment
+from postsales.core.links import check_link
 from postsales.core.machines import LINE, ORDER, SHIPMENT, allowed_sources, fire
 from postsales.core.money import ZERO, format_amount
 from postsales.core.services.lifecycle import sync_order_status
@@ -141,6 +142,10 @@ def _text(limit: int, *, required: bool = False) -> Any:
     return check
 
 
+def _link(_inst: Any, attribute: Any, value: str) -> None:
+    check_link(value, attribute.name)  # http and https only, at the door (issue 17 item 6)
+
+
 @attrs.frozen
 class PickParams:
     shipment_id: str = attrs.field(metadata={"help": "the shipment to add to the picklist"})
@@ -153,7 +158,9 @@ class ShipParams:
     tracking_number: str = attrs.field(
         validator=_text(128, required=True), metadata={"help": "the carrier's tracking number"}
     )
-    tracking_link: str = attrs.field(default="", validator=_text(512), metadata={"help": "URL"})
+    tracking_link: str = attrs.field(
+        default="", validator=_link, metadata={"help": "an http or https URL"}
+    )
     box_number: str = attrs.field(default="", validator=_text(32), metadata={"help": "box number"})
 
 

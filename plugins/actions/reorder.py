@@ -5,6 +5,10 @@ are priced at today's channel price when the catalog has one; lines whose SKU is
 or has no stock in the channel's sources, are kept (the agent decides) but flagged, in the new
 order's history and in the result. Promotions carry over unless they have expired. The draft is
 an ordinary one: edit it, pay it (``add_payment``) and it is placed.
+
+When the customer already has an open cart — a DRAFT in the same channel (seed 003: "reorder
+into the customer's cart") — the lines are added to it instead of starting a second draft,
+unless another agent holds its lock (then the reorder is refused, naming the holder).
 """
 
 from __future__ import annotations
@@ -98,6 +102,26 @@ def _new_id(order: Order, ctx: ActionContext) -> str:
     return new_id
 
 
+def _flags(flagged: list[dict[str, Any]]) -> str:
+    return "; check " + ", ".join(f"line {f['line']} ({f['sku']}: {f['reason']})" for f in flagged)
+
+
+def _into_cart(cart: Order, lines: list[OrderLine], ctx: ActionContext) -> dict[int, int]:
+    """Append `lines` to the cart, numbered after its own; returns old -> new line numbers."""
+    lock = cart.lock
+    if lock and lock.active(ctx.now) and lock.holder != ctx.actor:
+        until = lock.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        raise Refused(f"the customer's cart {cart.id} is locked by {lock.holder} until {until}")
+    start = max((ln.line_number for ln in cart.lines), default=0)
+    numbers = {ln.line_number: start + i for i, ln in enumerate(lines, 1)}
+    for line in lines:
+        line.line_number = numbers[line.line_number]
+        if line.parent_line_number is not None:
+            line.parent_line_number = numbers.get(line.parent_line_number)
+        cart.lines.append(line)
+    return numbers
+
+
 def run(order: Order, params: NoParams, ctx: ActionContext) -> dict[str, Any]:
     lines: list[OrderLine] = []
     flagged: list[dict[str, Any]] = []
@@ -106,6 +130,19 @@ def run(order: Order, params: NoParams, ctx: ActionContext) -> dict[str, Any]:
         lines.append(repriced(line, price, order.currency, ctx.now))
         if flag:
             flagged.append({"line": line.line_number, "sku": line.sku, "reason": flag})
+    cart = ctx.customer_draft(order)
+    if cart is not None:
+        numbers = _into_cart(cart, lines, ctx)
+        for f in flagged:
+            f["line"] = numbers[f["line"]]
+        summary = f"{ctx.actor} added the lines of {order.id} (reorder)"
+        ctx.record(cart, "order.edited", summary + (_flags(flagged) if flagged else ""),
+                   {"reorder_of": order.id, "lines": sorted(numbers.values()),
+                    "flagged": flagged})  # fmt: skip
+        ctx.record(order, "order.reordered", f"Reordered into the customer's cart {cart.id}",
+                   {"order_id": cart.id})  # fmt: skip
+        ctx.created("orders", cart.id)
+        return {"flagged": flagged, "into_cart": True}
     draft = Order(
         id=_new_id(order, ctx),
         sales_channel=order.sales_channel,
@@ -125,9 +162,7 @@ def run(order: Order, params: NoParams, ctx: ActionContext) -> dict[str, Any]:
     )
     summary = f"Created by {ctx.actor} as a reorder of {order.id}"
     if flagged:
-        summary += "; check " + ", ".join(
-            f"line {f['line']} ({f['sku']}: {f['reason']})" for f in flagged
-        )
+        summary += _flags(flagged)
     ctx.record(draft, "order.created", summary, {"reorder_of": order.id, "flagged": flagged})
     ctx.add_order(draft)
     ctx.record(order, "order.reordered", f"Reordered as draft {draft.id}", {"order_id": draft.id})

@@ -21,8 +21,10 @@ from postsales.adapters.web import create_app
 from postsales.adapters.web.security import load_secret_key
 from postsales.core import ActionContext, ActionSpec, hookimpl
 from postsales.core.bootstrap import Postsales, bootstrap
+from postsales.core.errors import BadInput
 from postsales.core.persistence import rows
 from postsales.core.persistence import tables as T
+from postsales.core.persistence.database import make_engine
 from postsales.core.services.drafts import create_order
 from postsales.core.services.messages import import_lines
 from postsales.core.services.orders import show_order
@@ -173,15 +175,37 @@ def test_sign_in_is_throttled_after_five_failures(client: FlaskClient) -> None:
     assert "Too many failed sign-in attempts" in response.text
 
 
-def test_secret_key_file_is_made_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_key_file_is_made_once_beside_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 item 7: the session key belongs to the database, wherever the app starts."""
     monkeypatch.delenv("POSTSALES_SECRET_KEY", raising=False)
+    monkeypatch.delenv("POSTSALES_SECRET_KEY_FILE", raising=False)
+    engine = make_engine(f"sqlite:///{tmp_path / 'db' / 'postsales.db'}")
     monkeypatch.chdir(tmp_path)
-    key = load_secret_key()
-    path = tmp_path / "var" / "secret_key"
+    key = load_secret_key(engine)
+    path = tmp_path / "db" / "secret_key"
     assert re.fullmatch(r"[0-9a-f]{64}", key) and path.stat().st_mode & 0o077 == 0
-    assert load_secret_key() == key
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert load_secret_key(engine) == key
+    assert not (elsewhere / "var").exists() and not (tmp_path / "var").exists()
+    monkeypatch.setenv("POSTSALES_SECRET_KEY_FILE", str(tmp_path / "configured"))
+    configured = load_secret_key(engine)
+    assert configured != key and (tmp_path / "configured").read_text().strip() == configured
     monkeypatch.setenv("POSTSALES_SECRET_KEY", "from-the-environment")
-    assert load_secret_key() == "from-the-environment"
+    assert load_secret_key(engine) == "from-the-environment"
+
+
+def test_a_database_without_a_folder_needs_a_configured_secret_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("POSTSALES_SECRET_KEY", raising=False)
+    monkeypatch.delenv("POSTSALES_SECRET_KEY_FILE", raising=False)
+    engine = make_engine("postgresql://nobody@127.0.0.1:1/none")  # never connected to
+    with pytest.raises(BadInput, match="POSTSALES_SECRET_KEY"):
+        load_secret_key(engine)
 
 
 # -- the orders grid ------------------------------------------------------------------------
@@ -378,9 +402,9 @@ def test_access_failures_are_audited_and_not_shown(
     loaded: list[str] = []
     real_build = rows.order_from_rows
 
-    def order_from_rows(order_row: Any, *children: Any) -> Any:
+    def order_from_rows(order_row: Any, *children: Any, **kw: Any) -> Any:
         loaded.append(order_row.id)
-        return real_build(order_row, *children)
+        return real_build(order_row, *children, **kw)
 
     monkeypatch.setattr(rows, "order_from_rows", order_from_rows)
     hidden, unknown = client.get(f"/orders/{ORDER}"), client.get("/orders/000000999")

@@ -49,3 +49,4 @@ def test_the_cli_tour_runs_as_written_in_a_fresh_folder(tmp_path: Path) -> None:
     assert "return on 000000101: would succeed (nothing changed)" in done.stdout, done.stdout
     assert "54.00 USD" in done.stdout, done.stdout
     assert (tmp_path / "var" / "tour.db").is_file()
+    assert (tmp_path / "var" / "billing.key").is_file()  # beside the database, as the README says

@@ -183,7 +183,41 @@ def test_reorder_makes_a_draft_with_the_same_lines(app: Postsales, placed: str) 
     # WT09-S-BLK is not in the catalog: kept, but flagged.
     assert out.result["flagged"] == [{"line": 2, "sku": "WT09-S-BLK", "reason": "no longer sold"}]
     assert "WT09-S-BLK: no longer sold" in draft["history"][0]["summary"]
-    assert _act(app, placed, "reorder").result["orders"] == [f"{placed}-RO2"]
+
+
+def test_reorder_adds_to_the_customers_open_cart(app: Postsales, placed: str) -> None:
+    """Issue 16 item 6 (seed 003): the customer's open draft in the channel is their cart; a
+    reorder fills it instead of starting a second one."""
+    _catalog(app, "MJ01-M-RED", "60.00", {"SOU1": 3})
+    (cart,) = _act(app, placed, "reorder").result["orders"]
+    before = show_order(app, cart, _system(app))
+    again = _act(app, placed, "reorder")
+    assert again.result["orders"] == [cart] and again.result["into_cart"] is True
+    assert again.result["flagged"] == [{"line": 7, "sku": "WT09-S-BLK", "reason": "no longer sold"}]
+    after = show_order(app, cart, _system(app))
+    assert len(after["lines"]) == 2 * len(before["lines"])
+    assert [ln["line_number"] for ln in after["lines"]] == list(range(1, 11))
+    # The gift wrap of line 1 (line 3) belongs to the copy of line 1 (line 6) in the cart.
+    parents = {ln["line_number"]: ln["parent_line_number"] for ln in after["lines"]}
+    assert parents[3] == 1 and parents[8] == 6
+    assert after["totals"]["grand_total"] != before["totals"]["grand_total"]
+    assert after["history"][-1]["kind"] == "order.edited"
+    assert f"added the lines of {placed}" in after["history"][-1]["summary"]
+    assert show_order(app, placed, _system(app))["history"][-1]["summary"] == (
+        f"Reordered into the customer's cart {cart}"
+    )
+    with app.uow(read_only=True) as uow:
+        assert uow.customer_draft_id("C-1001", "ST1") == cart
+
+
+def test_reorder_refuses_a_cart_another_agent_holds(app: Postsales, placed: str) -> None:
+    (cart,) = _act(app, placed, "reorder").result["orders"]
+    add_user(app, "sam", ["supervisor"], None)
+    _act(app, cart, "lock", get_user(app, "sam"))
+    before = show_order(app, cart, _system(app))
+    with raises(Refused, f"the customer's cart {cart} is locked by sam until"):
+        _act(app, placed, "reorder")  # as the system user, who does not hold the lock
+    assert show_order(app, cart, _system(app)) == before
 
 
 def test_reorder_drops_expired_promotions(app: Postsales, placed: str, clock: list) -> None:

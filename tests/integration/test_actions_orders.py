@@ -10,17 +10,15 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.domain.users import User
 from postsales.core.errors import BadInput, Forbidden, Refused
-from postsales.core.persistence import tables as T
 from postsales.core.services.actions import list_actions, run_action
 from postsales.core.services.messages import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import get_user
-from tests.conftest import example, import_examples
+from tests.conftest import example, import_examples, outbox_rows
 
 ORDER = "000000101"
 
@@ -34,11 +32,7 @@ def doc(app: Postsales, order: str = ORDER) -> dict[str, Any]:
 
 
 def outbox(app: Postsales, type_: str) -> list[dict[str, Any]]:
-    with app.engine.connect() as conn:
-        rows = conn.execute(
-            select(T.outbox).where(T.outbox.c.type == type_).order_by(T.outbox.c.seq)
-        )
-        return [{"order_id": r.order_id, "payload": r.payload} for r in rows]
+    return [{"order_id": r.order_id, "payload": r.payload} for r in outbox_rows(app, type_)]
 
 
 def envelope(n: int, type_: str, payload: dict[str, Any]) -> str:

@@ -20,12 +20,13 @@ import pytest
 from sqlalchemy import select
 
 from postsales.core.bootstrap import Postsales
+from postsales.core.crypto import is_sealed
 from postsales.core.errors import Refused
 from postsales.core.persistence import tables as T
 from postsales.core.services.actions import run_action
 from postsales.core.services.messages import import_lines
 from postsales.core.services.users import get_user
-from tests.conftest import example, import_examples
+from tests.conftest import example, import_examples, outbox_rows
 
 ORDER = "000000101"
 
@@ -35,8 +36,7 @@ def act(app: Postsales, name: str, **params: Any) -> Any:
 
 
 def outbox(app: Postsales) -> list[Any]:
-    with app.engine.connect() as conn:
-        return list(conn.execute(select(T.outbox).order_by(T.outbox.c.seq)))
+    return outbox_rows(app)
 
 
 def new_types(app: Postsales, before: int) -> list[str]:
@@ -54,6 +54,9 @@ def test_each_outbound_type_comes_from_its_cause(app: Postsales) -> None:
         "sales.order_management.updated",
     ]
     request = outbox(app)[n].payload["shipment_request"]
+    with app.engine.connect() as conn:  # it carries the billing address: sealed at rest (S-6)
+        stored = conn.execute(select(T.outbox.c.payload).order_by(T.outbox.c.seq)).scalars()
+        assert is_sealed(list(stored)[n])
     # Shaped after seed 002's example message.
     assert set(request) >= {
         "id", "order_id", "source_id", "customer_id", "store", "language", "vat_country",

@@ -115,7 +115,7 @@ def test_export_is_read_as_it_is_sent_in_bounded_chunks(
     assert response.mimetype == "text/csv"
     assert "Content-Length" not in response.headers  # sent as it is read, not spooled
     body = iter(response.response)
-    assert next(body).decode("utf-8-sig").startswith("ID,") and fetched == []
+    assert next(body).decode("utf-8-sig").startswith('"ID",') and fetched == []
     rows = []
     for n, chunk in enumerate(body, start=1):
         assert len(fetched) == n  # one database batch per chunk sent, never read ahead

@@ -15,12 +15,12 @@ from sqlalchemy import func, select, text
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.context import ActionContext
-from postsales.core.crypto import billing_cipher
 from postsales.core.domain.orders import RefundLine
 from postsales.core.domain.users import User
 from postsales.core.errors import NotFound, Refused
 from postsales.core.persistence import database
 from postsales.core.persistence import tables as T
+from postsales.core.persistence.keys import cipher_for
 from postsales.core.services.actions import run_action
 from postsales.core.services.refunds import create_refund
 from postsales.core.services.users import get_user
@@ -74,7 +74,7 @@ def test_billing_is_encrypted_again_only_when_it_changed(
         order.customer.email = "  Zoe.Martin@Example.COM "
         uow.commit()
     row = order_row(app, shipped_order)
-    cipher = billing_cipher()
+    cipher = cipher_for(app.engine)
     billing = cipher.decrypt(shipped_order, row.billing_address_enc, remember=False)
     assert billing["city"] == "Lyon" and billing["first_name"] == "Zoé"
     assert row.billing_index == cipher.address_tokens(billing) != before.billing_index

@@ -134,6 +134,7 @@ def test_every_toggle_is_parsed(tmp_path: Path) -> None:
         non_returnable_skus: [GIFT-CARD]
         non_returnable_product_types: [SERVICE, SHIPPING]
         lock_minutes: 5
+        auto_review: true
         """,
     )
     settings = load_settings(path)
@@ -158,6 +159,7 @@ def test_every_toggle_is_parsed(tmp_path: Path) -> None:
         non_returnable_skus=("GIFT-CARD",),
         non_returnable_product_types=("SERVICE", "SHIPPING"),
         lock_minutes=5,
+        auto_review=True,
     )
     assert set(settings.origin["ST1"].values()) == {str(path)}
 

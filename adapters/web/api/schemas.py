@@ -184,6 +184,7 @@ ORDER: Schema = obj(
                     "reason": MAYBE_TEXT,
                     "description": MAYBE_TEXT,
                     "credit_note": MAYBE_TEXT,
+                    "gateway_mismatch": MAYBE_TEXT,
                     "created_by": MAYBE_TEXT,
                     "created_at": MAYBE_TIME,
                 }

@@ -301,13 +301,13 @@ def _batches(bind: sa.engine.Connection, where: sa.ColumnElement[bool]):  # type
 
 
 def _encrypt_billing(bind: sa.engine.Connection) -> None:
-    from postsales.core.crypto import billing_cipher
+    from postsales.core.persistence.keys import cipher_for
 
     from postsales.core.domain.customers import Address
     from postsales.core.persistence.rows import person_name
 
     for rows in _batches(bind, _orders.c.billing_index.is_(None)):
-        cipher = billing_cipher()  # only now: an empty database needs no key
+        cipher = cipher_for(bind)  # only now: an empty database needs no key
         for row in rows:
             address = row.billing_address
             customer = f"{row.customer_first_name} {row.customer_last_name}".strip()
@@ -326,10 +326,10 @@ def _encrypt_billing(bind: sa.engine.Connection) -> None:
 
 
 def _decrypt_billing(bind: sa.engine.Connection) -> None:
-    from postsales.core.crypto import billing_cipher
+    from postsales.core.persistence.keys import cipher_for
 
     for rows in _batches(bind, _orders.c.billing_address_enc.is_not(None)):
-        cipher = billing_cipher()
+        cipher = cipher_for(bind)
         for row in rows:
             plain = cipher.decrypt(row.id, row.billing_address_enc)
             bind.execute(
