@@ -7,22 +7,25 @@ the core services. There are no globals: tests build as many as they like.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import Engine
 
-from .actions import ActionSpec
 from .errors import ConfigError
-from .gateways import PaymentGateway
-from .notifiers import Notifier
-from .persistence.database import make_engine
-from .persistence.unit_of_work import UnitOfWork
-from .plugin_manager import PluginInfo, make_plugin_manager
-from .rules import Rule
 from .settings import PERMISSIONS, Settings, load_settings
+
+if TYPE_CHECKING:  # loaded with the plugins (a read command loads neither) or the engine
+    from sqlalchemy import Engine
+
+    from .actions import ActionSpec
+    from .gateways import PaymentGateway
+    from .notifiers import Notifier
+    from .persistence.unit_of_work import UnitOfWork
+    from .plugin_manager import PluginInfo
+    from .rules import Rule
 
 
 @attrs.frozen
@@ -60,6 +63,20 @@ class Registry:
         """The notifier delivering outbox messages of `type_` (without prefix), if any."""
         return next((n for n in self.notifiers if type_ in n.delivers), None)
 
+    def check(self) -> None:
+        """Run the checks plugins leave to first use (notifier templates compile), all at once:
+        `config check` and the long-running doors call this at start-up."""
+        problems: list[str] = []
+        for notifier in self.notifiers:
+            if notifier.check is None:
+                continue
+            try:
+                notifier.check()
+            except ConfigError as exc:
+                problems.extend(exc.lines)
+        if problems:
+            raise ConfigError(problems)
+
 
 def _collect(pm: Any, hook: str, settings: Settings) -> list[tuple[str, Any]]:
     """Call a register hook on each plugin, remembering which plugin gave what."""
@@ -72,6 +89,9 @@ def _collect(pm: Any, hook: str, settings: Settings) -> list[tuple[str, Any]]:
 
 
 def build_registry(pm: Any, infos: list[PluginInfo], settings: Settings) -> Registry:
+    from .actions import ActionSpec
+    from .rules import Rule
+
     problems: list[str] = []
     actions: dict[str, ActionSpec] = {}
     action_plugins: dict[str, str] = {}
@@ -154,6 +174,8 @@ def _unknown_permissions(settings: Settings, known: frozenset[str]) -> list[str]
 def _notifiers(
     pm: Any, settings: Settings, problems: list[str]
 ) -> tuple[list[Notifier], dict[str, str]]:
+    from .notifiers import Notifier
+
     notifiers: list[Notifier] = []
     by_name: dict[str, str] = {}
     delivered: dict[str, str] = {}
@@ -182,21 +204,69 @@ def _notifiers(
 
 @attrs.define
 class Postsales:
-    """The services object every door holds: settings, plugins, database, clock."""
+    """The services object every door holds: settings, plugins, database, clock.
+
+    Built with `lazy_plugins`, the plugins are loaded (and their options checked) when
+    `registry` or `pm` is first read: a command that runs no plugin does not load them.
+    """
 
     settings: Settings
     engine: Engine
-    pm: Any
-    registry: Registry
+    _pm: Any = None
+    _registry: Registry | None = None
     clock: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(UTC))
+    _plugin_loader: Callable[[], tuple[Any, Registry]] | None = None
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            if self._plugin_loader is None:
+                raise RuntimeError("Postsales was built without plugins")
+            self._pm, self._registry = self._plugin_loader()
+        return self._registry
+
+    @property
+    def pm(self) -> Any:
+        _ = self.registry  # loads the manager with it
+        return self._pm
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        from .persistence.unit_of_work import UnitOfWork
+
         return UnitOfWork(
             self.engine, read_only=read_only, type_prefix=self.settings.messages.type_prefix
         )
 
     def now(self) -> datetime:
         return self.clock()
+
+
+def load_plugins(
+    settings: Settings,
+    *,
+    entry_points: bool = True,
+    extra: Iterable[tuple[str, Any]] = (),
+) -> tuple[Any, Registry]:
+    """The plugin manager and what its plugins registered; a plugin's complaint about its
+    options names the config file that set them."""
+    from .plugin_manager import make_plugin_manager
+
+    try:
+        pm, infos = make_plugin_manager(settings, entry_points_enabled=entry_points, extra=extra)
+        return pm, build_registry(pm, infos, settings)
+    except ConfigError as exc:
+        raise ConfigError([_in_file(line, settings) for line in exc.lines]) from exc.__cause__
+
+
+_PLUGIN_PATH = re.compile(r"@ \$\.plugins\.(\w+)")
+
+
+def _in_file(line: str, settings: Settings) -> str:
+    found = _PLUGIN_PATH.search(line)
+    file = settings.plugin_files.get(found[1]) if found else None
+    if file is None or line.startswith(f"{file}:"):
+        return line
+    return f"{file}: {line}"
 
 
 def bootstrap(
@@ -207,13 +277,23 @@ def bootstrap(
     extra_plugins: Iterable[tuple[str, Any]] = (),
     settings: Settings | None = None,
     engine: Engine | None = None,
+    lazy_plugins: bool = False,
 ) -> Postsales:
-    """Load config (POSTSALES_CONFIG when `config` is None), plugins and the database engine."""
+    """Load config (POSTSALES_CONFIG when `config` is None), plugins and the database engine.
+
+    `lazy_plugins` defers loading the plugins to the first use of `registry` (the CLI: a
+    read command loads none); otherwise a plugin problem stops start-up here."""
     import os
 
     settings = settings or load_settings(config or os.environ.get("POSTSALES_CONFIG"))
-    pm, infos = make_plugin_manager(
-        settings, entry_points_enabled=entry_points, extra=extra_plugins
-    )
-    registry = build_registry(pm, infos, settings)
-    return Postsales(settings, engine or make_engine(db_url), pm, registry)
+    extra = tuple(extra_plugins)
+
+    def plugins() -> tuple[Any, Registry]:
+        return load_plugins(settings, entry_points=entry_points, extra=extra)
+
+    pm, registry = (None, None) if lazy_plugins else plugins()
+    if engine is None:
+        from .persistence.database import make_engine
+
+        engine = make_engine(db_url)
+    return Postsales(settings, engine, pm, registry, plugin_loader=plugins)

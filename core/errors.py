@@ -8,9 +8,12 @@ from __future__ import annotations
 
 
 class PostsalesError(Exception):
-    """Base of every error a user can cause; carries a message meant for that user."""
+    """Base of every error a user can cause; carries a message meant for that user.
 
-    exit_code = 1
+    One of no more precise kind counts as bad input (exit 2): 1 is only for bugs (SPEC §10).
+    """
+
+    exit_code = 2
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -51,3 +54,17 @@ class Forbidden(PostsalesError):
     """The user lacks the permission (exit 5, HTTP 403)."""
 
     exit_code = 5
+
+
+class Unavailable(PostsalesError):
+    """What the command needs cannot serve it now: the database is unreachable, locked, not
+    initialised or read-only, a broker is down (exit 3, HTTP 503). `denied` marks a refusal by
+    the file system or the server's rights, which the CLI reports as exit 5."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, denied: bool = False) -> None:
+        super().__init__(message)
+        self.denied = denied
+        if denied:
+            self.exit_code = 5

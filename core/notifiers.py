@@ -53,3 +53,6 @@ class Notifier:
     deliver: Callable[[Any], None] | None = None
     delivers: tuple[str, ...] = ()
     description: str = ""
+    # What the notifier would otherwise find out on first use (a template that does not
+    # compile): raise ConfigError. `config check` and long-running doors call it at start-up.
+    check: Callable[[], None] | None = None

@@ -188,6 +188,8 @@ class Settings:
     origin: dict[str, dict[str, str]] = attrs.Factory(dict)
     # Which file set each key path (a tuple of keys); () is the file or folder given.
     files: Mapping[tuple[str, ...], str] = attrs.field(factory=dict, converter=MappingProxyType)
+    # The file each `plugins:` entry came from, so plugin errors can name it.
+    plugin_files: dict[str, str] = attrs.Factory(dict)
 
     def file_of(self, *path: str) -> str:
         """The file that set `path` (or the nearest key above it that a file set), for error
@@ -329,7 +331,7 @@ class _Loader(yaml.SafeLoader):
                         None, None, f"duplicate key {key.value!r}", key.start_mark
                     )
                 seen.add(key.value)
-        return super().construct_mapping(node, deep)
+        return yaml.constructor.SafeConstructor.construct_mapping(self, node, deep)
 
 
 class _YamlFloat(float):
@@ -341,16 +343,25 @@ class _YamlFloat(float):
         return self
 
 
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """`_Loader`'s rules over libyaml's parser, many times faster than PyYAML's own: every
+    command reads the packaged defaults (issue 18 item 1). A file it refuses is read again with
+    `_Loader`, whose messages name the line and column."""
+
+    construct_mapping = _Loader.construct_mapping
+
+
 _BOOL = "tag:yaml.org,2002:bool"
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF")
-_Loader.add_constructor(
-    "tag:yaml.org,2002:float",
-    lambda ld, node: _YamlFloat(ld.construct_yaml_float(node), node.value),
-)
+for _cls in (_Loader, _FastLoader):
+    _cls.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _cls.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF")
+    _cls.add_constructor(
+        "tag:yaml.org,2002:float",
+        lambda ld, node: _YamlFloat(ld.construct_yaml_float(node), node.value),
+    )
 _CONVERTER = _make_converter()
 
 Origins = dict[tuple, str]  # key path (as a tuple of keys) -> the file that last set it
@@ -359,7 +370,11 @@ Origins = dict[tuple, str]  # key path (as a tuple of keys) -> the file that las
 def _parse(file: Any) -> dict:
     """One file's top-level mapping; raises `_Invalid` holding whole error lines."""
     try:
-        doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)
+        text = file.read_text(encoding="utf-8")
+        try:
+            doc = yaml.load(text, Loader=_FastLoader)
+        except yaml.YAMLError:
+            doc = yaml.load(text, Loader=_Loader)  # for its wording of what is wrong, and where
     except FileNotFoundError:
         raise _Invalid(f"{file}: no such file or folder") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -486,7 +501,13 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         cid: {k: origins.get(("sales_channels", cid, "postsales", k), "default") for k in keys}
         for cid in settings.sales_channels
     }
-    return attrs.evolve(settings, origin=origin, files={**origins, (): fallback})
+    plugin_files = {
+        name: origins.get(("plugins", name), origins.get(("plugins",), fallback))
+        for name in settings.plugins
+    }
+    return attrs.evolve(
+        settings, origin=origin, files={**origins, (): fallback}, plugin_files=plugin_files
+    )
 
 
 def effective_channel_settings(settings: Settings) -> dict[str, list[tuple[str, object, str]]]:

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import click
 
-from postsales.core import machines as M
-from postsales.core.persistence.migrate import upgrade
-from postsales.core.settings import effective_channel_settings
-
 from .errors import handled
 from .main import cli, state
 from .output import emit_json, table
@@ -17,9 +13,11 @@ from .output import emit_json, table
 @handled
 def init() -> None:
     """Create or upgrade the database (Alembic migrations)."""
+    from postsales.core.services.schema import database_label, upgrade_database
+
     app = state().app(migrated=False)
-    before, after = upgrade(app.engine)
-    url = app.engine.url.render_as_string(hide_password=True)
+    before, after = upgrade_database(app)
+    url = database_label(app)
     if before == after:
         click.echo(f"database {url} is up to date (revision {after})")
     else:
@@ -35,55 +33,35 @@ def config() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handled
 def config_check(as_json: bool) -> None:
-    """Validate the config and print the effective settings per sales channel."""
-    app = state().app()
-    settings = app.settings
-    effective = effective_channel_settings(settings)
+    """Validate the config file alone, then say where the configured database stands.
+
+    Exit 0 when the config is valid (whatever the database's state, which is reported on its
+    own line), 2 with one line per problem (file, key path, what was expected) when it is not.
+    """
+    from postsales.core.services.configuration import check_config, plain
+
+    st = state()
+    checked = check_config(st.get("config"), st.get("db"))
     if as_json:
-        emit_json(
-            {
-                "valid": True,
-                "sales_channels": {
-                    cid: {
-                        "name": ch.name,
-                        "market": ch.market,
-                        "currency": ch.currency,
-                        "sources": list(ch.sources),
-                        "postsales": {
-                            key: {"value": _plain(value), "origin": origin}
-                            for key, value, origin in effective[cid]
-                        },
-                    }
-                    for cid, ch in settings.sales_channels.items()
-                },
-                "plugins": {p.name: p.enabled for p in app.registry.plugins},
-            }
-        )
+        emit_json(checked.to_dict())
         return
-    click.echo("config is valid")
-    for cid, ch in settings.sales_channels.items():
+    db = checked.database
+    click.echo(f"config is valid ({checked.source})")
+    click.echo(f"database {db.url}: {db.message}")
+    effective = checked.effective()
+    for cid, ch in checked.settings.sales_channels.items():
         click.echo(
             f"\n{cid} — {ch.name} ({ch.market}, {ch.currency}; sources {', '.join(ch.sources)})"
         )
-        table([(k, _plain(v), o) for k, v, o in effective[cid]], ["setting", "value", "from"])
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    return str(value)
+        table([(k, plain(v), o) for k, v, o in effective[cid]], ["setting", "value", "from"])
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 @handled
 def plugins(as_json: bool) -> None:
-    """List plugins: where each comes from and whether it is on."""
-    app = state().app()
+    """List plugins: where each comes from and whether it is on (no database needed)."""
+    app = state().app(migrated=False)
     reg = app.registry
     rows = []
     for info in reg.plugins:
@@ -121,8 +99,11 @@ def plugins(as_json: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
+@handled
 def machines(as_json: bool) -> None:
     """Print the state machines as Mermaid diagrams."""
+    from postsales.core import machines as M
+
     if as_json:
         emit_json({name: M.to_mermaid(lc) for name, lc in M.LIFECYCLES.items()})
     else:

@@ -5,11 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy import func, select
-
-from postsales.core.persistence import tables as T
-from postsales.core.persistence.migrate import upgrade
-from postsales.core.services.demo import build_demo
 
 from .errors import handled
 from .main import cli, state
@@ -22,13 +17,14 @@ from .main import cli, state
 @handled
 def demo(orders: int, seed: int, if_empty: bool) -> None:
     """Build demo orders, returns, refunds, appeasements, exchanges and reshipments."""
+    from postsales.core.services.demo import build_demo, has_orders
+    from postsales.core.services.schema import upgrade_database
+
     app = state().app(migrated=False)
-    upgrade(app.engine)
-    if if_empty:
-        with app.uow(read_only=True) as uow:
-            if uow.conn.execute(select(func.count()).select_from(T.orders)).scalar_one():
-                click.echo("demo data already present; nothing to do")
-                return
+    upgrade_database(app)
+    if if_empty and has_orders(app):
+        click.echo("demo data already present; nothing to do")
+        return
     if sys.stderr.isatty():
         with click.progressbar(length=orders, label="demo orders", file=sys.stderr) as bar:
             report = build_demo(app, orders, seed=seed, progress=bar.update)

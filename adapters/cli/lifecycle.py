@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from postsales.core.services.sweep import run_lifecycle
-
 from .errors import handled
 from .main import cli, state
 from .output import emit_json
@@ -25,6 +23,8 @@ def lifecycle(limit: int, as_json: bool) -> None:
     """Pass order review where a channel reviews automatically (`auto_review`), and close
     every SHIPPED order nothing more can happen to (SPEC §3). Run it every few minutes, from
     cron or a systemd timer; it needs a user who sees every store (the default system user)."""
+    from postsales.core.services.sweep import run_lifecycle
+
     st = state()
     report = run_lifecycle(st.app(), st.user(), limit=limit)
     if as_json:

@@ -1,17 +1,45 @@
-"""The `postsales` Click group. Bootstrap is lazy: `--help` loads no plugin and no database."""
+"""The `postsales` Click group.
+
+Start-up is lazy (issue 18 item 1): `--help` and `--version` import Click and the command
+modules only (`tests/adapters/test_cli_startup.py` fails if they import SQLAlchemy). A command
+imports the core services it calls when it runs, and the services object — config, plugins,
+database — is built on its first use.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import gc
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from postsales.core.bootstrap import Postsales, bootstrap
-from postsales.core.domain.users import User
-from postsales.core.persistence.migrate import ensure_current
-from postsales.core.services.users import get_user
+from .errors import Door, handled
 
-from .errors import handled
+if TYPE_CHECKING:
+    from postsales.core.bootstrap import Postsales
+    from postsales.core.domain.users import User
+
+
+_gc_paused = False
+
+
+def _pause_gc() -> None:
+    """Start-up makes some 300,000 objects that live as long as the process, and the cyclic
+    GC's passes over them (about 140 at start-up, one of them full) free nothing: a sixth of a
+    read command's CPU. Paused while the command starts; `_resume_gc` moves what start-up made
+    out of the collector's sight (`gc.freeze`) and turns it back on for the command's work."""
+    global _gc_paused
+    if gc.isenabled():
+        gc.disable()
+        _gc_paused = True
+
+
+def _resume_gc() -> None:
+    global _gc_paused
+    if _gc_paused:
+        _gc_paused = False
+        gc.freeze()
+        gc.enable()
 
 
 class State(dict):  # type: ignore[type-arg]
@@ -19,20 +47,31 @@ class State(dict):  # type: ignore[type-arg]
 
     def app(self, *, migrated: bool = True) -> Postsales:
         if "app" not in self:
-            self["app"] = bootstrap(self.get("config"), self.get("db"))
-            if migrated:
-                ensure_current(self["app"].engine)
+            from postsales.core.bootstrap import bootstrap
+
+            # Plugins load when a command first needs them: a read loads none.
+            self["app"] = bootstrap(self.get("config"), self.get("db"), lazy_plugins=True)
+        if migrated and not self.get("migrated"):
+            from postsales.core.services.schema import ensure_current
+
+            ensure_current(self["app"])
+            self["migrated"] = True
+        _resume_gc()  # started: what the command does from here is collected as usual
         return self["app"]  # type: ignore[no-any-return]
 
     def user(self) -> User:
-        return get_user(self.app(), self.get("user"))
+        if "user_obj" not in self:
+            from postsales.core.services.users import get_user
+
+            self["user_obj"] = get_user(self.app(), self.get("user"))
+        return self["user_obj"]  # type: ignore[no-any-return]
 
 
 def state() -> State:
     return click.get_current_context().find_root().obj  # type: ignore[no-any-return]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Door, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     envvar="POSTSALES_DATABASE_URL",
@@ -50,6 +89,8 @@ def cli(ctx: click.Context, db: str | None, config: str | None, user: str | None
 
 
 def main() -> Any:
+    """The `postsales` console script."""
+    _pause_gc()
     from . import commands  # noqa: F401  (registers the subcommands)
 
     return cli(prog_name="postsales")

@@ -5,15 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy import select
-
-from postsales.core.persistence import tables as T
-from postsales.core.services.messages import Importer, iter_dead_letters
-from postsales.core.services.parallel_import import default_workers
 
 from .errors import handled
 from .main import cli, state
-from .output import emit_json, table
+from .output import Clock, emit_json, table
 
 
 @cli.command("import")
@@ -34,6 +29,9 @@ def import_(file: click.utils.LazyFile, as_json: bool, workers: int | None) -> N
     named, kept as dead letters, and make the exit code 2. A long JSON-lines file is read by
     several processes at once; the messages are still applied in the file's order.
     """
+    from postsales.core.services.messages import Importer
+    from postsales.core.services.parallel_import import default_workers
+
     app = state().app()
     importer = Importer(app, workers=default_workers() if workers is None else workers)
     lines = iter(file)
@@ -66,36 +64,25 @@ def import_(file: click.utils.LazyFile, as_json: bool, workers: int | None) -> N
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--pending", is_flag=True, help="Only messages not yet relayed.")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--after", type=click.IntRange(0), help="Only messages after this seq (paging).")
 @handled
-def outbox(as_json: bool, pending: bool, limit: int) -> None:
-    """List outbound messages with their state (pending or sent)."""
-    app = state().app()
-    q = select(T.outbox).order_by(T.outbox.c.seq.desc()).limit(limit)
-    if pending:
-        q = q.where(T.outbox.c.sent_at.is_(None))
-    with app.uow(read_only=True) as uow:
-        rows = list(uow.conn.execute(q))
-    rows.reverse()
-    docs = [
-        {
-            "id": r.message_id,
-            "type": r.type,
-            "order_id": r.order_id,
-            "created_at": r.created_at.isoformat(),
-            "state": "sent" if r.sent_at else "pending",
-            "sent_at": r.sent_at.isoformat() if r.sent_at else None,
-            "payload": r.payload,
-        }
-        for r in rows
-    ]
+def outbox(as_json: bool, pending: bool, limit: int, after: int | None) -> None:
+    """List outbound messages with their state (pending or sent), within your stores."""
+    from postsales.core.services.outbox_read import list_outbox
+
+    st = state()
+    user = st.user()
+    docs = list_outbox(st.app(), user, pending=pending, limit=limit, after=after)
     if as_json:
         emit_json(docs)
-    else:
-        table(
-            [(d["id"], d["type"], d["order_id"], d["state"], d["created_at"]) for d in docs],
-            ["id", "type", "order", "state", "created"],
-        )
+        return
+    clock = Clock(user.timezone)
+    rows = [
+        (d["seq"], d["id"], d["type"], d["order_id"], d["state"], clock.show(d["created_at"]))
+        for d in docs
+    ]
+    table(rows, ["seq", "id", "type", "order", "state", clock.header("created")])
 
 
 @cli.command("dead-letters")
@@ -103,22 +90,20 @@ def outbox(as_json: bool, pending: bool, limit: int) -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @handled
 def dead_letters(as_json: bool, limit: int) -> None:
-    """Show refused inbound messages with the reason, newest first."""
-    rows = list(iter_dead_letters(state().app(), limit))
-    docs = [
-        {
-            "message_id": r.message_id,
-            "type": r.type,
-            "reason": r.reason,
-            "received_at": r.received_at.isoformat(),
-            "raw": r.raw,
-        }
-        for r in rows
-    ]
+    """Show refused inbound messages with the reason, newest first.
+
+    Only for users who see every sales channel (a dead letter may be any store's message).
+    """
+    from postsales.core.services.messages import list_dead_letters
+
+    st = state()
+    user = st.user()
+    docs = list_dead_letters(st.app(), user, limit)
     if as_json:
         emit_json(docs)
-    else:
-        table(
-            [(d["received_at"], d["message_id"], d["type"], d["reason"]) for d in docs],
-            ["received", "message", "type", "reason"],
-        )
+        return
+    clock = Clock(user.timezone)
+    table(
+        [(clock.show(d["received_at"]), d["message_id"], d["type"], d["reason"]) for d in docs],
+        [clock.header("received"), "message", "type", "reason"],
+    )

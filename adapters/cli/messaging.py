@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.exc import DBAPIError
 
-from postsales.adapters.messaging import DEFAULT_EXCHANGE, BrokerError, Consumer, Relay
-from postsales.core.services.outbox import RelayReport
+from postsales.core.errors import BadInput, Unavailable
 
 from .errors import handled
 from .main import cli, state
 from .output import emit_json
 
+if TYPE_CHECKING:
+    from postsales.core.services.outbox import RelayReport
+
 BROKER_HELP = "RabbitMQ URL, amqp://user:password@host:5672/vhost (or POSTSALES_BROKER_URL)."
+# SPEC §9's exchange, as `postsales.adapters.messaging.DEFAULT_EXCHANGE` (a test holds them
+# equal): that package loads pika, which `postsales --help` must not import.
+DEFAULT_EXCHANGE = "postsales"
 
 
 @contextmanager
@@ -43,6 +46,8 @@ def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
 
 
 def _logging() -> None:
+    import logging
+
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
@@ -51,9 +56,24 @@ def _logging() -> None:
     logging.getLogger("pika").setLevel(logging.CRITICAL)
 
 
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+@contextmanager
+def _broker_errors() -> Iterator[None]:
+    """A broker URL that cannot be used is bad input (2); a broker that is down or drops the
+    connection is unavailable (3)."""
+    from postsales.adapters.messaging import BrokerError, BrokerURLError
+
+    try:
+        yield
+    except BrokerURLError as exc:
+        raise BadInput(str(exc), field="broker") from None
+    except BrokerError as exc:
+        raise Unavailable(str(exc)) from None
+
+
+def _log(name: str) -> Any:
+    import logging
+
+    return logging.getLogger(name)
 
 
 def _relay_summary(r: RelayReport) -> str:
@@ -104,23 +124,24 @@ def relay(
     to it instead. Without --once the relay polls every --interval seconds until SIGTERM or
     Ctrl-C, which finish the batch in hand first.
     """
+    from postsales.adapters.messaging import Relay
+
     app = state().app()
     if broker is None and not app.registry.notifiers_delivering():
-        _fail("give --broker amqp://… (no notifier plugin delivers messages by itself)")
+        raise BadInput(
+            "give --broker amqp://… (no notifier plugin delivers messages by itself)",
+            field="broker",
+        )
     _logging()
     worker = Relay(app, broker, exchange=exchange, batch_size=batch_size, interval=interval)
-    log = logging.getLogger("postsales.relay")
+    log = _log("postsales.relay")
     try:
-        with _stop_on_signals(worker.stop):
+        with _broker_errors(), _stop_on_signals(worker.stop):
             if once:
                 worker.once()
             else:
                 log.info("relaying to exchange %r every %g s", exchange, interval)
                 worker.run(on_pass=lambda r: log.info("relay: %s", _relay_summary(r)))
-    except BrokerError as exc:
-        _fail(str(exc))
-    except DBAPIError as exc:
-        _fail(f"database: {exc.orig or exc}")
     finally:
         worker.close()
     total = worker.total
@@ -185,7 +206,11 @@ def consume(
     (`postsales dead-letters`) and acknowledged; a database outage gives the message back
     to the broker to try again. Runs until SIGTERM or Ctrl-C unless --once or --max-messages.
     """
+    from postsales.adapters.messaging import Consumer
+
     app = state().app()
+    # Long-running: a template that does not compile stops it now, not a message later.
+    app.registry.check()
     _logging()
     worker = Consumer(
         app,
@@ -195,14 +220,11 @@ def consume(
         bindings=[] if no_bind else (list(bindings) or None),
         prefetch=prefetch,
     )
-    try:
-        with _stop_on_signals(worker.stop):
-            if once:
-                worker.run(once=True, idle=idle, max_messages=max_messages)
-            else:
-                worker.serve(idle=idle, max_messages=max_messages)
-    except BrokerError as exc:
-        _fail(str(exc))
+    with _broker_errors(), _stop_on_signals(worker.stop):
+        if once:
+            worker.run(once=True, idle=idle, max_messages=max_messages)
+        else:
+            worker.serve(idle=idle, max_messages=max_messages)
     r = worker.report
     if as_json:
         emit_json(

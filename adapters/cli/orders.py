@@ -9,13 +9,10 @@ from typing import Any
 import click
 
 from postsales.core.errors import BadInput
-from postsales.core.services.actions import list_actions, run_action
-from postsales.core.services.drafts import create_order
-from postsales.core.services.orders import show_order
 
 from .errors import handled
 from .main import cli, state
-from .output import emit_json, stock_table, table
+from .output import Clock, emit_json, stock_table, table
 
 
 @cli.group()
@@ -29,8 +26,11 @@ def orders() -> None:
 @handled
 def orders_show(order_id: str, as_json: bool) -> None:
     """Print an order (SPEC §11 order document with --json)."""
+    from postsales.core.services.orders import show_order
+
     st = state()
-    doc = show_order(st.app(), order_id, st.user())
+    user = st.user()
+    doc = show_order(st.app(), order_id, user)
     if as_json:
         emit_json(doc)
         return
@@ -71,9 +71,10 @@ def orders_show(order_id: str, as_json: bool) -> None:
     if doc["stock"]:
         click.echo("\nStock (available = on hand - reserved):")
         stock_table(doc["stock"])
-    click.echo("\nHistory:")
+    clock = Clock(user.timezone)
+    click.echo(f"\nHistory ({clock.label}):")
     for h in doc["history"]:
-        click.echo(f"  {h['at']}  {h['actor']}: {h['summary']}")
+        click.echo(f"  {clock.show(h['at'])}  {h['actor']}: {h['summary']}")
 
 
 @orders.command("create")
@@ -88,6 +89,8 @@ def orders_create(pairs: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     shipping_address (JSON object), shipping_method, lines (JSON list of
     {"sku", "quantity", "price"?}).
     """
+    from postsales.core.services.drafts import create_order
+
     st = state()
     doc = create_order(st.app(), parse_param_pairs(pairs), st.user(), dry_run=dry_run)
     if as_json:
@@ -106,6 +109,8 @@ def orders_create(pairs: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
 @handled
 def actions(order_id: str, as_json: bool) -> None:
     """List every action on an order, whether it is available, and why not."""
+    from postsales.core.services.actions import list_actions
+
     st = state()
     items = list_actions(st.app(), order_id, st.user())
     if as_json:
@@ -154,6 +159,8 @@ def parse_param_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
 @handled
 def act(order_id: str, action: str, pairs: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     """Run one action on an order (or preview it with --dry-run)."""
+    from postsales.core.services.actions import run_action
+
     st = state()
     outcome = run_action(
         st.app(), order_id, action, parse_param_pairs(pairs), st.user(), dry_run=dry_run

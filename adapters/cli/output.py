@@ -1,9 +1,14 @@
-"""Rendering for people (tables) and for scripts (--json)."""
+"""Rendering for people (tables) and for scripts (--json).
+
+Tables show times in the `--user`'s time zone (the `system` user's is UTC), as the web app and
+the exports do; `--json` keeps ISO-8601 with its UTC offset, untouched.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -28,3 +33,32 @@ def stock_table(rows: Sequence[dict[str, Any]]) -> None:
         [(r["sku"], r["source_id"], r["on_hand"], r["reserved"], r["available"]) for r in rows],
         ["sku", "source", "on hand", "reserved", "available"],
     )
+
+
+class Clock:
+    """Times for a table, in one user's zone: `clock.show(value)`, `clock.label`."""
+
+    def __init__(self, zone_name: str | None) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            self.zone = ZoneInfo(zone_name or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            self.zone = ZoneInfo("UTC")
+        self.label = self.zone.key
+
+    def show(self, value: str | datetime | None) -> str:
+        """`2026-11-02 10:30` in the zone; "" for none; text that is not a time as it is."""
+        if value in (None, ""):
+            return ""
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        if value.tzinfo is None:  # stored times are UTC
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+
+    def header(self, name: str) -> str:
+        return f"{name} ({self.label})"

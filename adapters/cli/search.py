@@ -5,31 +5,27 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from postsales.core.crypto import KEY_ENV
 from postsales.core.errors import BadInput, Forbidden
-from postsales.core.search.billing import new_billing_key, reencrypt_all
-from postsales.core.services.search import (
-    COLUMNS,
-    FILTERS,
-    SearchResult,
-    export_orders,
-    search_orders,
-    work_queue,
-)
 
 from .errors import handled
 from .files import replacing
 from .main import state
+from .options import LazyHelpOption
 from .orders import orders
-from .output import emit_json, table
+from .output import Clock, emit_json, table
+
+if TYPE_CHECKING:
+    from postsales.core.services.search import SearchResult
 
 
 def parse_filters(pairs: tuple[str, ...]) -> dict[str, str | list[str]]:
     """`--filter NAME=VALUE`, repeatable; a repeated name adds values (as commas do)."""
+    from postsales.core.services.search import FILTERS
+
     out: dict[str, str | list[str]] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -61,12 +57,12 @@ def parse_expression(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _print_page(result: SearchResult, *, reasons: bool = False) -> None:
+def _print_page(result: SearchResult, clock: Clock, *, reasons: bool = False) -> None:
     rows = [
         [
             o["id"],
             o["sales_channel"],
-            o["origin_date"][:16].replace("T", " "),
+            clock.show(o["origin_date"]),
             o["bill_to"],
             o["ship_to"],
             o["status"],
@@ -75,7 +71,7 @@ def _print_page(result: SearchResult, *, reasons: bool = False) -> None:
         ]
         for o in result.orders
     ]
-    headers = ["id", "store", "purchased (UTC)", "bill to", "ship to", "status", "total"]
+    headers = ["id", "store", clock.header("purchased"), "bill to", "ship to", "status", "total"]
     table(rows, [*headers, *(["why"] if reasons else [])])
     total = f"{result.total:,}{'+' if result.total_capped else ''}"
     click.echo(f"\n{total} order(s); page {result.page} of {result.pages}")
@@ -83,12 +79,27 @@ def _print_page(result: SearchResult, *, reasons: bool = False) -> None:
         click.echo(f"next page: --after {result.next_cursor}")
 
 
+def _filter_help() -> str:
+    from postsales.core.services.search import FILTERS
+
+    return f"Repeatable. Names: {', '.join(FILTERS)}."
+
+
+def _columns_help() -> str:
+    from postsales.core.services.search import COLUMNS
+
+    return f"Comma-separated, default the grid's. Known: {', '.join(COLUMNS)}."
+
+
+# Help texts that list filters and columns are built only when shown: the names come from the
+# search service, which `postsales --help` must not import (issue 18 item 1).
 _filter_option = click.option(
     "--filter",
     "pairs",
+    cls=LazyHelpOption,
+    help_text=_filter_help,
     multiple=True,
     metavar="NAME=VALUE",
-    help=f"Repeatable. Names: {', '.join(FILTERS)}.",
 )
 _expr_option = click.option("--expr", "expr", metavar="JSON", help="S-2 filter expression.")
 
@@ -114,10 +125,13 @@ def orders_search(
     as_json: bool,
 ) -> None:
     """Find orders (S-1 filters, S-2 expression), newest first, within your stores."""
+    from postsales.core.services.search import search_orders
+
     st = state()
+    user = st.user()
     result = search_orders(
         st.app(),
-        st.user(),
+        user,
         parse_filters(pairs),
         expression=parse_expression(expr),
         page=page,
@@ -128,7 +142,7 @@ def orders_search(
     if as_json:
         emit_json(result.to_dict())
         return
-    _print_page(result)
+    _print_page(result, Clock(user.timezone))
     if result.single:
         click.echo(f"one order: postsales orders show {result.single}")
 
@@ -139,9 +153,7 @@ def orders_search(
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "xml"]), default="csv", show_default=True
 )
-@click.option(
-    "--columns", help=f"Comma-separated, default the grid's. Known: {', '.join(COLUMNS)}."
-)
+@click.option("--columns", cls=LazyHelpOption, help_text=_columns_help)
 @click.option("--sort", help="As for `orders search`.")
 @click.option(
     "--output",
@@ -158,6 +170,8 @@ def orders_export(
     output: str | None,
 ) -> None:
     """Export every matching order (all pages) as CSV or Excel XML (SpreadsheetML 2003)."""
+    from postsales.core.services.search import export_orders
+
     st = state()
     keys = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     args: dict[str, Any] = {
@@ -184,12 +198,15 @@ def orders_export(
 @handled
 def orders_queue(page: int, per_page: int, as_json: bool) -> None:
     """Orders that need an agent (S-5), with the reasons."""
+    from postsales.core.services.search import work_queue
+
     st = state()
-    result = work_queue(st.app(), st.user(), page=page, per_page=per_page)
+    user = st.user()
+    result = work_queue(st.app(), user, page=page, per_page=per_page)
     if as_json:
         emit_json(result.to_dict())
         return
-    _print_page(result, reasons=True)
+    _print_page(result, Clock(user.timezone), reasons=True)
 
 
 @orders.command("rekey-billing")
@@ -204,6 +221,9 @@ def orders_queue(page: int, per_page: int, as_json: bool) -> None:
 def orders_rekey_billing(new_key: bool, as_json: bool) -> None:
     """Re-encrypt every billing address with the current key and rebuild its blind index (S-6
     key rotation; see docs/search.md)."""
+    from postsales.core.crypto import KEY_ENV
+    from postsales.core.search.billing import new_billing_key, reencrypt_all
+
     st = state()
     if not st.user().is_system:
         raise Forbidden("only the system user (no --user) may re-encrypt billing data")

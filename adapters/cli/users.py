@@ -9,12 +9,16 @@ from datetime import datetime
 import click
 
 from postsales.core.errors import BadInput
-from postsales.core.services import tokens, user_admin
-from postsales.core.services import users as svc
 
 from .errors import handled
+from .lazy import LazyModule
 from .main import cli, state
 from .output import emit_json, table
+
+# Imported when a users command runs: `--help` loads no database layer.
+svc = LazyModule("postsales.core.services.users")
+tokens = LazyModule("postsales.core.services.tokens")
+user_admin = LazyModule("postsales.core.services.user_admin")
 
 
 @cli.group()

@@ -6,8 +6,16 @@ Like the web and CLI doors it only translates: the relay logic lives in
 durable topic exchange, publisher confirms, queues, bindings, acknowledgements.
 """
 
-from .amqp import DEFAULT_EXCHANGE, BrokerError, safe_url
+from .amqp import DEFAULT_EXCHANGE, BrokerError, BrokerURLError, safe_url
 from .consumer import Consumer, ConsumeReport
 from .relay import Relay
 
-__all__ = ["DEFAULT_EXCHANGE", "BrokerError", "ConsumeReport", "Consumer", "Relay", "safe_url"]
+__all__ = [
+    "DEFAULT_EXCHANGE",
+    "BrokerError",
+    "BrokerURLError",
+    "ConsumeReport",
+    "Consumer",
+    "Relay",
+    "safe_url",
+]

@@ -15,11 +15,20 @@ class BrokerError(Exception):
     """The broker is unreachable, closed the connection, or did not confirm a publish."""
 
 
+class BrokerURLError(BrokerError):
+    """The broker URL itself cannot be used (a user's typing, not a lost broker)."""
+
+
 def parameters(url: str) -> pika.URLParameters:
     """`amqp://user:password@host:port/vhost` with our heartbeat unless the URL sets one."""
     if not url.startswith(("amqp://", "amqps://")):
-        raise BrokerError(f"broker URL must start with amqp:// or amqps://, got {safe_url(url)!r}")
-    params = pika.URLParameters(url)
+        raise BrokerURLError(
+            f"broker URL must start with amqp:// or amqps://, got {safe_url(url)!r}"
+        )
+    try:
+        params = pika.URLParameters(url)
+    except (ValueError, TypeError) as exc:  # a port that is not a number, a bad option
+        raise BrokerURLError(f"broker URL {safe_url(url)!r} cannot be used: {exc}") from None
     if "heartbeat=" not in url:
         params.heartbeat = HEARTBEAT
     if "blocked_connection_timeout=" not in url:
@@ -32,8 +41,8 @@ def safe_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    host = parts.netloc.rpartition("@")[2]  # as written: a port that is not a number stays text
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def describe(error: object) -> str:

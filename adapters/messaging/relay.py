@@ -11,9 +11,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import DBAPIError
-
 from postsales.core.bootstrap import Postsales
+from postsales.core.faults import database_errors
 from postsales.core.services.outbox import OutboxMessage, RelayReport, relay_pass
 
 from .amqp import DEFAULT_EXCHANGE, BrokerError
@@ -88,7 +87,7 @@ class Relay:
             while not self.stopping:
                 try:
                     report = self.once()
-                except (BrokerError, DBAPIError) as exc:
+                except (BrokerError, *database_errors()) as exc:
                     log.error("relay: %s; retrying in %.0f s", _short(exc), pause)
                     self._wait(pause)
                     pause = min(pause * 2, 30.0)

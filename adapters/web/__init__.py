@@ -19,8 +19,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.errors import ConfigError
 from postsales.core.links import is_web_link
-from postsales.core.persistence.keys import cipher_for
-from postsales.core.persistence.migrate import ensure_current
+from postsales.core.services.keys import check_billing_key
+from postsales.core.services.schema import ensure_current
 from postsales.core.services.sign_in import ThrottlePolicy
 
 from . import admin, api, auth, errors, orders, users
@@ -53,8 +53,10 @@ def create_app(
     """
     if app_services is None:
         app_services = bootstrap(config, db)
-        ensure_current(app_services.engine)  # refuse to serve a database `init` never made
-        cipher_for(app_services.engine)  # and one whose billing key is missing or wrong
+        ensure_current(app_services)  # refuse to serve a database `init` never made
+        check_billing_key(app_services)  # and one whose billing key is missing or wrong
+    # A server lives long: a template that does not compile stops it now, not an agent's action.
+    app_services.registry.check()
     # An explicit instance path: Flask cannot find one for a package mapped into the implicit
     # `postsales` namespace (its search raises StopIteration). `var/` is where the default
     # database and the secret key live too; Flask never writes there itself.

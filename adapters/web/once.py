@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, request
-from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
+from postsales.core.faults import database_errors
 from postsales.core.services import idempotency as keys
 
 from .context import services, user
@@ -59,7 +59,7 @@ def answered(sent: keys.KeyedRequest) -> Response | None:
     except keys.KeyReused:
         flash(f"{ALREADY} Open the order again to do it once more.", "error")
         return redirect(request.path.rsplit("/actions/", 1)[0])
-    except DBAPIError:
+    except database_errors():
         return None  # the database is out of reach: the request's own error will say so
     if stored is None:
         return None

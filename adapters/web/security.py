@@ -12,18 +12,20 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, abort, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import Engine
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.domain.users import User
 from postsales.core.errors import BadInput
-from postsales.core.persistence.keys import key_file_beside
+from postsales.core.services.keys import key_file_beside
 from postsales.core.services.sessions import end_session
 from postsales.core.services.sessions import start_session as core_start_session
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 SECRET_KEY_FILE = "secret_key"  # beside a SQLite database
 SECRET_KEY_ENV = "POSTSALES_SECRET_KEY"

@@ -14,12 +14,16 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
+
+from ..errors import BadInput
+from ..faults import masked_url
 
 DEFAULT_SQLITE_PATH = Path("var") / "postsales.db"
 READ_ONLY = "postsales_read_only"
 SQLITE_CACHE_KIB = 16 * 1024
+BUSY_TIMEOUT_SECONDS = 30.0
 PING_AFTER_IDLE_SECONDS = 10.0
 POOL_RECYCLE_SECONDS = 30 * 60
 _IDLE_SINCE = "postsales_idle_since"
@@ -36,17 +40,40 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
+def parse_database_url(url: str | None = None) -> URL:
+    """The effective URL, refused with `BadInput` unless it names SQLite or PostgreSQL."""
+    text = database_url(url)
+    try:
+        parsed = make_url(text)
+    except ArgumentError:
+        raise BadInput(
+            f"database URL {masked_url(text)!r} cannot be read; expected sqlite:///path/to.db "
+            "or postgresql://user@host/db",
+            field="db",
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise BadInput(
+            f"database URL {masked_url(text)!r}: Postsales runs on SQLite (sqlite:///path) or "
+            f"PostgreSQL (postgresql://user@host/db), not {parsed.get_backend_name()!r}",
+            field="db",
+        )
+    return parsed
+
+
 def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    url = database_url(url)
-    parsed = make_url(url)
+    parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db != ":memory:" and not db.startswith("file:"):
             Path(db).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        # `?timeout=SECONDS` in the URL bounds the wait for another writer's lock (pysqlite's
+        # own parameter); after it the command fails with "database is locked".
+        busy = _seconds(parsed.query.get("timeout"), BUSY_TIMEOUT_SECONDS)
+        parsed = parsed.difference_update_query(["timeout"])
+        engine = create_engine(parsed, echo=echo, connect_args={"timeout": busy})
+        _configure_sqlite(engine, busy)
         return engine
-    engine = create_engine(url, echo=echo, pool_recycle=POOL_RECYCLE_SECONDS)
+    engine = create_engine(parsed, echo=echo, pool_recycle=POOL_RECYCLE_SECONDS)
     _ping_when_idle(engine)
     _configure_postgresql(engine)
     return engine
@@ -91,7 +118,17 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _seconds(value: object, default: float) -> float:
+    try:
+        seconds = float(value) if isinstance(value, str) else default
+    except ValueError:
+        raise BadInput(f"database URL: timeout={value!r} is not a number of seconds") from None
+    if not 0 <= seconds <= 3600:
+        raise BadInput(f"database URL: timeout={value!r} must be 0 to 3600 seconds")
+    return seconds
+
+
+def _configure_sqlite(engine: Engine, busy_seconds: float = 30.0) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -99,7 +136,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         # 16 MB of page cache per connection instead of 2: a search total that reads a
         # thousand scattered order rows (partial name, child-table filters) costs half the CPU
         # at 1,000,000 orders (6 ms -> 3 ms, bench/search.py). No mmap: it measured no faster

@@ -24,7 +24,6 @@ from operator import itemgetter
 from typing import Any
 
 import attrs
-from psycopg import errors as pg_errors
 from sqlalchemy import Connection, Table
 
 from ..errors import Refused
@@ -171,6 +170,9 @@ class Batch:
             finally:
                 cursor.close()
             return False
+        # psycopg is loaded with the first PostgreSQL batch: a SQLite command never pays for it.
+        from psycopg import errors as pg_errors
+
         cursors = []
         try:
             with raw.pipeline():

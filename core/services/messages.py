@@ -22,9 +22,11 @@ import attrs
 from sqlalchemy import select
 
 from ..bootstrap import Postsales
+from ..documents import iso
 from ..domain.history import HistoryEvent
 from ..domain.orders import Order
-from ..errors import BadInput, PostsalesError, Refused
+from ..domain.users import User
+from ..errors import BadInput, Forbidden, PostsalesError, Refused
 from ..message_stream import iter_documents
 from ..messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
 from ..persistence import tables as T
@@ -339,8 +341,35 @@ def ingest(
     return "duplicate" if report.duplicates else "applied"
 
 
-def iter_dead_letters(app: Postsales, limit: int = 100) -> Iterator[Any]:
-    with app.uow(read_only=True) as uow:
-        yield from uow.conn.execute(
-            select(T.dead_letters).order_by(T.dead_letters.c.id.desc()).limit(limit)
+DEAD_LETTERS_MAX = 10_000
+
+
+def list_dead_letters(app: Postsales, user: User, limit: int = 100) -> list[dict[str, Any]]:
+    """Refused inbound messages, newest first, with the reason and the raw text.
+
+    A dead letter is a message that could not be read or applied, so the store it concerns is
+    not known reliably (a malformed one names none): only users who see every sales channel
+    may read them (SPEC §4); anyone else is refused, and told nothing about what is kept.
+    """
+    if not user.can("orders.view"):
+        raise Forbidden("you lack the permission orders.view")
+    if user.channels is not None:
+        raise Forbidden(
+            "dead letters may hold any store's messages: only users who see every sales "
+            "channel may read them"
         )
+    if not 1 <= limit <= DEAD_LETTERS_MAX:
+        raise BadInput(f"limit: expected 1 to {DEAD_LETTERS_MAX}, got {limit}", field="limit")
+    d = T.dead_letters
+    with app.uow(read_only=True) as uow:
+        rows = list(uow.conn.execute(select(d).order_by(d.c.id.desc()).limit(limit)))
+    return [
+        {
+            "message_id": r.message_id,
+            "type": r.type,
+            "reason": r.reason,
+            "received_at": iso(r.received_at),
+            "raw": r.raw,
+        }
+        for r in rows
+    ]

@@ -23,18 +23,19 @@ relay that dies between the server's "250 OK" and the mark sends that e-mail aga
 from __future__ import annotations
 
 import logging
-import smtplib
-import ssl
 from collections.abc import Mapping
-from email.message import EmailMessage
-from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from postsales.core.errors import ConfigError
 from postsales.core.hookspecs import hookimpl
 from postsales.core.notifiers import EMAIL, Notifier
+
+if TYPE_CHECKING:  # smtplib, ssl and email load when a message is sent, not at start-up
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
 
 PLUGIN = "smtp_notifier"
 TLS_MODES = ("none", "starttls", "ssl")
@@ -91,6 +92,9 @@ def parse_options(options: Mapping[str, Any]) -> SmtpOptions:
 
 def build_message(message: Any, sender: str) -> EmailMessage | None:
     """The e-mail of one `notification.email` outbox message, or None without a recipient."""
+    from email.message import EmailMessage
+    from email.utils import formatdate
+
     p = message.payload
     if not p.get("to"):
         return None
@@ -113,9 +117,13 @@ class SmtpSender:
         self.options = options
 
     def _context(self) -> ssl.SSLContext:
+        import ssl
+
         return ssl.create_default_context(cafile=self.options.ca_file)
 
     def connect(self) -> smtplib.SMTP:
+        import smtplib
+
         o = self.options
         if o.tls == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -130,6 +138,8 @@ class SmtpSender:
         return smtp
 
     def deliver(self, message: Any) -> None:
+        import smtplib
+
         mail = build_message(message, self.options.sender)
         if mail is None:
             log.warning("notification %s has no recipient; nothing sent", message.id)

@@ -193,6 +193,7 @@ from postsales.core.bootstrap import bootstrap
 from postsales.core.services.actions import run_action
 from postsales.core.services.users import get_user
 app = bootstrap(None, sys.argv[1])
+app.registry.check()  # templates compiled now, as a long-running door does: the loop is steady
 user = get_user(app, None)
 print("ready", flush=True)
 for n in range(100000):

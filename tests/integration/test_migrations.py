@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -122,3 +123,29 @@ def test_stock_reservations_of_0011_go_and_come_back_with_what_was_released(
     held = {o: [ln["reserved_source_id"] for ln in show_order(app, o, system)["lines"]]
             for o in ("A", "B", "C", "D")}  # fmt: skip
     assert held == {"A": ["SOU1"], "B": [None], "C": [None], "D": [None]}
+
+
+def test_the_start_up_check_and_config_check_read_the_revision_on_both_databases(
+    app: Postsales,
+) -> None:
+    """`ensure_current` (every command) and `database_status` (`config check`) read
+    `alembic_version` themselves, without Alembic: ready at head, refused behind it."""
+    from sqlalchemy import text
+
+    from postsales.core.errors import Unavailable
+    from postsales.core.persistence.migrate import head_revision
+    from postsales.core.services.schema import database_status, ensure_current
+
+    url = app.engine.url.render_as_string(hide_password=False)
+    ensure_current(app)
+    assert database_status(url).state == "ready"
+    with app.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    try:
+        with pytest.raises(Unavailable, match=f"is at revision 0004, not {head_revision()}"):
+            ensure_current(app)
+        assert database_status(url).state == "behind"
+    finally:
+        with app.engine.begin() as conn:
+            back = text("UPDATE alembic_version SET version_num = :v")
+            conn.execute(back, {"v": head_revision()})

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import g, make_response, request
-from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
+from postsales.core.faults import database_errors
 from postsales.core.services import idempotency as keys
 
 from .auth import api_user, services
@@ -72,7 +72,7 @@ def _lookup_after_failure(app: Any, pending: keys.KeyedRequest) -> keys.StoredRe
     request's own error is the one answered."""
     try:
         return keys.lookup(app, pending.user_name, pending.key, pending.request_hash)
-    except DBAPIError:
+    except database_errors():
         return None
 
 
