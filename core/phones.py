@@ -39,8 +39,9 @@ def national_number(phone: str, market: str) -> str:
 def national_candidates(phone: str, markets: Iterable[str]) -> list[str]:
     """What a typed number may stand for: its national number read in each market (a number
     typed without its country code means a different number in each)."""
-    found = {national_number(phone, market) for market in markets}
     if phone.lstrip().startswith("+"):  # the country code is typed: no market needed
-        found.add(national_number(phone, ""))
+        found = {national_number(phone, "")}
+    else:
+        found = {national_number(phone, market) for market in markets}
     found.discard("")
     return sorted(found)

@@ -375,7 +375,7 @@ def _phone(comp: Compiler, raw: str) -> ColumnElement[bool] | None:
     nationals = national_candidates(raw, comp.regions)
     if not nationals:
         return o.phone_digits == digits
-    return or_(o.phone_national.in_(nationals), o.phone_digits == digits)
+    return or_(_eq_in(o.phone_national, nationals), o.phone_digits == digits)
 
 
 def _telephone(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool]:
