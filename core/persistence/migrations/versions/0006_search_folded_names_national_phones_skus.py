@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -238,6 +239,34 @@ def _fill_sku_norm(bind: sa.engine.Connection) -> None:
         )
 
 
+# PostgreSQL: the indexes over the rewritten text, made again once every row is written (an
+# index built afresh costs a fraction of a row-by-row GIN update: 100,000 orders took 99 s).
+PG_TEXT_INDEXES = (
+    "ix_orders_name_norm_trgm",
+    "ix_orders_ship_address_norm_trgm",
+    "ix_orders_seq_text",
+)
+
+
+@contextmanager
+def _text_indexes_set_aside(bind: sa.engine.Connection) -> Iterator[None]:
+    if bind.dialect.name != "postgresql":
+        yield
+        return
+    found = bind.execute(
+        sa.text(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND indexname = ANY(:names)"
+        ),
+        {"names": list(PG_TEXT_INDEXES)},
+    ).all()
+    for name, _ in found:
+        op.execute(f"DROP INDEX {name}")
+    yield
+    for _, definition in found:
+        op.execute(definition)
+
+
 # -- the steps ---------------------------------------------------------------------------------
 
 
@@ -257,7 +286,8 @@ def upgrade() -> None:
     if sqlite:  # the FTS5 table is rebuilt from the new values at the end, not row by row
         for statement in SQLITE_DROP:
             op.execute(statement)
-    _rewrite_orders(bind, _folded)
+    with _text_indexes_set_aside(bind):
+        _rewrite_orders(bind, _folded)
     _fill_sku_norm(bind)
     op.create_index(op.f("ix_orders_phone_national"), "orders", ["phone_national"])
     op.drop_index(op.f("ix_order_lines_sku_order_seq"), table_name="order_lines")
@@ -274,7 +304,8 @@ def downgrade() -> None:
     if sqlite:
         for statement in SQLITE_DROP:
             op.execute(statement)
-    _rewrite_orders(bind, _plain)
+    with _text_indexes_set_aside(bind):
+        _rewrite_orders(bind, _plain)
     op.drop_index(op.f("ix_order_lines_sku_norm_order_seq"), table_name="order_lines")
     op.create_index(op.f("ix_order_lines_sku_order_seq"), "order_lines", ["sku", "order_seq"])
     op.drop_index(op.f("ix_orders_phone_national"), table_name="orders")
