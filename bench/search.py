@@ -563,7 +563,7 @@ def mix(
         source, where, p = fts(column, pattern)
         out.append((label, {"filters": value}, source, where, {"p": p}))
     # Whole words of one or two characters (issue 12 item 8): the FTS5 content is padded with
-    # spaces, so `* us *` holds trigrams; PostgreSQL's pg_trgm serves the regular expression.
+    # spaces, so `* us *` holds trigrams; PostgreSQL's pg_trgm serves `= w OR LIKE 'w %' OR …`.
     for label, column, word, value in (
         ("word common (address us)", "ship_address_norm", "us", {"shipping_address": "US"}),
         ("word absent (name ng)", "name_norm", "ng", {"name": "Ng"}),
@@ -585,8 +585,9 @@ def mix(
                     label,
                     {"filters": value},
                     orders,
-                    f"o.{column} ~ :p AND {scope}",
-                    {"p": f"(^| ){word}( |$)"},
+                    f"(o.{column} = :w OR o.{column} LIKE :a OR o.{column} LIKE :b "
+                    f"OR o.{column} LIKE :c) AND {scope}",
+                    {"w": word, "a": f"{word} %", "b": f"% {word}", "c": f"% {word} %"},
                 )
             )
     out += [

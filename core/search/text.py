@@ -14,8 +14,9 @@ before and after (its content is the view `orders_fts_content`, migration 0006),
 is the GLOB `* ng *`, three characters in a row with its spaces, served by the index wherever
 the word stands. It is joined on `rowid` = `orders.seq` and matched with GLOB (FTS5 passes GLOB
 and LIKE to the index, but not LIKE with an ESCAPE clause, and the values are already lower
-case). PostgreSQL: `LIKE` on the column, or for a whole word the regular expression
-`(^| )ng( |$)`, both served by its GIN trigram index (pg_trgm pads words with spaces itself).
+case). PostgreSQL: `LIKE` on the column, or for a whole word `= 'ng' OR LIKE 'ng %' OR LIKE
+'% ng' OR LIKE '% ng %'`, all served by its GIN trigram index (pg_trgm pads words with spaces
+itself).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from sqlalchemy import Column, ColumnElement, Integer, MetaData, Table, Text, literal
+from sqlalchemy import Column, ColumnElement, Integer, MetaData, Table, Text, literal, or_
 
 from ..domain.customers import fold_text, normalise_text
 from ..errors import BadInput
@@ -60,10 +61,13 @@ class Pattern:
     word: bool = False
 
     @property
-    def regex(self) -> str:
-        """PostgreSQL: the whole word as a regular expression (folded words hold no regex
-        syntax: letters, digits and single spaces only)."""
-        return f"(^| ){self.text}( |$)"
+    def word_likes(self) -> tuple[str, str, str]:
+        """PostgreSQL: the whole word first, last and inside (LIKE; `=` for the word alone).
+        pg_trgm serves each from its own padded trigrams; the regular expression
+        `(^| )ng( |$)` extracted weaker ones (3,700 rows rechecked at 100,000 orders, for
+        none found)."""
+        word = _like_escape(self.text)
+        return f"{word} %", f"% {word}", f"% {word} %"
 
 
 def _like_escape(text: str) -> str:
@@ -110,7 +114,8 @@ def matches(column: Any, pat: Pattern, sqlite: bool) -> ColumnElement[bool]:
         if sqlite:
             padded = literal(" ").concat(column).concat(" ")
             return padded.op("GLOB")(pat.glob)
-        return column.op("~")(pat.regex)
+        likes = (column.like(like, escape="\\") for like in pat.word_likes)
+        return or_(column == pat.text, *likes)
     if sqlite:
         return column.op("GLOB")(pat.glob)
     return column.like(pat.like, escape="\\")
