@@ -464,6 +464,8 @@ def samples(engine: Engine) -> dict[str, Any]:
         "email": row.email_norm.upper(),
         "phone": row.customer_phone,
         "digits": "".join(ch for ch in row.customer_phone if ch.isdigit()),
+        # As an agent types it: the US national form (`+1 (415) 555-0100` -> `415 555 0100`).
+        "national": row.customer_phone.removeprefix("+1 ").replace("(", "").replace(")", ""),
         "zip": row.ship_zip,
         "tracking": tracking,
         "street": "Honey Bluff",
@@ -514,7 +516,7 @@ def mix(
         "UNION SELECT order_seq FROM shipments WHERE tracking_number = :q "
         "UNION SELECT order_seq FROM payments WHERE payment_id = :q "
         "UNION SELECT order_seq FROM returns WHERE id = :q "
-        "UNION SELECT seq FROM orders WHERE phone_digits = :qd"
+        "UNION SELECT seq FROM orders WHERE phone_national = :qn OR phone_digits = :qd"
     )
     out = [
         (
@@ -535,8 +537,15 @@ def mix(
             "phone",
             {"filters": {"telephone": s["phone"]}},
             orders,
-            f"o.phone_digits = :v AND {scope}",
-            {"v": s["digits"]},
+            f"(o.phone_national = :n OR o.phone_digits = :v) AND {scope}",
+            {"v": s["digits"], "n": s["digits"][1:]},
+        ),
+        (
+            "phone, national form",
+            {"filters": {"telephone": s["national"]}},
+            orders,
+            f"(o.phone_national = :n OR o.phone_digits = :n) AND {scope}",
+            {"n": s["digits"][1:]},
         ),
         (
             "zip",
@@ -554,6 +563,34 @@ def mix(
     ):
         source, where, p = fts(column, pattern)
         out.append((label, {"filters": value}, source, where, {"p": p}))
+    # Whole words of one or two characters (issue 12 item 8): the FTS5 content is padded with
+    # spaces, so `* us *` holds trigrams; PostgreSQL's pg_trgm serves `= w OR LIKE 'w %' OR …`.
+    for label, column, word, value in (
+        ("word common (address us)", "ship_address_norm", "us", {"shipping_address": "US"}),
+        ("word absent (name ng)", "name_norm", "ng", {"name": "Ng"}),
+    ):
+        if lite:
+            source = "orders_fts f CROSS JOIN orders o ON o.seq = f.rowid"
+            out.append(
+                (
+                    label,
+                    {"filters": value},
+                    source,
+                    f"f.{column} GLOB :p AND {scope}",
+                    {"p": f"* {word} *"},
+                )
+            )
+        else:
+            out.append(
+                (
+                    label,
+                    {"filters": value},
+                    orders,
+                    f"(o.{column} = :w OR o.{column} LIKE :a OR o.{column} LIKE :b "
+                    f"OR o.{column} LIKE :c) AND {scope}",
+                    {"w": word, "a": f"{word} %", "b": f"% {word}", "c": f"% {word} %"},
+                )
+            )
     out += [
         (
             "date range + status",
@@ -585,7 +622,16 @@ def mix(
             {
                 "q": s["tracking"],
                 "qd": "".join(ch for ch in s["tracking"] if ch.isdigit()),
+                "qn": "".join(ch for ch in s["tracking"] if ch.isdigit()),
             },
+        ),
+        (
+            "sku, any case",
+            {"filters": {"sku": "sku-00042"}},
+            orders,
+            "o.seq IN (SELECT order_seq FROM order_lines WHERE sku_norm = 'SKU-00042') "
+            f"AND {scope}",
+            {},
         ),
         (
             "billing address words",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import attrs
@@ -94,5 +95,27 @@ def phone_digits(phone: str) -> str:
 
 
 def normalise_text(text: str) -> str:
-    """Lower-cased, single-spaced text for partial-name and address search."""
+    """Lower-cased, single-spaced text (comment search compares summaries this way)."""
     return _SPACES.sub(" ", text.strip().lower())
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def fold_text(text: str) -> str:
+    """Names and addresses as search compares them (S-1): their words — runs of letters and
+    digits — in lower case with accents folded, one space apart. `Müller`, `MÜLLER` and
+    `muller` are all `muller`; `O'Brien` is `o brien`; `Hauptstraße` is `hauptstrasse`. The
+    same words as the billing index (`crypto.words`), so every text search folds alike."""
+    if text.isascii():
+        return " ".join(_WORD.findall(text.lower()))
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_WORD.findall(plain))
+
+
+def folded_names(first: str, last: str) -> tuple[str, str, str]:
+    """(full name, first name, last name) folded for search; the full name is the other two
+    one space apart, so that a first or last name is also found within it."""
+    f, la = fold_text(first), fold_text(last)
+    return (f"{f} {la}" if f and la else f or la), f, la

@@ -22,6 +22,11 @@ PRODUCT_TYPES = ("PHYSICAL", "SERVICE", "SHIPPING")
 REFUND_KINDS = ("RETURN", "APPEASEMENT", "CANCELLATION")
 
 
+def normalise_sku(sku: str) -> str:
+    """SKUs compare case-insensitively (S-1: `wj06-l-blk` finds `WJ06-L-BLK`)."""
+    return sku.strip().upper()
+
+
 @attrs.define
 class OrderLine:
     """One unit of one product, service or shipping charge (an input quantity N is N lines)."""

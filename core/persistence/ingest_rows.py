@@ -38,12 +38,12 @@ ORDER_COLUMNS = _columns(
     "phone_digits name_norm ship_zip ship_address_norm billing_address "
     "billing_address_enc billing_index bill_to_name ship_to_name shipping_address "
     "shipping_method grand_total_minor captured_minor refunded_minor lock_holder "
-    "lock_expires_at version"
+    "lock_expires_at version phone_national first_name_norm last_name_norm"
 )
 LINE_COLUMNS = _columns(
     "order_seq line_number sku parent_sku name image_url product_type parent_line_number "
     "original_price_minor discount_minor net_minor tax_minor gross_minor tax_rate taxes "
-    "promotions status status_reason source_id refunded_minor appeased_minor"
+    "promotions status status_reason source_id refunded_minor appeased_minor sku_norm"
 )
 PAYMENT_COLUMNS = _columns("order_seq reference method payment_id requested_minor captured_minor")
 OPERATION_COLUMNS = _columns("order_seq payment_reference event amount_minor response at")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..crypto import BillingCipher
-from ..domain.customers import Address, normalise_email, normalise_text, phone_digits
+from ..domain.customers import Address, fold_text, folded_names, normalise_email, phone_digits
 from ..domain.history import HistoryEvent
 from ..domain.orders import (
     Order,
@@ -20,8 +20,10 @@ from ..domain.orders import (
     Refund,
     Return,
     Shipment,
+    normalise_sku,
 )
 from ..money import to_minor
+from ..phones import national_number
 
 # The reverse direction (rows -> aggregate) lives in aggregate.py; importable from here too.
 from .aggregate import billing_plaintext, order_from_rows  # noqa: F401
@@ -40,8 +42,10 @@ def order_row(order: Order, billing: Callable[[], BillingCipher]) -> dict[str, A
 
 # Columns computed from the customer and the addresses (search keys, S-6 encryption): costly
 # (normalisation, AES-GCM), so the unit of work recomputes them only when a source changed.
+# The market is the region the telephone is read in.
 DERIVED_SOURCES = frozenset(
     {
+        "market",
         "customer_first_name",
         "customer_last_name",
         "customer_email",
@@ -96,12 +100,16 @@ def order_derived_row(order: Order, billing: Callable[[], BillingCipher]) -> dic
     ship = order.shipping_address
     address = order.billing_address.to_dict() if order.billing_address else None
     cipher = billing() if address else None
+    name, first, last = folded_names(c.first_name, c.last_name)
     return {
         "email_norm": normalise_email(c.email),
         "phone_digits": phone_digits(c.phone),
-        "name_norm": normalise_text(c.full_name),
+        "phone_national": national_number(c.phone, order.market),
+        "name_norm": name,
+        "first_name_norm": first,
+        "last_name_norm": last,
         "ship_zip": (ship.zip if ship else "").strip().upper(),
-        "ship_address_norm": normalise_text(ship.one_line()) if ship else "",
+        "ship_address_norm": fold_text(ship.one_line()) if ship else "",
         # S-6: encrypted at rest, searchable only through keyed hashes of its words.
         "billing_address": None,
         "billing_address_enc": cipher.encrypt(order.id, address) if cipher and address else None,
@@ -116,6 +124,7 @@ def line_row(seq: int, line: OrderLine, cur: str) -> dict[str, Any]:
         "order_seq": seq,
         "line_number": line.line_number,
         "sku": line.sku,
+        "sku_norm": normalise_sku(line.sku),
         "parent_sku": line.parent_sku,
         "name": line.name,
         "image_url": line.image_url,

@@ -86,9 +86,15 @@ orders = Table(
     Column("customer_last_name", String(128), nullable=False, default=""),
     Column("customer_email", String(256), nullable=False, default=""),
     Column("customer_phone", String(64), nullable=False, default=""),
+    # Search forms (S-1, core/domain/customers.py, core/phones.py): names and addresses as
+    # folded words, the telephone as its raw digits and as its national significant number
+    # read in the order's market (migration 0006).
     Column("email_norm", String(256), nullable=False, default=""),
     Column("phone_digits", String(32), nullable=False, default=""),
+    Column("phone_national", String(32), nullable=False, default=""),
     Column("name_norm", String(256), nullable=False, default=""),
+    Column("first_name_norm", String(128), nullable=False, default=""),
+    Column("last_name_norm", String(128), nullable=False, default=""),
     Column("ship_zip", String(32), nullable=False, default=""),
     Column("ship_address_norm", String(512), nullable=False, default=""),
     # Plaintext billing address of rows written before migration 0003, which encrypted them
@@ -114,6 +120,7 @@ orders = Table(
 )
 Index(None, orders.c.email_norm)
 Index(None, orders.c.phone_digits)
+Index(None, orders.c.phone_national)
 Index(None, orders.c.ship_zip)
 Index(None, orders.c.customer_last_name)
 Index(None, orders.c.client_order_reference)
@@ -139,6 +146,7 @@ order_lines = Table(
     Column("order_seq", Integer, ForeignKey("orders.seq"), nullable=False),
     Column("line_number", Integer, nullable=False),
     Column("sku", String(64), nullable=False),
+    Column("sku_norm", String(64), nullable=False, default=""),  # upper case, for search (0006)
     Column("parent_sku", String(64)),
     Column("name", String(256), nullable=False, default=""),
     Column("image_url", String(512), nullable=False, default=""),
@@ -164,7 +172,7 @@ order_lines = Table(
     PrimaryKeyConstraint("order_seq", "line_number"),
 )
 Index(None, order_lines.c.sku)
-Index(None, order_lines.c.sku, order_lines.c.order_seq)
+Index(None, order_lines.c.sku_norm, order_lines.c.order_seq)
 
 payments = Table(
     "payments",

@@ -21,7 +21,6 @@ from sqlalchemy import (
     and_,
     exists,
     false,
-    func,
     not_,
     or_,
     select,
@@ -31,10 +30,18 @@ from sqlalchemy import (
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from ..crypto import BillingCipher
-from ..domain.customers import CUSTOMER_TYPES, normalise_email, normalise_text, phone_digits
+from ..domain.customers import (
+    CUSTOMER_TYPES,
+    fold_text,
+    normalise_email,
+    normalise_text,
+    phone_digits,
+)
+from ..domain.orders import normalise_sku
 from ..errors import BadInput
 from ..machines import ORDER
 from ..persistence import tables as T
+from ..phones import national_candidates
 from . import text as X
 
 o = T.orders.c
@@ -68,6 +75,11 @@ class Compiler:
     dialect: str
     timezone: str = "UTC"
     channels: Sequence[str] = ()  # configured channel ids, to read values case-insensitively
+    markets: Sequence[str] = ()  # configured markets (upper case)
+    # The user's stores and their markets, named in error messages (None: every store); the
+    # markets are also the regions a typed telephone number is read in.
+    visible: Sequence[str] | None = None
+    regions: Sequence[str] = ()
     # A selective term (email, id, name…) is present: on SQLite, keep the planner off the broad
     # `(column, seq)` indexes, which it prefers without statistics (see `col`).
     demote: bool = False
@@ -199,13 +211,11 @@ def _negate(op: str, cond: ColumnElement[bool]) -> ColumnElement[bool]:
     return not_(cond) if op == "ne" else cond
 
 
-def _exact(
-    column: Any, norm: Callable[[str], str] = str.strip, child: Any = None, broad: bool = False
-) -> Build:
+def _exact(column: Any, norm: Callable[[str], str] = str.strip, child: Any = None) -> Build:
     def build(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool]:
         wanted = [norm(str(v)) for v in values]
         comp.partial = comp.partial or child is not None
-        cond = _eq_in(comp.col(column) if broad else column, wanted)
+        cond = _eq_in(column, wanted)
         return _negate(op, _in_child(child, cond) if child is not None else cond)
 
     return build
@@ -243,8 +253,32 @@ def channel_values(comp: Compiler, values: list[Any]) -> list[str]:
     return [known.get(str(v).strip().lower(), str(v).strip()) for v in values]
 
 
+def _unknown(field: str, what: str, value: str, yours: Sequence[str]) -> BadInput:
+    # Only the user's own stores are listed: the others are not theirs to learn of.
+    return BadInput(
+        f"{field}: unknown {what} {value!r}; yours: {', '.join(yours) or 'none'}", field=field
+    )
+
+
 def _channel(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool]:
-    return _negate(op, _eq_in(comp.col(o.sales_channel), channel_values(comp, values)))
+    """Stores by id, any case; an id no channel is configured with is bad input (a typo would
+    otherwise read as "no orders")."""
+    wanted = channel_values(comp, values)
+    for value in wanted:
+        if value not in comp.channels:
+            yours = comp.channels if comp.visible is None else comp.visible
+            raise _unknown("sales_channel", "store", value, sorted(yours))
+    return _negate(op, _eq_in(comp.col(o.sales_channel), wanted))
+
+
+def _market(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool]:
+    """Markets as configured on the stores, any case; an unknown one is bad input."""
+    wanted = [str(v).strip().upper() for v in values]
+    for value in wanted:
+        if value not in comp.markets:
+            yours = comp.markets if comp.visible is None else comp.regions
+            raise _unknown("market", "market", value, sorted(yours))
+    return _negate(op, _eq_in(comp.col(o.market), wanted))
 
 
 def _order_id(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool]:
@@ -261,22 +295,23 @@ def _order_id(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnEl
 
 
 def _text(column_name: str, field: str) -> Build:
-    """Full name and shipping address: partial (`like`) through the trigram indexes."""
+    """Full name and shipping address: partial (`like`) or whole words, through the trigram
+    indexes (see text.py)."""
     column = o[column_name]
     fts_column = X.orders_fts.c[column_name]
 
     def build(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool] | None:
         if op in ("eq", "ne", "in"):
-            wanted = [normalise_text(str(v)) for v in values]
+            wanted = [fold_text(str(v)) for v in values]
             return _negate(op, _eq_in(column, wanted))
         pat = X.pattern(field, str(values[0]))
         comp.partial = True
         if not comp.sqlite:
-            like = column.like(pat.like, escape="\\")
+            cond = X.matches(column, pat, sqlite=False)
             if top:
-                comp.trigram.append(like)
-            return like
-        cond = fts_column.op("GLOB")(pat.glob)
+                comp.trigram.append(cond)
+            return cond
+        cond = fts_column.op("GLOB")(pat.glob)  # the padded FTS5 content: words too
         if top:
             comp.fts.append(cond)
             return None
@@ -286,27 +321,21 @@ def _text(column_name: str, field: str) -> Build:
 
 
 def _name_part(which: str) -> Build:
-    """First or last name: partial, compared within `name_norm` ("first last", normalised),
-    which the trigram index narrows first; values shorter than 3 characters match whole names
-    (a last name such as "Ng")."""
-    raw = o.customer_first_name if which == "first" else o.customer_last_name
-    length = func.length(func.trim(raw))
-    if which == "first":
-        part = func.substr(o.name_norm, 1, length)
-    else:
-        part = func.substr(o.name_norm, func.length(o.name_norm) - length + 1)
+    """First or last name: partial or whole words, compared on the folded first or last name
+    after the trigram index has narrowed the search on the full name (which holds both)."""
+    part = o.first_name_norm if which == "first" else o.last_name_norm
     field = f"{which}_name"
     whole = _text("name_norm", field)
 
     def build(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool] | None:
         if op in ("eq", "ne", "in"):
-            wanted = [normalise_text(str(v)) for v in values]
-            return _negate(op, and_(part.in_(wanted), func.length(raw) > 0))
-        pat = X.pattern(field, str(values[0]), allow_short=True)
-        if X.longest_run(pat.text) < X.MIN_RUN:  # a short whole name, no index to help
-            return and_(part == pat.text, func.length(raw) > 0)
+            wanted = [w for w in (fold_text(str(v)) for v in values) if w]
+            if not wanted:
+                raise BadInput(f"{field}: give some text to look for", field=field)
+            return _negate(op, part.in_(wanted))
+        pat = X.pattern(field, str(values[0]))
         narrow = whole(comp, "like", [pat.text], top)
-        exact = part.op("GLOB")(pat.glob) if comp.sqlite else part.like(pat.like, escape="\\")
+        exact = X.matches(part, pat, comp.sqlite)
         return exact if narrow is None else and_(narrow, exact)
 
     return build
@@ -341,11 +370,26 @@ def _billing(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnEle
     return _negate(op, o.seq.in_(words))
 
 
-def _telephone(value: str) -> str:
-    digits = phone_digits(value)
+def _phone(comp: Compiler, raw: str) -> ColumnElement[bool] | None:
+    """A typed number: its national number read in each of the user's markets, or the same
+    raw digits (a number that does not read as one still finds its digits)."""
+    digits = phone_digits(raw)
     if not digits:
-        raise BadInput(f"telephone: {value!r} has no digits", field="telephone")
-    return digits
+        return None
+    nationals = national_candidates(raw, comp.regions)
+    if not nationals:
+        return o.phone_digits == digits
+    return or_(_eq_in(o.phone_national, nationals), o.phone_digits == digits)
+
+
+def _telephone(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool]:
+    conds = []
+    for value in values:
+        cond = _phone(comp, str(value))
+        if cond is None:
+            raise BadInput(f"telephone: {value!r} has no digits", field="telephone")
+        conds.append(cond)
+    return _negate(op, conds[0] if len(conds) == 1 else or_(*conds))
 
 
 def _when(column: Any, field: str, fixed_op: str | None = None) -> Build:
@@ -387,7 +431,7 @@ def _free_text(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnE
     parts: list[Any] = [
         select(o.seq).where(o.id == raw),
         select(o.seq).where(o.client_order_reference == raw),
-        select(T.order_lines.c.order_seq).where(T.order_lines.c.sku == raw),
+        select(T.order_lines.c.order_seq).where(T.order_lines.c.sku_norm == normalise_sku(raw)),
         select(T.shipments.c.order_seq).where(T.shipments.c.tracking_number == raw),
         select(T.payments.c.order_seq).where(T.payments.c.payment_id == raw),
         select(T.returns.c.order_seq).where(T.returns.c.id == raw),
@@ -396,27 +440,33 @@ def _free_text(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnE
         parts.append(select(o.seq).where(o.email_norm == normalise_email(raw)))
     digits = phone_digits(raw)
     if len(digits) >= 6 and len(digits) >= len(raw.replace(" ", "")) // 2:
-        parts.append(select(o.seq).where(o.phone_digits == digits))
-    text = normalise_text(raw).replace("%", "")
+        phone = _phone(comp, raw)
+        parts.append(select(o.seq).where(phone))
+    text = raw.replace("%", " ")
+    folded = fold_text(text)
     # Names and comments are searched for words, not for ids or numbers: a trigram search of a
     # tracking number costs 10 ms on PostgreSQL and finds nothing the exact parts missed.
-    if len(text) >= X.MIN_RUN and not any(ch.isdigit() for ch in text):
-        pat = X.pattern("q", text)
+    if len(folded) >= X.MIN_RUN and not any(ch.isdigit() for ch in folded):
+        name = X.pattern("q", folded)
+        lowered = normalise_text(text)  # comments are compared lower-cased, not folded
+        comment = X.pattern("q", lowered, fold=False) if len(lowered) >= X.MIN_RUN else None
         comp.partial = True
         h = T.history.c
         if comp.sqlite:
             parts.append(
-                select(X.orders_fts.c.rowid).where(X.orders_fts.c.name_norm.op("GLOB")(pat.glob))
+                select(X.orders_fts.c.rowid).where(X.orders_fts.c.name_norm.op("GLOB")(name.glob))
             )
-            hits = select(X.comments_fts.c.rowid).where(
-                X.comments_fts.c.summary.op("GLOB")(pat.glob)
-            )
-            parts.append(select(h.order_seq).where(h.id.in_(hits)))
+            if comment is not None:
+                hits = select(X.comments_fts.c.rowid).where(
+                    X.comments_fts.c.summary.op("GLOB")(comment.glob)
+                )
+                parts.append(select(h.order_seq).where(h.id.in_(hits)))
         else:
-            parts.append(select(o.seq).where(o.name_norm.like(pat.like, escape="\\")))
-            # The partial trigram index is on `summary` itself, and serves ILIKE.
-            comments = h.summary.ilike(pat.like, escape="\\")
-            parts.append(select(h.order_seq).where(h.kind == "comment", comments))
+            parts.append(select(o.seq).where(o.name_norm.like(name.like, escape="\\")))
+            if comment is not None:
+                # The partial trigram index is on `summary` itself, and serves ILIKE.
+                comments = h.summary.ilike(comment.like, escape="\\")
+                parts.append(select(h.order_seq).where(h.kind == "comment", comments))
     return o.seq.in_(union(*parts))
 
 
@@ -444,7 +494,7 @@ FIELDS: dict[str, Field] = {
             _exact(o.email_norm, normalise_email),
             doc="exact, case-insensitive",
         ),
-        Field("telephone", _EQ, _exact(o.phone_digits, _telephone), doc="digits compared"),
+        Field("telephone", _EQ, _telephone, doc="national number or digits compared"),
         Field("zip", _EQ, _exact(o.ship_zip, lambda v: v.strip().upper()), several=True),
         Field(
             "shipping_address",
@@ -458,12 +508,7 @@ FIELDS: dict[str, Field] = {
         ),
         Field("to_date", frozenset({"le"}), _when(o.created_at, "to_date", "le"), filter_op="le"),
         Field("sales_channel", _EQ, _channel, several=True),
-        Field(
-            "market",
-            _EQ,
-            _exact(o.market, lambda v: v.strip().upper(), broad=True),
-            several=True,
-        ),
+        Field("market", _EQ, _market, several=True),
         Field(
             "status",
             _EQ,
@@ -500,7 +545,12 @@ FIELDS: dict[str, Field] = {
             _choices(o.customer_type, {t: t for t in CUSTOMER_TYPES}, "customer_type"),
             several=True,
         ),
-        Field("sku", _EQ, _exact(T.order_lines.c.sku, child=T.order_lines), several=True),
+        Field(
+            "sku",
+            _EQ,
+            _exact(T.order_lines.c.sku_norm, normalise_sku, child=T.order_lines),
+            several=True,
+        ),
         Field(
             "tracking_number",
             _EQ,

@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     tuple_,
 )
@@ -105,6 +106,10 @@ class Plan:
     plain_count: bool = False  # count with the store indexable (fields.by_seq)
     trigram: tuple[ColumnElement[bool], ...] = ()  # PostgreSQL partial text (fields._text)
     child_led: bool = False  # only `seq IN (child rows)` lists are selective (fields.by_seq)
+    # `search_max_results` of stores searched beside others (`_store_caps`): per capped store,
+    # its cap and the statement that reads up to one more of its orders than the cap, to tell
+    # whether the cap cut the result.
+    store_caps: tuple[tuple[int, Select[Any]], ...] = ()
 
     @property
     def sort_column(self) -> Any:
@@ -184,12 +189,25 @@ def make_plan(
     filters: Mapping[str, str | list[str]] | None,
     expression: dict[str, Any] | None,
     sort: str | None = None,
+    extra: Sequence[ColumnElement[bool]] = (),
 ) -> Plan:
-    """Compile filters (S-1) and an expression (S-2) for `user`, always within their stores."""
+    """Compile filters (S-1) and an expression (S-2) for `user`, always within their stores;
+    `extra` conditions are ANDed in (the work queue's) before `search_max_results` applies."""
+    configured = app.settings.sales_channels
+    visible = None if user.channels is None else sorted(user.channels)
     comp = F.Compiler(
         dialect=app.engine.dialect.name,
         timezone=user.timezone,
-        channels=list(app.settings.sales_channels),
+        channels=list(configured),
+        markets=sorted({ch.market.upper() for ch in configured.values() if ch.market}),
+        visible=visible,
+        regions=sorted(
+            {
+                ch.market.upper()
+                for cid, ch in configured.items()
+                if ch.market and (visible is None or cid in visible)
+            }
+        ),
         demote=F.is_selective(filters, expression),
         by_time=F.by_time(filters, expression),
         text_pg=app.engine.dialect.name == "postgresql" and F.text_search(filters),
@@ -227,11 +245,12 @@ def make_plan(
         cond = compile_expression(expression, comp)
         if cond is not None:
             where.append(cond)
+    where += extra
     key, descending = sort_of(sort)
-    cap = _cap(app, user, filters)
+    cap, capped_stores = _caps(app, user, stores or None)
     child_led = F.by_seq(filters, expression)
     plain_count = comp.sqlite and comp.demote and child_led
-    return Plan(
+    plan = Plan(
         tuple(where),
         tuple(comp.fts),
         cap,
@@ -243,24 +262,45 @@ def make_plan(
         tuple(comp.trigram),
         child_led,
     )
+    return _store_caps(plan, comp, capped_stores) if capped_stores else plan
 
 
-def _cap(app: Postsales, user: User, filters: Mapping[str, Any] | None) -> int | None:
-    """`search_max_results` (S-3): the smallest cap among the stores the search can return."""
+def _caps(app: Postsales, user: User, chosen: set[str] | None) -> tuple[int | None, dict[str, int]]:
+    """`search_max_results` (S-3) caps the orders of its own store only. A search of one
+    store takes its cap as the plan's (pages and exports stop there); a search of several
+    gets the capped stores to cap one by one (`_store_caps`)."""
     channels = app.settings.sales_channels
-    wanted = set(channels)
-    if user.channels is not None:
-        wanted &= set(user.channels)
-    chosen = (filters or {}).get("sales_channel")
-    if chosen:
-        named = {c.lower() for c in _values("sales_channel", chosen)}
-        wanted = {c for c in wanted if c.lower() in named}
-    caps = [
-        channels[c].postsales.search_max_results
-        for c in wanted
-        if channels[c].postsales.search_max_results
-    ]
-    return min(caps) if caps else None
+    scope: set[str] | None = None if user.channels is None else set(user.channels)
+    if chosen is not None:
+        scope = chosen if scope is None else scope & chosen
+    wanted = set(channels) if scope is None else scope & set(channels)
+    caps = {c: cap for c in wanted if (cap := channels[c].postsales.search_max_results) is not None}
+    if scope is not None and len(scope) == 1 and caps:
+        return next(iter(caps.values())), {}
+    return None, caps
+
+
+def _store_caps(plan: Plan, comp: F.Compiler, caps: dict[str, int]) -> Plan:
+    """The plan with each capped store limited to its first `cap` orders in the search's order:
+    `store NOT IN (capped) OR seq IN (first cap of store A) OR seq IN (… of store B)`."""
+    terms: list[ColumnElement[bool]] = [comp.col(o.sales_channel).not_in(sorted(caps))]
+    checks = []
+    for store, cap in sorted(caps.items()):
+        # correlate(None): the subquery reads `orders` (and `orders_fts`) afresh, rather than
+        # the enclosing query's row.
+        own = plan.select(o.seq).where(o.sales_channel == store).correlate(None)
+        terms.append(o.seq.in_(plan.order_by(own).limit(cap)))
+        checks.append((cap, own.with_only_columns(_ONE).limit(cap + 1)))
+    return attrs.evolve(plan, where=(*plan.where, or_(*terms)), store_caps=tuple(checks))
+
+
+def cut_by_store_cap(conn: Connection, plan: Plan) -> bool:
+    """Whether a capped store held more orders than its `search_max_results` (reported as
+    `total_capped`)."""
+    for cap, query in plan.store_caps:
+        if conn.execute(select(func.count()).select_from(query.subquery())).scalar_one() > cap:
+            return True
+    return False
 
 
 # -- totals ---------------------------------------------------------------------------------------
@@ -274,11 +314,14 @@ def count(
     if limit is None:
         limit = TEXT_TOTAL_CAP if plan.partial else TOTAL_CAP
     if plan.cap is not None and plan.cap <= limit:
-        limit, capped_by_setting = plan.cap, True
-    else:
-        capped_by_setting = False
+        limit = plan.cap  # search_max_results of the one store searched
     if walk and limit == TEXT_TOTAL_CAP and (walked := _walk_seqs(conn, plan)):
         return _walked_total(walked)
+    found, capped = _count(conn, plan, limit)
+    return found, capped or cut_by_store_cap(conn, plan)
+
+
+def _count(conn: Connection, plan: Plan, limit: int) -> tuple[int, bool]:
     query = plan.select(_ONE)
     walk = _walk(plan, True) if plan.child_led else None
     if walk is not None:  # one walk of the child's index, stopping at the cap
@@ -288,8 +331,8 @@ def count(
         query = _base((_ONE,), bool(plan.fts)).where(*plan.fts, *where)
     inner = query.limit(limit + 1).subquery()
     found = conn.execute(select(func.count()).select_from(inner)).scalar_one()
-    if found > limit:
-        return limit, not capped_by_setting
+    if found > limit:  # past the count's threshold, or past the store's search_max_results
+        return limit, True
     return int(found), False
 
 
@@ -358,6 +401,7 @@ def page_rows(
         and conn.dialect.name == "postgresql"
         and plan.sort_key == "arrival"
         and plan.cap is None
+        and not plan.store_caps
         and not plan.dated
     ):
         walked = _walk_seqs(conn, plan)
@@ -373,7 +417,13 @@ def page_rows(
         if found is None:
             found = _page_rows(conn, plan, columns, page=page, per_page=per_page, after=after)
         return found._replace(counted=counted)
-    if plan.child_led and plan.sort_key == "arrival" and plan.cap is None and not after:
+    if (
+        plan.child_led
+        and plan.sort_key == "arrival"
+        and plan.cap is None
+        and not plan.store_caps
+        and not after
+    ):
         found = _child_led(conn, plan, columns, page, per_page)
         if found is not None:
             return found
@@ -476,7 +526,9 @@ def _walkable(plan: Plan) -> bool:
 def _walk_seqs(conn: Connection, plan: Plan) -> tuple[list[int], bool] | None:
     """The newest hits' `seq`s (at most the cap + 1) of a common partial text and whether they
     are all of them; None when the pattern is not common enough for the walk."""
-    if not (plan.trigram and plan.cap is None and conn.dialect.name == "postgresql"):
+    if plan.cap is not None or plan.store_caps:  # search_max_results: the plain way
+        return None
+    if not (plan.trigram and conn.dialect.name == "postgresql"):
         return None
     if not _walkable(plan):
         return None
@@ -646,7 +698,7 @@ def total_of(conn: Connection, plan: Plan, page: Page) -> tuple[int, bool]:
     """(total, capped) for a search whose page is `page`: from the page when it shows the end
     of the result, else counted (capped)."""
     if page.known_total is not None:
-        return page.known_total, False
+        return page.known_total, cut_by_store_cap(conn, plan)
     if page.counted is not None:
         return page.counted
     return count(conn, plan)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..domain.orders import PRODUCT_TYPES
+from ..domain.orders import PRODUCT_TYPES, normalise_sku
 from ..errors import BadInput
 from ..links import is_web_link
 from ..messages_schema import JSON_SCALARS, rate
@@ -259,6 +259,7 @@ def read_lines(
             None,
             0,
             0,
+            normalise_sku(sku),
         ]
         lines.append((row, quantity))
     for number, parent in parents:

@@ -27,8 +27,9 @@ from ..crypto import BillingCipher
 from ..domain.customers import (
     CUSTOMER_TYPES,
     Address,
+    fold_text,
+    folded_names,
     normalise_email,
-    normalise_text,
     phone_digits,
 )
 from ..messages_schema import (
@@ -41,6 +42,7 @@ from ..messages_schema import (
 from ..persistence.ingest_rows import NewOrder, time_converter
 from ..persistence.keys import cipher_for
 from ..persistence.rows import person_name
+from ..phones import national_number
 from .ingest_lines import opt_text, read_lines, read_payments, reader_for, req_text
 
 # The fixed-shape JSON documents are written from templates, their strings quoted by the
@@ -178,6 +180,7 @@ class OrderRowsBuilder:
             ship_parts = addresses[ship_ref]
             ship = Address(*ship_parts)
         full_name = f"{first} {last}".strip()
+        name_norm, first_norm, last_norm = folded_names(first, last)
         billing_dict = billing.to_dict()
         cipher = self._cipher or self._billing()
         now = self.time(self.now())
@@ -208,9 +211,9 @@ class OrderRowsBuilder:
             phone,
             normalise_email(email),
             phone_digits(phone),
-            normalise_text(full_name),
+            name_norm,
             ship.zip.strip().upper(),
-            normalise_text(ship.one_line()),
+            fold_text(ship.one_line()),
             None,
             cipher.encrypt(order_id, billing_dict),
             f"[{','.join(map(str, cipher.address_tokens(billing_dict)))}]",
@@ -224,6 +227,9 @@ class OrderRowsBuilder:
             None,
             None,
             1,
+            national_number(phone, channel[1]),
+            first_norm,
+            last_norm,
         ]
         history = [
             None,

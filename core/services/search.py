@@ -233,8 +233,7 @@ def work_queue(app: Postsales, user: User, *, page: int = 1, per_page: int = 20)
     gateway rejected, orders on hold, locked orders), newest first; each carries `reasons`."""
     _require(user, "orders.view")
     Q.check_paging(page, per_page)
-    plan = Q.make_plan(app, user, None, None)
-    plan = attrs.evolve(plan, where=(*plan.where, WQ.in_queue(app.now())))
+    plan = Q.make_plan(app, user, None, None, extra=(WQ.in_queue(app.now()),))
     columns = C.needed(C.RESULT_KEYS)
     with app.uow(read_only=True) as uow:
         found = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=None)

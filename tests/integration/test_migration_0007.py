@@ -29,7 +29,7 @@ def downgrade(app: Postsales, revision: str) -> None:
 
 def test_users_and_tokens_survive_the_upgrade_and_the_downgrade(app: Postsales) -> None:
     add_user(app, "zoe", ["agent"], "password-123")  # a user made before, hashed as usual
-    downgrade(app, "0005")
+    downgrade(app, "0006")
     with app.engine.begin() as conn:
         conn.execute(
             text(
@@ -64,7 +64,7 @@ def test_users_and_tokens_survive_the_upgrade_and_the_downgrade(app: Postsales) 
     add_user(app, "gone", ["agent"], "password-123")
     create_token(app, "gone", actor=system)
     disable_user(app, "gone", actor=system)
-    downgrade(app, "0005")
+    downgrade(app, "0006")
     with app.engine.connect() as conn:
         users = dict(conn.execute(text("SELECT name, password_hash FROM users")).all())
         owner = conn.execute(text("SELECT user_name FROM api_tokens")).scalar_one()

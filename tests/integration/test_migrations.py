@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
-from postsales.core.persistence.migrate import current_revision, upgrade
+from postsales.core.persistence.migrate import current_revision, head_revision, upgrade
 
 
 def test_migrations_match_the_declared_tables(app: Postsales) -> None:
@@ -50,7 +50,7 @@ def test_search_indexes_of_0004_go_and_come_back(app: Postsales) -> None:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0003")
     assert not added & indexes()
-    assert upgrade(app.engine)[1] == current_revision(app.engine)
+    assert upgrade(app.engine)[1] == head_revision()
     assert added <= indexes()
     test_migrations_match_the_declared_tables(app)
     if app.engine.dialect.name == "sqlite":
@@ -116,7 +116,7 @@ def test_stock_reservations_of_0011_go_and_come_back_with_what_was_released(
         command.downgrade(cfg, "0005")
     assert "reserved" not in columns("stock")
     assert "reserved_source_id" not in columns("order_lines")
-    assert upgrade(app.engine)[1] == current_revision(app.engine)
+    assert upgrade(app.engine)[1] == head_revision()
     test_migrations_match_the_declared_tables(app)
     # A is assigned and open: booked again. B shipped, C waits: nothing.
     assert stock_row(app) == (1, 1)
@@ -149,3 +149,84 @@ def test_the_start_up_check_and_config_check_read_the_revision_on_both_databases
         with app.engine.begin() as conn:
             back = text("UPDATE alembic_version SET version_num = :v")
             conn.execute(back, {"v": head_revision()})
+
+
+def test_0006_folds_the_search_forms_of_existing_orders_and_goes_back(app: Postsales) -> None:
+    """0006 rewrites the search forms of the orders already stored (folded names and
+    addresses, national phone numbers, SKUs in upper case) and the SQLite FTS5 table over
+    them; down to 0005 gives 0005's forms back, and up again finds what agents type."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from postsales.core.domain.users import system_user
+    from postsales.core.persistence.migrate import alembic_config
+    from postsales.core.services.messages import import_lines
+    from postsales.core.services.search import search_orders
+    from tests.conftest import import_examples, message_line
+
+    import_examples(app, "order-create.json")
+    cfg = alembic_config(app.engine)
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    sqlite = app.engine.dialect.name == "sqlite"
+    with app.engine.begin() as conn:
+        row = conn.execute(text("SELECT * FROM orders")).mappings().one()
+        assert row["name_norm"] == "veronica costello"  # 0005's form: lower case only
+        assert "phone_national" not in row and "last_name_norm" not in row
+        assert ", " in row["ship_address_norm"]
+        line = conn.execute(text("SELECT * FROM order_lines LIMIT 1")).mappings().one()
+        assert "sku_norm" not in line
+        names = {i["name"] for i in inspect(conn).get_indexes("order_lines")}
+        assert "ix_order_lines_sku_order_seq" in names
+        assert "ix_order_lines_sku_norm_order_seq" not in names
+        # An order as 0005 stored it: what agents could not find.
+        conn.execute(
+            text(
+                "UPDATE orders SET customer_last_name = 'Müller', name_norm = 'veronica müller', "
+                "customer_phone = '+1 555.837.9269', phone_digits = '15558379269'"
+            )
+        )
+        conn.execute(text("UPDATE order_lines SET sku = lower(sku)"))
+        if sqlite:  # 0005's FTS5 table follows the update (its trigger)
+            hits = conn.execute(
+                text("SELECT count(*) FROM orders_fts WHERE name_norm GLOB '*müller*'")
+            )
+            assert hits.scalar_one() == 1
+    assert upgrade(app.engine)[1] == head_revision()
+    test_migrations_match_the_declared_tables(app)
+    if not sqlite:  # the trigram and walk indexes, set aside while the rows were rewritten
+        with app.engine.connect() as conn:
+            names = {i["name"] for i in inspect(conn).get_indexes("orders")}
+        assert {"ix_orders_name_norm_trgm", "ix_orders_seq_text"} <= names
+    with app.engine.connect() as conn:
+        row = conn.execute(text("SELECT * FROM orders")).mappings().one()
+        skus = set(conn.execute(text("SELECT sku_norm FROM order_lines")).scalars())
+    assert (row["name_norm"], row["first_name_norm"], row["last_name_norm"]) == (
+        "veronica muller",
+        "veronica",
+        "muller",
+    )
+    assert row["phone_national"] == "5558379269" and row["phone_digits"] == "15558379269"
+    assert "," not in row["ship_address_norm"] and "honey bluff" in row["ship_address_norm"]
+    assert "MJ01-M-RED" in skus and all(s == s.upper() for s in skus)
+    user = system_user()
+
+    def ids(**filters: str) -> list[str]:
+        return [o["id"] for o in search_orders(app, user, filters).orders]
+
+    for filters in (
+        {"last_name": "MULLER"},
+        {"name": "%müller"},
+        {"telephone": "555-837-9269"},
+        {"sku": "Mj01-m-red"},
+        {"shipping_address": "honey bluff"},
+        {"billing_address": "Honey Bluff"},  # 0003's billing triggers were left alone
+    ):
+        assert ids(**filters) == ["000000101"], filters
+    # The triggers made again keep the FTS5 table and the billing tokens of a new order.
+    second = message_line("order-create.json", id="msg-0006").replace("000000101", "000000102")
+    assert not import_lines(app, [second]).refused
+    assert ids(name="costello") == ["000000102"]
+    assert ids(billing_address="Honey Bluff") == ["000000102", "000000101"]
+    assert ids(name="%muller") == ["000000101"]

@@ -19,6 +19,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -117,6 +118,7 @@ def _order_message(n: int, rnd: random.Random) -> tuple[str, dict[str, Any]]:
         origin_date=(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=n)).isoformat(),
     )
     phone = f"+1 (555) {n:03d}-{rnd.randint(1000, 9999)}"
+    phone = PHONES.get(n, phone)  # numbers as web stores send them (ST1: US, ST2: DE)
     order["customer"].update(
         id=f"C{n}",
         type=rnd.choice(["guest", "registered", "b2b"]),
@@ -142,6 +144,8 @@ def _order_message(n: int, rnd: random.Random) -> tuple[str, dict[str, Any]]:
     order["payments"][0]["payment_id"] = f"PAY-{n:05d}"
     for line in order["order_lines"]:
         line["sku"] = f"SKU-{(n + line['line_number']) % 7}"
+    if n == 5:
+        order["order_lines"][0]["sku"] = "WJ06-L-BLK"
     msg["id"] = f"msg-search-{n}"
     return json.dumps(msg), order
 
@@ -168,6 +172,9 @@ def _refund_failed(order_id: str, refund_id: str, n: int) -> str:
 
 
 N = 48
+# n -> telephone: a US number with dots (ST1), German numbers with and without the country
+# code (ST2), a number with too few digits to read as one (ST1).
+PHONES = {7: "+1 555.837.9269", 9: "+49 30 1234567", 12: "030 98765432", 13: "7"}
 
 
 def _build(app: Postsales) -> None:
@@ -324,6 +331,27 @@ CASES: list[tuple[dict[str, str], Callable[[dict[str, Any]], bool]]] = [
     ({"first_name": "tay"}, lambda d: _partial("tay")(d["customer"]["first_name"])),
     ({"last_name": "%tay"}, lambda d: _partial("tay")(d["customer"]["last_name"])),
     ({"last_name": "Ng"}, lambda d: d["customer"]["last_name"].lower() == "ng"),
+    # accents and case folded (issue 12 item 5), on names and addresses
+    ({"last_name": "Muller"}, lambda d: d["customer"]["last_name"] == "Müller"),
+    ({"last_name": "MÜLLER"}, lambda d: d["customer"]["last_name"] == "Müller"),
+    ({"name": "muller"}, lambda d: "Müller" in _full_name(d)),
+    ({"name": "%zoe m"}, lambda d: _full_name(d) == "Zoë Müller"),
+    ({"first_name": "ZOE"}, lambda d: d["customer"]["first_name"] == "Zoë"),
+    ({"first_name": "jose"}, lambda d: d["customer"]["first_name"] == "José"),
+    ({"name": "o'brien"}, lambda d: d["customer"]["last_name"] == "O'Brien"),
+    ({"name": "O BRIEN"}, lambda d: d["customer"]["last_name"] == "O'Brien"),
+    ({"shipping_address": "hauptstrasse"}, lambda d: "Hauptstraße" in _ship_line(d)),
+    ({"shipping_address": "HAUPTSTRASSE"}, lambda d: "Hauptstraße" in _ship_line(d)),
+    # whole words of one or two characters (issue 12 item 8), wherever they stand
+    ({"name": "Ng"}, lambda d: "Ng" in (d["customer"]["first_name"], d["customer"]["last_name"])),
+    ({"name": "li"}, lambda d: "Li" in (d["customer"]["first_name"], d["customer"]["last_name"])),
+    ({"first_name": "LI"}, lambda d: d["customer"]["first_name"] == "Li"),
+    ({"last_name": "li"}, lambda d: d["customer"]["last_name"] == "Li"),
+    ({"first_name": "ng"}, lambda d: d["customer"]["first_name"] == "Ng"),
+    ({"name": "O"}, lambda d: d["customer"]["last_name"] == "O'Brien"),
+    ({"shipping_address": "St"}, lambda d: " St," in _ship_line(d)),
+    ({"shipping_address": "rd"}, lambda d: "Lake View Rd" in _ship_line(d)),
+    ({"shipping_address": "x"}, lambda d: "Tayler_x" in _ship_line(d)),  # `_` parts words
     ({"last_name": "r_x"}, lambda d: "r_x" in d["customer"]["last_name"].lower()),
     (
         {"email": "TAYLOR.HAYES.2@example.com"},
@@ -375,6 +403,12 @@ CASES: list[tuple[dict[str, str], Callable[[dict[str, Any]], bool]]] = [
     ),
     ({"customer_type": "b2b"}, lambda d: d["customer"]["type"] == "b2b"),
     ({"sku": "SKU-3"}, lambda d: any(ln["sku"] == "SKU-3" for ln in d["lines"])),
+    # SKUs in any case (issue 12 item 5)
+    ({"sku": "wj06-l-blk"}, lambda d: any(ln["sku"] == "WJ06-L-BLK" for ln in d["lines"])),
+    (
+        {"sku": "sku-3, Wj06-L-Blk"},
+        lambda d: any(ln["sku"] in ("SKU-3", "WJ06-L-BLK") for ln in d["lines"]),
+    ),
     (
         {"tracking_number": "1ZTRACK00004"},
         lambda d: any(s["tracking_number"] == "1ZTRACK00004" for s in d["shipments"]),
@@ -395,6 +429,8 @@ CASES: list[tuple[dict[str, str], Callable[[dict[str, Any]], bool]]] = [
         lambda d: any(s["tracking_number"] == "1ZTRACK00004" for s in d["shipments"]),
     ),
     ({"q": "SKU-3"}, lambda d: any(ln["sku"] == "SKU-3" for ln in d["lines"])),
+    ({"q": "wj06-l-blk"}, lambda d: any(ln["sku"] == "WJ06-L-BLK" for ln in d["lines"])),
+    ({"q": "MÜLLER"}, lambda d: "Müller" in _full_name(d)),
     ({"q": "hayes"}, lambda d: "hayes" in _full_name(d).lower()),
     # combinations
     (
@@ -448,6 +484,9 @@ def test_the_data_set_has_what_the_filters_need(world: World) -> None:
     )
     assert any(d["status"] == "ONHOLD" for d in docs) and any(d["lock"] for d in docs)
     assert len(world.ids(lambda d: _partial("tay")(_full_name(d)))) > 3
+    names = {_full_name(d) for d in docs}
+    assert "Zoë Müller" in names and any(n.startswith("Li ") for n in names)
+    assert any(n.endswith(" Ng") for n in names) and any(n.endswith(" O'Brien") for n in names)
 
 
 def test_telephone_compares_digits(world: World) -> None:
@@ -458,6 +497,46 @@ def test_telephone_compares_digits(world: World) -> None:
         lambda d: _digits(d["customer"]["phone"]) == _digits(phone)
     )
     assert doc["id"] in found(world, filters={"q": phone})
+
+
+def _by_phone(world: World, phone: str) -> str:
+    [order_id] = world.ids(lambda d: d["customer"]["phone"] == phone)
+    return order_id
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("+1 555.837.9269", "555-837-9269"),  # the US market's national form
+        ("+1 555.837.9269", "(555) 837 9269"),
+        ("+1 555.837.9269", "1 555 837 9269"),
+        ("+1 555.837.9269", "+15558379269"),
+        ("+49 30 1234567", "030 1234567"),  # the DE market's national form
+        ("+49 30 1234567", "0049 30 1234567"),
+        ("+49 30 1234567", "+49 (0)30 1234567"),
+        ("030 98765432", "+49 30 98765432"),  # stored without its country code
+        ("030 98765432", "030/98765432"),
+        ("7", "7"),  # too short to read as a number: its raw digits
+    ],
+)
+def test_telephone_by_national_number_in_the_orders_market(
+    world: World, stored: str, typed: str
+) -> None:
+    """Issue 12 item 5: numbers compare by national significant number, each order's read
+    in its store's market; what does not read as a number still finds its digits."""
+    order_id = _by_phone(world, stored)
+    assert found(world, filters={"telephone": typed}) == [order_id]
+    assert order_id in found(world, filters={"q": typed}) or len(_digits(typed)) < 6
+
+
+def test_telephone_is_read_in_the_users_markets(world: World) -> None:
+    hans = get_user(world.app, "hans")  # ST2 (DE) only
+    berlin = _by_phone(world, "+49 30 1234567")
+    assert found(world, hans, filters={"telephone": "030 1234567"}) == [berlin]
+    assert found(world, hans, filters={"telephone": "555-837-9269"}) == []  # an ST1 order
+    assert found(world, filters={"telephone": "030 1234568"}) == []  # another number
+    # The country code is not compared, only the national number (docs/search.md).
+    assert found(world, filters={"telephone": "+44 30 1234567"}) == [berlin]
 
 
 def test_dates_in_the_users_zone_or_with_an_offset(world: World) -> None:
@@ -567,7 +646,12 @@ def test_expressions(world: World) -> None:
         ({"filters": {"nope": "x"}}, "unknown filter 'nope'"),
         ({"filters": {"from_date": "yesterday"}}, "from_date: 'yesterday' is not a date"),
         ({"filters": {"name": "%ta"}}, "at least 3 characters"),
-        ({"filters": {"shipping_address": "ab"}}, "at least 3 characters"),
+        ({"filters": {"shipping_address": "ab%"}}, "at least 3 characters"),
+        ({"filters": {"first_name": "%a"}}, "at least 3 characters"),
+        ({"filters": {"name": "-"}}, "name: give some text"),
+        ({"filters": {"sales_channel": "ST9"}}, "sales_channel: unknown store 'ST9'"),
+        ({"filters": {"sales_channel": "st1,ST9"}}, "sales_channel: unknown store 'ST9'"),
+        ({"filters": {"market": "FR"}}, "market: unknown market 'FR'"),
         ({"filters": {"billing_address": "%acme"}}, "only whole words match"),
         ({"filters": {"status": "SHIPPING"}}, "status: unknown value 'SHIPPING'"),
         ({"filters": {"return_status": "lost"}}, "return_status: unknown value 'lost'"),
@@ -933,26 +1017,104 @@ def test_common_patterns_and_child_filters_past_a_low_cap(
     assert any(sum(ln["sku"] in ("SKU-1", "SKU-2") for ln in d["lines"]) > 1 for d in world.docs)
 
 
-def test_search_max_results(world: World) -> None:
+def _capped(world: World, **caps: int) -> World:
+    """The world with `search_max_results` set on some stores."""
     channels = dict(world.app.settings.sales_channels)
-    st1 = channels["ST1"]
-    channels["ST1"] = attrs.evolve(
-        st1, postsales=attrs.evolve(st1.postsales, search_max_results=12)
-    )
-    app = attrs.evolve(
-        world.app, settings=attrs.evolve(world.app.settings, sales_channels=channels)
-    )
-    st1_only = search_orders(app, system_user(), {"sales_channel": "ST1"}, per_page=10)
-    assert st1_only.total == 12 and not st1_only.total_capped
-    ids = found(attrs.evolve(world, app=app), filters={"sales_channel": "ST1"})
-    assert ids == world.ids(lambda d: d["sales_channel"] == "ST1")[:12]
-    page2 = search_orders(app, system_user(), {"sales_channel": "ST1"}, per_page=10, page=2)
-    assert len(page2.orders) == 2 and page2.next_cursor is None
+    for store, cap in caps.items():
+        channel = channels[store]
+        channels[store] = attrs.evolve(
+            channel, postsales=attrs.evolve(channel.postsales, search_max_results=cap)
+        )
+    settings = attrs.evolve(world.app.settings, sales_channels=channels)
+    return attrs.evolve(world, app=attrs.evolve(world.app, settings=settings))
+
+
+def _export_ids(world: World, user: Any, **kwargs: Any) -> list[str]:
     out = io.BytesIO()
-    assert export_orders(app, system_user(), {"sales_channel": "ST1"}, out=out) == 12
+    export_orders(world.app, user, fmt="csv", columns=["id"], out=out, **kwargs)
+    return [r[0] for r in csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig")))][1:]
+
+
+def test_search_max_results_of_the_one_store_searched(world: World) -> None:
+    capped = _capped(world, ST1=12)
+    st1 = world.ids(lambda d: d["sales_channel"] == "ST1")
+    assert len(st1) > 12
+    first = search_orders(capped.app, system_user(), {"sales_channel": "ST1"}, per_page=10)
+    assert (first.total, first.total_capped) == (12, True)  # reported: more orders exist
+    assert first.to_dict()["total_capped"] is True
+    assert found(capped, filters={"sales_channel": "ST1"}) == st1[:12]
+    page2 = search_orders(capped.app, system_user(), {"sales_channel": "ST1"}, per_page=10, page=2)
+    assert len(page2.orders) == 2 and page2.next_cursor is None
+    assert _export_ids(capped, system_user(), filters={"sales_channel": "ST1"}) == st1[:12]
+    # Fewer hits than the cap: nothing was cut, nothing is reported.
+    few = {"sales_channel": "ST1", "name": "%tay"}
+    expected = world.ids(lambda d: d["sales_channel"] == "ST1" and _partial("tay")(_full_name(d)))
+    assert len(expected) <= 12
+    result = search_orders(capped.app, system_user(), few, per_page=50)
+    assert (result.total, result.total_capped) == (len(expected), False)
     # ST2 has no cap
-    st2 = search_orders(app, system_user(), {"sales_channel": "ST2"})
+    st2 = search_orders(capped.app, system_user(), {"sales_channel": "ST2"})
     assert st2.total == len(world.ids(lambda d: d["sales_channel"] == "ST2"))
+    assert not st2.total_capped
+
+
+def test_search_max_results_caps_only_its_own_stores_orders(world: World) -> None:
+    """Issue 12 item 8: a user who sees several stores gets every order of the uncapped
+    ones beside the first `search_max_results` of the capped one, on pages, totals, keyset
+    pages, other sorts, exports and the work queue, with `total_capped` saying so."""
+    capped = _capped(world, ST1=3)
+    st1 = world.ids(lambda d: d["sales_channel"] == "ST1")
+    st2 = world.ids(lambda d: d["sales_channel"] == "ST2")
+    expected = [i for i in world.ids(lambda d: True) if i in st2 or i in st1[:3]]
+    boss = get_user(world.app, "boss")  # every store
+    for user in (system_user(), boss):
+        assert found(capped, user) == expected
+        first = search_orders(capped.app, user, per_page=10)
+        assert (first.total, first.total_capped) == (len(expected), True)
+        numbered = [
+            o["id"]
+            for page in range(1, len(expected) // 10 + 2)
+            for o in search_orders(capped.app, user, page=page, per_page=10).orders
+        ]
+        assert numbered == expected
+        assert _export_ids(capped, user) == expected
+    # Both stores named: the same.
+    both = search_orders(capped.app, boss, {"sales_channel": "ST1,ST2"}, per_page=100)
+    assert [o["id"] for o in both.orders] == expected and both.total_capped
+    # Sorted on the grand total: the capped store's first three in that order.
+    rank = {d["id"]: (Decimal(d["totals"]["grand_total"]), -n) for n, d in enumerate(world.docs)}
+    by_total = sorted(world.ids(lambda d: True), key=rank.__getitem__)
+    cheapest_st1 = [i for i in by_total if i in st1][:3]
+    assert found(capped, boss, sort="grand_total") == [
+        i for i in by_total if i in st2 or i in cheapest_st1
+    ]
+    # A search with three or fewer hits in the capped store: complete, not reported.
+    by_zip: dict[str, list[str]] = {}
+    for d in world.docs:
+        by_zip.setdefault(d["shipping_address"]["zip"], []).append(d["id"])
+    zip_code, ids = next(
+        (z, ids)
+        for z, ids in sorted(by_zip.items())
+        if 0 < len(set(ids) & set(st1)) <= 3 and set(ids) & set(st2)
+    )
+    result = search_orders(capped.app, boss, {"zip": zip_code}, per_page=100)
+    assert [o["id"] for o in result.orders] == ids and not result.total_capped
+    # The store agent of the uncapped store sees all of it; two capped stores cap each.
+    hans = get_user(world.app, "hans")
+    result = search_orders(capped.app, hans, per_page=100)
+    assert [o["id"] for o in result.orders] == st2 and not result.total_capped
+    two = _capped(world, ST1=3, ST2=2)
+    assert found(two) == [i for i in world.ids(lambda d: True) if i in st1[:3] or i in st2[:2]]
+    assert search_orders(two.app, system_user()).total == 5
+    # The work queue is capped the same way: the first three of ST1's queue.
+    queue = work_queue(world.app, system_user(), per_page=100)
+    queued = [o["id"] for o in queue.orders]
+    queued_st1 = [i for i in queued if i in st1]
+    capped_queue = work_queue(capped.app, system_user(), per_page=100)
+    assert [o["id"] for o in capped_queue.orders] == [
+        i for i in queued if i in st2 or i in queued_st1[:3]
+    ]
+    assert len(queued_st1) > 3 and capped_queue.total_capped
 
 
 def test_column_choice_is_remembered_per_user(world: World) -> None:

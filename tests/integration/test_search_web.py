@@ -42,8 +42,15 @@ def test_more_filters_sorting_and_bad_values(client: FlaskClient) -> None:
     assert client.get("/orders?billing_address=honey%20bluff").status_code == 302
     bad = client.get("/orders?from_date=yesterday")
     assert bad.status_code == 400 and "from_date: &#39;yesterday&#39; is not a date" in bad.text
-    short = client.get("/orders?name=ab")
+    short = client.get("/orders?name=ab%25")  # a partial pattern needs three in a row
     assert short.status_code == 400 and "at least 3 characters" in short.text
+    # Without %, a short word matches whole words (issue 12 item 8); accents and case are
+    # folded, SKUs compare in any case (item 5): each finds the one order, and opens it.
+    assert client.get("/orders?name=ab").status_code == 200
+    for query in ("last_name=COSTELLÖ", "name=veronica%20costello", "sku=mj01-m-red"):
+        assert client.get(f"/orders?{query}").status_code == 302, query
+    unknown = client.get("/orders?sales_channel=ST9")
+    assert unknown.status_code == 400 and "unknown store &#39;ST9&#39;" in unknown.text
 
 
 def test_columns_are_remembered_per_user(client: FlaskClient) -> None:
@@ -153,7 +160,8 @@ def test_refused_exports_are_error_pages_not_downloads(
     for url, status, text in (
         ("/orders/export?format=csv&from_date=yesterday", 400, "is not a date"),
         ("/orders/export?format=pdf", 400, "format: must be one of"),
-        ("/orders/export?format=csv&name=ab", 400, "at least 3 characters"),
+        ("/orders/export?format=csv&name=%25ab", 400, "at least 3 characters"),
+        ("/orders/export?format=csv&market=XX", 400, "unknown market"),
     ):
         bad = client.get(url)
         assert bad.status_code == status and bad.mimetype == "text/html", url

@@ -208,3 +208,41 @@ def test_rows_added_to_a_unit_of_work_are_kept_only_with_its_changes(
         uow.add_rows(T.inbound_messages, [inbound("m-kept")])
         uow.commit()
     assert sorted(stored()) == sorted([*before, "m-kept"])
+
+
+def test_saves_write_the_search_forms_agents_find(app: Postsales, shipped_order: str) -> None:
+    """Issue 12 item 5: an order an action creates, and an order whose customer changes, are
+    found by folded names and addresses, national phone numbers and SKUs in any case."""
+    from postsales.core.domain.users import system_user
+    from postsales.core.services.search import search_orders
+
+    user = get_user(app, None)
+
+    def ids(**filters: str) -> list[str]:
+        return [o["id"] for o in search_orders(app, system_user(), filters).orders]
+
+    address = {"first_name": "Zoë", "last_name": "Núñez", "address1": "12 Grünerløkka Straße"}
+    out = run_action(
+        app,
+        shipped_order,
+        "reshipment",
+        {"lines": [2], "reason": "Lost", "shipping_address": address},
+        user,
+    )
+    [child] = out.result["orders"]
+    assert ids(shipping_address="grunerløkka strasse") == [child]
+    assert ids(shipping_address="nunez") == [child]
+    assert ids(sku="wt09-s-blk") == [child, shipped_order]
+
+    with app.uow() as uow:
+        order = uow.get_order(shipped_order)
+        order.customer.last_name = "Müller-Lüdenscheidt"
+        order.customer.phone = "+1 555.837.9269"
+        order.lines.append(attrs.evolve(order.lines[0], line_number=99, sku="wj06-l-blk"))
+        uow.commit()
+    row = order_row(app, shipped_order)
+    assert (row.last_name_norm, row.phone_national) == ("muller ludenscheidt", "5558379269")
+    assert ids(last_name="MULLER LUDENSCHEIDT") == [shipped_order]
+    assert ids(name="veronica muller") == [shipped_order]
+    assert ids(telephone="(555) 837-9269") == [shipped_order]
+    assert ids(sku="WJ06-L-BLK") == [shipped_order]

@@ -17,7 +17,7 @@ from alembic import op
 import postsales.core.persistence.tables
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
