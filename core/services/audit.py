@@ -31,6 +31,10 @@ UNKNOWN_ORDER = "access.unknown_order"
 USER_ADDED = "user.added"
 USER_PASSWORD = "user.password_changed"
 
+# Seconds a best-effort record made while serving a read (a token's use, a session's seen_at)
+# waits for SQLite's write lock: a read must not wait the busy timeout behind an import.
+BEST_EFFORT_LOCK_WAIT = 1.0
+
 _ACTOR_MAX = 96  # the width of audit_log.actor
 _TEXT_MAX = 200  # typed text kept in `detail` (a user name, a path)
 

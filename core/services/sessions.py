@@ -13,6 +13,7 @@ page.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -21,8 +22,12 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from ..bootstrap import Postsales
 from ..domain.users import User
+from ..faults import database_errors, first_line
 from ..persistence import tables as T
+from .audit import BEST_EFFORT_LOCK_WAIT
 from .users import user_from_row
+
+log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = timedelta(minutes=30)  # without a request, the agent must sign in again
 ABSOLUTE_TIMEOUT = timedelta(hours=12)  # a working day, however active
@@ -96,12 +101,22 @@ def resume_session(app: Postsales, session_id: str) -> Resumed:
         end_session(app, session_id)
         return Resumed(None, IDLE)
     if now - row.seen_at >= SEEN_EVERY:
-        with app.uow() as uow:
+        _touch(app, session_id, now)
+    return Resumed(user_from_row(app, row))
+
+
+def _touch(app: Postsales, session_id: str, now: datetime) -> None:
+    """Restart the idle timer, best effort: a page is a read, so it neither waits long behind
+    another writer's lock nor fails for it (issue 17 item 10); the next request tries again."""
+    s = T.web_sessions.c
+    try:
+        with app.uow(lock_wait=BEST_EFFORT_LOCK_WAIT) as uow:
             uow.conn.execute(
                 update(T.web_sessions).where(s.id_hash == _hash(session_id)).values(seen_at=now)
             )
             uow.commit()
-    return Resumed(user_from_row(app, row))
+    except database_errors() as exc:
+        log.warning("session seen_at not updated: %s", first_line(exc))
 
 
 def end_session(app: Postsales, session_id: str | None) -> None:
