@@ -360,6 +360,8 @@ users = Table(
     Column("password_hash", String(256)),
     Column("roles", JSON, nullable=False),
     Column("timezone", String(64), nullable=False, default="UTC"),
+    # What outbound messages name as the acting user (seed 002: `"user": "you@youremail.com"`).
+    Column("email", String(254)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_sign_in_at", UTCDateTime),
     Column("disabled_at", UTCDateTime),  # NULL: may sign in and use tokens

@@ -83,7 +83,8 @@ def resume_session(app: Postsales, session_id: str) -> Resumed:
     s, u = T.web_sessions.c, T.users.c
     now = app.now()
     query = (
-        select(s.created_at, s.seen_at, u.id, u.name, u.roles, u.timezone, u.disabled_at)
+        select(s.created_at, s.seen_at, u.id, u.name, u.roles, u.timezone, u.email)
+        .add_columns(u.disabled_at)
         .join_from(T.web_sessions, T.users, s.user_id == u.id)
         .where(s.id_hash == _hash(session_id))
     )

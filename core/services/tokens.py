@@ -276,6 +276,7 @@ def user_for_token(app: Postsales, token: str, use: TokenUse | None = None) -> U
             u.name,
             u.roles,
             u.timezone,
+            u.email,
             t.id.label("token_id"),
             t.name.label("token_name"),
             t.scope,
