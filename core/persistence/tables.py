@@ -441,6 +441,7 @@ audit_log = Table(
     Column("detail", JSON, nullable=False, default=dict),
 )
 Index(None, audit_log.c.kind, audit_log.c.at)
+Index(None, audit_log.c.at)  # the log read newest first without a kind (0012)
 
 # S-6 blind index: one row per distinct keyed hash of a billing-address word. Filled by
 # triggers from `orders.billing_index` (migration 0003), so every writer stays as it is.

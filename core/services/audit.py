@@ -1,4 +1,4 @@
-"""The audit log (SPEC §4, §10): sign-in failures and access-control failures, beside the
+"""The audit log (SPEC §4, §10): sign-ins, their failures and access-control failures, beside the
 exports that `search.export_orders` records and the changes an admin makes to users
 (`users.py`, written with the change itself by `append`).
 
@@ -24,6 +24,7 @@ from ..persistence import tables as T
 
 log = logging.getLogger(__name__)
 
+SIGNED_IN = "auth.signed_in"
 SIGN_IN_FAILED = "auth.sign_in_failed"
 FORBIDDEN = "access.forbidden"
 OUT_OF_STORE = "access.out_of_store"
@@ -143,6 +144,7 @@ def record_order_not_found(
 __all__ = [
     "FORBIDDEN",
     "OUT_OF_STORE",
+    "SIGNED_IN",
     "SIGN_IN_FAILED",
     "UNKNOWN_ORDER",
     "USER_ADDED",

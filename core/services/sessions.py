@@ -24,6 +24,7 @@ from ..bootstrap import Postsales
 from ..domain.users import User
 from ..faults import database_errors, first_line
 from ..persistence import tables as T
+from . import audit
 from .audit import BEST_EFFORT_LOCK_WAIT
 from .users import user_from_row
 
@@ -60,14 +61,18 @@ def _prune(conn: Connection, now: datetime) -> None:
     )
 
 
-def start_session(app: Postsales, user: User) -> str:
-    """A new session for `user` (signed in just now); returns the id for the cookie."""
+def start_session(app: Postsales, user: User, *, source: str | None = None) -> str:
+    """A new session for `user` (signed in just now); returns the id for the cookie. The
+    sign-in is recorded in the audit log (`auth.signed_in`, with the client's address
+    `source`) in the same transaction."""
     if user.id is None:
         raise ValueError("only a stored user has sessions")
     session_id = secrets.token_urlsafe(32)
     now = app.now()
     with app.uow() as uow:
         _prune(uow.conn, now)
+        audit.append(uow.conn, app, user.name, audit.SIGNED_IN,
+                     {"door": "web", "source": (source or "")[:64] or None})  # fmt: skip
         uow.conn.execute(
             insert(T.web_sessions).values(
                 id_hash=_hash(session_id), user_id=user.id, created_at=now, seen_at=now
