@@ -127,3 +127,25 @@ def test_a_signed_in_agent_and_a_token_carry_the_email(sqlite_app: Postsales) ->
     session = start_session(sqlite_app, anna)
     resumed = resume_session(sqlite_app, session).user
     assert resumed is not None and resumed.email == "anna@luma.example"
+
+
+def test_migration_0012_goes_down_and_up(app: Postsales) -> None:
+    """0012 adds `users.email` and the audit log's time index; down to 0011 removes both
+    (the users stay), up again brings them back empty."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from postsales.core.persistence.migrate import alembic_config, head_revision, upgrade
+    from tests.integration.test_migrations import test_migrations_match_the_declared_tables
+
+    add_user(app, "anna", ["agent"], None, email="anna@luma.example")
+    cfg = alembic_config(app.engine)
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+    with app.engine.connect() as conn:
+        assert "email" not in {c["name"] for c in inspect(conn).get_columns("users")}
+        assert "ix_audit_log_at" not in {i["name"] for i in inspect(conn).get_indexes("audit_log")}
+    assert upgrade(app.engine)[1] == head_revision()
+    test_migrations_match_the_declared_tables(app)
+    assert get_user(app, "anna").email is None
