@@ -175,3 +175,18 @@ def test_the_order_page_shows_the_tracking_comment_and_the_facts(sqlite_app: Pos
         in facts
     )
     assert "<dt>Line 1</dt>" in facts and "Beaumont Summit Kit, M, Red (MJ01-M-RED)" in facts
+
+
+def test_orders_show_prints_the_tracking_and_the_capture(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.adapters.test_cli import run
+    from tests.conftest import example_path
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert run("--db", db, "init").exit_code == 0
+    for name in ("order-create.json", "shipment-shipped.json"):
+        assert run("--db", db, "import", str(example_path(name))).exit_code == 0
+    shown = run("--db", db, "orders", "show", ORDER).output
+    shipments = shown.split("Shipments:", 1)[1].split("\n\n", 1)[0]
+    assert "UPS  1Z999AA10123456784" in shipments and "Left at front door" in shipments
+    history = shown.split("History (UTC):", 1)[1]
+    assert "card PAY-7731902: 118.80 USD captured" in history
