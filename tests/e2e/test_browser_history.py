@@ -10,9 +10,9 @@ from tests.e2e.test_browser_users import browser, server, signed_in  # noqa: F40
 
 
 def test_an_admin_sets_an_email_and_reads_the_audit_log_and_history(
-    browser,
-    server: str,
-    tmp_path: Path,  # type: ignore[no-untyped-def]  # noqa: F811
+    browser,  # noqa: F811  (the fixture imported above)
+    server: str,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     page = signed_in(browser, server, "ada")
     page.goto(f"{server}/admin/users/anna")
