@@ -230,11 +230,16 @@ class Postsales:
         _ = self.registry  # loads the manager with it
         return self._pm
 
-    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+    def uow(self, *, read_only: bool = False, lock_wait: float | None = None) -> UnitOfWork:
+        """One transaction. `lock_wait` bounds, on SQLite, how long a write waits for another
+        writer's lock (default: the busy timeout) — for best-effort writes a reader makes."""
         from .persistence.unit_of_work import UnitOfWork
 
         return UnitOfWork(
-            self.engine, read_only=read_only, type_prefix=self.settings.messages.type_prefix
+            self.engine,
+            read_only=read_only,
+            type_prefix=self.settings.messages.type_prefix,
+            lock_wait=lock_wait,
         )
 
     def now(self) -> datetime:

@@ -18,6 +18,54 @@ def iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
+# What a history entry's payload says, beyond its summary, for the kinds seed 000 lists in
+# "History and comments": carrier, tracking number, tracking link, tracking comment, box number,
+# the lines (number, item, status) and payment events. (label, payload key) in display order.
+_DETAIL_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "shipment.shipped": (
+        ("Carrier", "carrier"),
+        ("Tracking number", "tracking_number"),
+        ("Tracking link", "tracking_link"),
+        ("Tracking comment", "tracking_comment"),
+        ("Box number", "box_number"),
+    ),
+    "refund.confirmed": (
+        ("Payment event", "event"),
+        ("Amount", "amount"),
+        ("Payment method", "method"),
+        ("Payment ID", "payment_id"),
+        ("Response", "response"),
+        ("Credit note", "credit_note"),
+    ),
+}
+_DETAIL_KEYS["shipment.corrected"] = _DETAIL_KEYS["shipment.shipped"]
+_DETAIL_KEYS["shipment.shipped_again"] = _DETAIL_KEYS["shipment.shipped"]
+
+
+def history_details(order: Order, kind: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The facts of one history entry as `{"label", "value"}` rows (empty for most kinds); a
+    correction's rows carry `"before"`, and shipments list their lines with item and status."""
+    rows: list[dict[str, Any]] = []
+    before = payload.get("before") if kind == "shipment.corrected" else None
+    for label, key in _DETAIL_KEYS.get(kind, ()):
+        value = payload.get(key)
+        was = before.get(key) if isinstance(before, dict) else None
+        if value in (None, "") and was in (None, ""):
+            continue
+        row: dict[str, Any] = {"label": label, "value": value}
+        if isinstance(before, dict) and was != value:
+            row["before"] = was
+        rows.append(row)
+    if kind.startswith("shipment.") and isinstance(payload.get("lines"), list):
+        for n in payload["lines"]:
+            if isinstance(n, int) and order.has_line(n):
+                line = order.line(n)
+                item = f"{line.name} ({line.sku})"
+                rows.append({"label": f"Line {n}", "value": item, "status": line.status,
+                             "image_url": line.image_url or None})  # fmt: skip
+    return rows
+
+
 def order_document(order: Order) -> dict[str, Any]:
     cur = order.currency
 
@@ -113,6 +161,7 @@ def order_document(order: Order) -> dict[str, Any]:
                 "carrier": s.carrier,
                 "tracking_number": s.tracking_number,
                 "tracking_link": s.tracking_link,
+                "tracking_comment": s.tracking_comment,
                 "box_number": s.box_number,
                 "shipped_at": iso(s.shipped_at),
             }
@@ -158,7 +207,13 @@ def order_document(order: Order) -> dict[str, Any]:
             for c in order.comments
         ],
         "history": [
-            {"at": iso(h.at), "actor": h.actor, "kind": h.kind, "summary": h.summary}
+            {
+                "at": iso(h.at),
+                "actor": h.actor,
+                "kind": h.kind,
+                "summary": h.summary,
+                "details": history_details(order, h.kind, h.payload),
+            }
             for h in order.history
         ],
     }

@@ -565,6 +565,9 @@ class ShipmentShipped:
     tracking_link: str | None = None
     tracking_comment: str | None = None
     box_number: str | None = None
+    # True: this message corrects the carrier and tracking of lines already shipped (docs/
+    # messages.md). Without it a second "shipped" for shipped lines changes nothing.
+    correction: bool = False
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> ShipmentShipped:
@@ -579,6 +582,7 @@ class ShipmentShipped:
             tracking_link=_link(payload, "tracking_link", p) or None,
             tracking_comment=_opt_str(payload, "tracking_comment", p, None),
             box_number=_opt_id(payload, "box_number", p),
+            correction=_opt_bool(payload, "correction", p),
         )
 
 
@@ -754,6 +758,16 @@ def _opt_str(obj: dict[str, Any], key: str, base: str, default: Any) -> Any:
     if isinstance(value, str):
         return value
     _wrong(_path(base, key), value, "a string")
+
+
+def _opt_bool(obj: dict[str, Any], key: str, base: str) -> bool:
+    """An optional JSON `true` or `false` (absent: false); nothing else reads as one."""
+    value = obj.get(key)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    _wrong(_path(base, key), value, "true or false")
 
 
 def _currency(obj: dict[str, Any], base: str) -> str | None:

@@ -66,6 +66,10 @@ def orders_show(order_id: str, as_json: bool) -> None:
                     lines = [f"{x['line_number']}: {x['amount']}" for x in lines]
                 shown = ", ".join(map(str, lines))
                 extra = item.get("amount") or item.get("tracking_number") or ""
+                if key == "shipments" and item.get("tracking_number"):  # seed 000's tracking
+                    parts = (item.get("carrier"), item["tracking_number"],
+                             item.get("tracking_link"), item.get("tracking_comment"))  # fmt: skip
+                    extra = "  ".join(p for p in parts if p)
                 kind = f"{item['kind']}  " if "kind" in item else ""
                 click.echo(f"  {item['id']}  {kind}{item['status']}  lines {shown}  {extra}")
     if doc["stock"]:

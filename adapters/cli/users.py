@@ -33,16 +33,31 @@ def users() -> None:
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA zone for displayed times.")
+@click.option("--email", help="E-mail address: how outbound messages name the user.")
 @click.option("--json", "as_json", is_flag=True)
 @handled
 def users_add(
-    name: str, roles: tuple[str, ...], password_stdin: bool, timezone: str, as_json: bool
+    name: str,
+    roles: tuple[str, ...],
+    password_stdin: bool,
+    timezone: str,
+    email: str | None,
+    as_json: bool,
 ) -> None:
     """Create a user with one or more roles."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    user = svc.add_user(state().app(), name, list(roles), password, timezone, actor=state().user())
+    user = svc.add_user(
+        state().app(), name, list(roles), password, timezone, actor=state().user(), email=email
+    )
     if as_json:
-        emit_json({"name": user.name, "roles": list(user.roles), "timezone": user.timezone})
+        emit_json(
+            {
+                "name": user.name,
+                "roles": list(user.roles),
+                "timezone": user.timezone,
+                "email": user.email,
+            }
+        )
     else:
         click.echo(f"user {user.name} added with roles {', '.join(user.roles)}")
 
@@ -68,12 +83,13 @@ def users_list(as_json: bool) -> None:
                 ", ".join(row["roles"]),
                 "all" if row["stores"] is None else ", ".join(row["stores"]),
                 row["timezone"],
+                row["email"] or "",
                 _plain(row["last_sign_in_at"]) or "never",
                 "disabled" if row["disabled"] else "active",
             )
             for row in listed
         ],
-        ["name", "roles", "stores", "time zone", "last sign-in", "status"],
+        ["name", "roles", "stores", "time zone", "e-mail", "last sign-in", "status"],
     )
 
 
@@ -81,18 +97,22 @@ def users_list(as_json: bool) -> None:
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, help="Replace the roles (repeatable).")
 @click.option("--timezone", help="IANA zone for displayed times.")
+@click.option("--email", help='E-mail address ("" removes it).')
 @click.option("--json", "as_json", is_flag=True)
 @handled
-def users_set(name: str, roles: tuple[str, ...], timezone: str | None, as_json: bool) -> None:
-    """Change a user's roles and/or time zone."""
-    if not roles and timezone is None:
-        raise BadInput("give --role (repeatable) and/or --timezone")
+def users_set(
+    name: str, roles: tuple[str, ...], timezone: str | None, email: str | None, as_json: bool
+) -> None:
+    """Change a user's roles, time zone and/or e-mail address."""
+    if not roles and timezone is None and email is None:
+        raise BadInput("give --role (repeatable), --timezone and/or --email")
     changes = user_admin.change_user(
         state().app(),
         name,
         actor=state().user(),
         roles=list(roles) if roles else None,
         timezone=timezone,
+        email=email,
     )
     if as_json:
         emit_json({"user": name, "changed": changes})
@@ -123,6 +143,8 @@ def users_enable(name: str) -> None:
 
 
 def _listed(value: object) -> str:
+    if value is None:
+        return "none"
     return ", ".join(value) if isinstance(value, list) else str(value)
 
 

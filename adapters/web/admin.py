@@ -154,3 +154,39 @@ def machines() -> str:
         for name, lifecycle in M.LIFECYCLES.items()
     ]
     return render_template("machines.html", lifecycles=lifecycles)
+
+
+@bp.route("/admin/audit")
+def audit() -> Page:
+    """The audit log, newest first, filtered and paged; times in the viewer's zone. Only for
+    users with users.manage who see every store (core.services.audit_log.may_read)."""
+    from postsales.core.services.audit_log import KINDS, PER_PAGE, may_read, read_audit
+
+    require("users.manage")
+    may_read(user())
+    args = request.args
+    kinds = [k for k in args.getlist("kind") if k.strip()]
+    filters = {
+        "kind": kinds,
+        "actor": args.get("actor", ""),
+        "since": args.get("since", ""),
+        "until": args.get("until", ""),
+    }
+    categories = sorted({k.split(".", 1)[0] for k in KINDS})
+    context = {"filters": filters, "kinds": KINDS, "categories": categories, "found": None}
+    try:
+        page, per_page = (
+            args.get(k, str(d)).strip() for k, d in (("page", 1), ("per_page", PER_PAGE))
+        )
+        for name, text in (("page", page), ("per_page", per_page)):
+            if not text.isdigit():
+                raise BadInput(f"{name}: expected a whole number, got {text!r}", field=name)
+        found = read_audit(
+            services(), user(), kinds=kinds, actor=filters["actor"], since=filters["since"],
+            until=filters["until"], page=int(page), per_page=int(per_page),
+        )  # fmt: skip
+    except BadInput as exc:
+        return render_template("audit.html", error=exc.message, **context), 400
+    pages = max(1, -(-found.total // found.per_page))
+    context["found"], context["pages"] = found, pages
+    return render_template("audit.html", **context)

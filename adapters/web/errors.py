@@ -1,8 +1,10 @@
 """Core errors and HTTP errors -> pages, in one place (STYLE: one error map per adapter).
 
 `BadInput` 422 on a form (400 on a query string), `Refused` 409, `NotFound` 404, `Forbidden`
-403. Bad input and refusals are shown next to the form that caused them; the others get a page.
-Nothing a user can type ends in a traceback: unexpected errors get a plain 500 page.
+403, `Unavailable` 503. Bad input and refusals are shown next to the form that caused them; the
+others get a page. A database that is locked past the busy timeout, read-only or down is a 503
+page with `Retry-After` (`core.faults.explain`), not a 500 (issue 17 item 10). Nothing a user
+can type ends in a traceback: unexpected errors get a plain 500 page.
 """
 
 from __future__ import annotations
@@ -13,13 +15,22 @@ from flask import Flask, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from postsales.core.errors import BadInput, Forbidden, NotFound, PostsalesError, Refused
+from postsales.core.errors import (
+    BadInput,
+    Forbidden,
+    NotFound,
+    PostsalesError,
+    Refused,
+    Unavailable,
+)
+from postsales.core.faults import explain
 
 from .audit import audit_refusal
 
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[PostsalesError], int] = {
+    Unavailable: 503,
     BadInput: 422,
     Refused: 409,
     NotFound: 404,
@@ -35,7 +46,9 @@ TITLES = {
     422: "Cannot accept this input",
     429: "Too many requests",
     500: "Something went wrong",
+    503: "Try again in a moment",
 }
+RETRY_AFTER_SECONDS = "5"
 
 
 def status_for(exc: PostsalesError, *, query: bool = False) -> int:
@@ -58,8 +71,17 @@ def error_page(status: int, message: str, title: str | None = None) -> tuple[str
     return render_template("error.html", status=status, title=title, message=message), status
 
 
-def _core_error(exc: PostsalesError) -> tuple[str, int]:
+def unavailable_page(exc: PostsalesError) -> tuple[str, int, dict[str, str]]:
+    """The 503 page of a database (or other service) that cannot serve the request now."""
+    log.warning("503 on %s %s: %s", request.method, request.path, exc.message)
+    page, status = error_page(503, exc.message)
+    return page, status, {"Retry-After": RETRY_AFTER_SECONDS}
+
+
+def _core_error(exc: PostsalesError) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     status = status_for(exc)
+    if status == 503:
+        return unavailable_page(exc)
     if status == 500:
         log.error("unexpected core error: %s", exc.message)
         return error_page(500, "The request could not be completed.")
@@ -80,7 +102,12 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
     return error_page(exc.code, message)
 
 
-def _unexpected(exc: Exception) -> tuple[str, int]:
+def _unexpected(exc: Exception) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    fault = explain(exc, database="")  # "the database": its URL is not the visitor's business
+    if fault is not None:
+        # Locked, read-only, unreachable: the service's state, not a bug, and not the
+        # visitor's input either.
+        return unavailable_page(Unavailable(fault.message))
     if current_app.testing:
         raise exc  # in tests a bug should fail loudly with its traceback
     log.exception("unhandled error on %s %s", request.method, request.path)

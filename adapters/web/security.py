@@ -96,7 +96,7 @@ def start_session(app: Postsales, user: User) -> None:
     a session this browser had before ends."""
     end_session(app, session.get(SESSION_ID))
     session.clear()
-    session[SESSION_ID] = core_start_session(app, user)
+    session[SESSION_ID] = core_start_session(app, user, source=request.remote_addr)
     session["csrf"] = secrets.token_urlsafe(32)
 
 

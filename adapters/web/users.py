@@ -82,7 +82,7 @@ def _inline(name: str, form: str, exc: PostsalesError) -> tuple[str, int]:
 
 @bp.post("/<name>")
 def change(name: str) -> Page:
-    """New roles and time zone."""
+    """New roles, time zone and e-mail address."""
     try:
         changes = change_user(
             services(),
@@ -90,6 +90,7 @@ def change(name: str) -> Page:
             actor=user(),
             roles=request.form.getlist("role"),
             timezone=request.form.get("timezone", ""),
+            email=request.form.get("email"),  # absent: unchanged; blank: removed
         )
     except PostsalesError as exc:
         return _inline(name, "change", exc)

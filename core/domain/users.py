@@ -13,6 +13,7 @@ class User:
 
     `channels` is None for "every sales channel"; otherwise the union of the roles' channels.
     `id` is the stored user's id (never reused); None for the built-in `system` user.
+    `email` is what outbound messages name as the user who acted (seed 002); None if unset.
     """
 
     name: str
@@ -22,6 +23,12 @@ class User:
     timezone: str = "UTC"
     is_system: bool = False
     id: int | None = None
+    email: str | None = None
+
+    @property
+    def message_name(self) -> str:
+        """Who acted, as outbound messages say it: the e-mail address, else the user name."""
+        return self.email or self.name
 
     def can(self, permission: str) -> bool:
         return self.is_system or permission in self.permissions

@@ -22,8 +22,16 @@ from ..faults import masked_url
 
 DEFAULT_SQLITE_PATH = Path("var") / "postsales.db"
 READ_ONLY = "postsales_read_only"
+# Execution option: seconds a write transaction may wait for SQLite's write lock, instead of the
+# engine's busy timeout, for best-effort writes a reader makes (a session's seen_at, a token's
+# use): a page must not wait the whole busy timeout behind an import for them.
+LOCK_WAIT = "postsales_lock_wait"
 SQLITE_CACHE_KIB = 16 * 1024
-BUSY_TIMEOUT_SECONDS = 30.0
+# A writer behind another's lock gives up after this long, well inside gunicorn's 30 s worker
+# timeout (docs/deploy.md), so the door answers 503 / exit 3 rather than the worker being killed.
+# `?timeout=SECONDS` in the URL, else POSTSALES_SQLITE_BUSY_TIMEOUT, sets it.
+BUSY_TIMEOUT_SECONDS = 10.0
+BUSY_TIMEOUT_ENV = "POSTSALES_SQLITE_BUSY_TIMEOUT"
 PING_AFTER_IDLE_SECONDS = 10.0
 POOL_RECYCLE_SECONDS = 30 * 60
 _IDLE_SINCE = "postsales_idle_since"
@@ -68,7 +76,9 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         # `?timeout=SECONDS` in the URL bounds the wait for another writer's lock (pysqlite's
         # own parameter); after it the command fails with "database is locked".
-        busy = _seconds(parsed.query.get("timeout"), BUSY_TIMEOUT_SECONDS)
+        default = _seconds(os.environ.get(BUSY_TIMEOUT_ENV) or None, BUSY_TIMEOUT_SECONDS,
+                           name=BUSY_TIMEOUT_ENV)  # fmt: skip
+        busy = _seconds(parsed.query.get("timeout"), default)
         parsed = parsed.difference_update_query(["timeout"])
         engine = create_engine(parsed, echo=echo, connect_args={"timeout": busy})
         _configure_sqlite(engine, busy)
@@ -118,17 +128,17 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
-def _seconds(value: object, default: float) -> float:
+def _seconds(value: object, default: float, *, name: str = "database URL: timeout") -> float:
     try:
         seconds = float(value) if isinstance(value, str) else default
     except ValueError:
-        raise BadInput(f"database URL: timeout={value!r} is not a number of seconds") from None
-    if not 0 <= seconds <= 3600:
-        raise BadInput(f"database URL: timeout={value!r} must be 0 to 3600 seconds")
+        raise BadInput(f"{name}={value!r} is not a number of seconds") from None
+    if not 0 <= seconds <= 3600:  # also refuses nan
+        raise BadInput(f"{name}={value!r} must be 0 to 3600 seconds")
     return seconds
 
 
-def _configure_sqlite(engine: Engine, busy_seconds: float = 30.0) -> None:
+def _configure_sqlite(engine: Engine, busy_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -149,10 +159,21 @@ def _configure_sqlite(engine: Engine, busy_seconds: float = 30.0) -> None:
         # On the driver itself: through exec_driver_sql this one statement cost as much Python
         # as a flush. Errors are wrapped as SQLAlchemy would ("database is locked" must stay an
         # sqlalchemy OperationalError: the inbox retries on it).
-        sql = "BEGIN" if conn.get_execution_options().get(READ_ONLY, False) else "BEGIN IMMEDIATE"
+        options = conn.get_execution_options()
+        sql = "BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE"
+        wait = options.get(LOCK_WAIT)
         dbapi = conn.dialect.loaded_dbapi
+        driver = conn.connection.driver_connection
         try:
-            conn.connection.driver_connection.execute(sql)
+            if wait is None or sql == "BEGIN":
+                driver.execute(sql)
+            else:
+                # Only BEGIN IMMEDIATE waits for the lock; once held, nothing else waits.
+                driver.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+                try:
+                    driver.execute(sql)
+                finally:
+                    driver.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         except dbapi.Error as exc:
             raise DBAPIError.instance(sql, (), exc, dbapi.Error, dialect=conn.dialect) from exc
 

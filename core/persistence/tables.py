@@ -360,6 +360,8 @@ users = Table(
     Column("password_hash", String(256)),
     Column("roles", JSON, nullable=False),
     Column("timezone", String(64), nullable=False, default="UTC"),
+    # What outbound messages name as the acting user (seed 002: `"user": "you@youremail.com"`).
+    Column("email", String(254)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_sign_in_at", UTCDateTime),
     Column("disabled_at", UTCDateTime),  # NULL: may sign in and use tokens
@@ -439,6 +441,7 @@ audit_log = Table(
     Column("detail", JSON, nullable=False, default=dict),
 )
 Index(None, audit_log.c.kind, audit_log.c.at)
+Index(None, audit_log.c.at)  # the log read newest first without a kind (0012)
 
 # S-6 blind index: one row per distinct keyed hash of a billing-address word. Filled by
 # triggers from `orders.billing_index` (migration 0003), so every writer stays as it is.

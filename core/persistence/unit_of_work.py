@@ -24,7 +24,7 @@ from . import tables as T
 from .bulk import bulk_insert
 from .catalog import Catalog
 from .changes import Snapshot, snapshot_of, write_changes
-from .database import READ_ONLY
+from .database import LOCK_WAIT, READ_ONLY
 from .fastread import Reader, fetch_together
 from .keys import cipher_for
 from .sealing import holds_billing, seal_outbox_payload
@@ -70,9 +70,17 @@ class _Tracked:
 class UnitOfWork:
     """A transaction on one connection. Use as a context manager; call `commit()` to keep."""
 
-    def __init__(self, engine: Engine, *, read_only: bool = False, type_prefix: str = "") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        type_prefix: str = "",
+        lock_wait: float | None = None,
+    ) -> None:
         self.engine = engine
         self.read_only = read_only
+        self.lock_wait = lock_wait  # SQLite: seconds to wait for the write lock; None: default
         self.type_prefix = type_prefix
         self._tracked: dict[str, _Tracked] = {}
         self._outbox: list[dict[str, Any]] = []
@@ -82,7 +90,10 @@ class UnitOfWork:
         self.conn: Connection
 
     def __enter__(self) -> UnitOfWork:
-        self.conn = self.engine.connect().execution_options(**{READ_ONLY: self.read_only})
+        options: dict[str, Any] = {READ_ONLY: self.read_only}
+        if self.lock_wait is not None:
+            options[LOCK_WAIT] = self.lock_wait
+        self.conn = self.engine.connect().execution_options(**options)
         self._tx = self.conn.begin()
         self.catalog = Catalog(self.conn)
         self.stock = StockLedger(self.conn)

@@ -1,4 +1,4 @@
-"""The audit log (SPEC §4, §10): sign-in failures and access-control failures, beside the
+"""The audit log (SPEC §4, §10): sign-ins, their failures and access-control failures, beside the
 exports that `search.export_orders` records and the changes an admin makes to users
 (`users.py`, written with the change itself by `append`).
 
@@ -24,12 +24,17 @@ from ..persistence import tables as T
 
 log = logging.getLogger(__name__)
 
+SIGNED_IN = "auth.signed_in"
 SIGN_IN_FAILED = "auth.sign_in_failed"
 FORBIDDEN = "access.forbidden"
 OUT_OF_STORE = "access.out_of_store"
 UNKNOWN_ORDER = "access.unknown_order"
 USER_ADDED = "user.added"
 USER_PASSWORD = "user.password_changed"
+
+# Seconds a best-effort record made while serving a read (a token's use, a session's seen_at)
+# waits for SQLite's write lock: a read must not wait the busy timeout behind an import.
+BEST_EFFORT_LOCK_WAIT = 1.0
 
 _ACTOR_MAX = 96  # the width of audit_log.actor
 _TEXT_MAX = 200  # typed text kept in `detail` (a user name, a path)
@@ -139,6 +144,7 @@ def record_order_not_found(
 __all__ = [
     "FORBIDDEN",
     "OUT_OF_STORE",
+    "SIGNED_IN",
     "SIGN_IN_FAILED",
     "UNKNOWN_ORDER",
     "USER_ADDED",

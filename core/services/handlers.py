@@ -56,8 +56,26 @@ def _order(uow: UnitOfWork, order_id: str) -> Any:
         raise NotFound(f"payload.order_id: order {order_id} not found") from None
 
 
+TRACKING = ("carrier", "tracking_number", "tracking_link", "tracking_comment", "box_number")
+
+
+def _tracking(p: Any) -> dict[str, Any]:
+    return {name: getattr(p, name) for name in TRACKING}
+
+
+def _holding(order: Any, lines: tuple[int, ...]) -> Shipment | None:
+    """The shipped shipment that holds every one of `lines` (the latest), if any."""
+    held = [s for s in order.shipments if s.status == "SHIPPED" and set(lines) <= set(s.lines)]
+    return held[-1] if held else None
+
+
 def shipped(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
-    """The source's word that lines left it: accepted for NEW, ALLOCATED or PICKING lines."""
+    """The source's word that lines left it: accepted for NEW, ALLOCATED or PICKING lines.
+
+    A second "shipped" for a shipment already SHIPPED (or, without a shipment id, for lines
+    already shipped) leaves the shipment's carrier, tracking and date as they are and says so
+    in history; only `"correction": true` replaces its carrier and tracking (not its date),
+    recorded as `shipment.corrected` with what was there before (docs/messages.md)."""
     order = _order(uow, p.order_id)
     ctx = _ctx(app, uow, f"warehouse:{p.source_id}")
     for n in p.lines:
@@ -69,6 +87,16 @@ def shipped(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
     shipment = None
     if p.shipment_request_id:
         shipment = next((s for s in order.shipments if s.id == p.shipment_request_id), None)
+    elif not to_ship:
+        shipment = _holding(order, p.lines)
+    if shipment is None and not to_ship:
+        # Nothing of this message is new, and no shipment of Postsales holds the lines.
+        ctx.record(order, "shipment.shipped_again",
+                   f"Source {p.source_id} reported lines {', '.join(map(str, p.lines))} shipped "
+                   f"by {p.carrier}, tracking {p.tracking_number}; they were already "
+                   f"{order.line(p.lines[0]).status}: nothing changed",
+                   {"lines": list(p.lines), **_tracking(p)})  # fmt: skip
+        return order.id
     if shipment is None:
         shipment = Shipment(
             id=p.shipment_request_id or order.next_shipment_id(),
@@ -79,12 +107,27 @@ def shipped(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
         order.shipments.append(shipment)
     if shipment.status != "SHIPPED":
         machines.fire(machines.SHIPMENT, shipment, "ship", label=f"shipment {shipment.id}")
-    shipment.carrier = p.carrier
-    shipment.tracking_number = p.tracking_number
-    shipment.tracking_link = p.tracking_link
-    shipment.tracking_comment = p.tracking_comment
-    shipment.box_number = p.box_number
-    shipment.shipped_at = ctx.now
+        for name, value in _tracking(p).items():
+            setattr(shipment, name, value)
+        shipment.shipped_at = ctx.now
+        _record_shipped(ctx, order, shipment, p, to_ship)
+    elif p.correction:
+        before = {name: getattr(shipment, name) for name in TRACKING}
+        for name, value in _tracking(p).items():
+            setattr(shipment, name, value)
+        ctx.record(order, "shipment.corrected",
+                   f"Shipment {shipment.id} corrected by {p.source_id}: "
+                   + "; ".join(f"{name.replace('_', ' ')} {before[name] or '—'} -> {value or '—'}"
+                               for name, value in _tracking(p).items()
+                               if value != before[name]),
+                   {"shipment_id": shipment.id, "before": before, **_tracking(p)})  # fmt: skip
+    else:
+        ctx.record(order, "shipment.shipped_again",
+                   f"Shipment {shipment.id} was already shipped by {shipment.carrier}, tracking "
+                   f"{shipment.tracking_number}; a second report (by {p.carrier}, tracking "
+                   f"{p.tracking_number}) changed nothing (send \"correction\": true to replace)",
+                   {"shipment_id": shipment.id, "lines": list(p.lines),
+                    **_tracking(p)})  # fmt: skip
     for n in to_ship:
         line = order.line(n)
         machines.fire(machines.LINE, line, "ship", label=f"line {n}")
@@ -92,32 +135,33 @@ def shipped(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
         line.source_id = p.source_id
     inventory.ship(ctx, [order.line(n) for n in to_ship], p.source_id)
     sync_order_status(order)
-    skipped = [n for n in p.lines if n not in to_ship]
-    ctx.record(
-        order,
-        "shipment.shipped",
-        f"Shipment {shipment.id} shipped by {p.carrier}, tracking {p.tracking_number}"
-        + (f"; lines {skipped} were already {order.line(skipped[0]).status}" if skipped else ""),
-        {
-            "shipment_id": shipment.id,
-            "lines": to_ship,
-            "carrier": p.carrier,
-            "tracking_number": p.tracking_number,
-            "tracking_link": p.tracking_link,
-            "tracking_comment": p.tracking_comment,
-            "box_number": p.box_number,
-        },
-    )
     if to_ship:
         ctx.notify(
             order,
             "order_shipped",
             "Your order has shipped",
-            carrier=p.carrier,
-            tracking_number=p.tracking_number,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
         )
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
     return order.id
+
+
+def _record_shipped(
+    ctx: ActionContext, order: Any, shipment: Shipment, p: Any, to_ship: list[int]
+) -> None:
+    skipped = [n for n in p.lines if n not in to_ship]
+    extra = [f"link {p.tracking_link}" if p.tracking_link else "",
+             f"box {p.box_number}" if p.box_number else "",
+             f"\u201c{p.tracking_comment}\u201d" if p.tracking_comment else ""]  # fmt: skip
+    ctx.record(
+        order,
+        "shipment.shipped",
+        f"Shipment {shipment.id} shipped by {p.carrier}, tracking {p.tracking_number}"
+        + "".join(f", {e}" for e in extra if e)
+        + (f"; lines {skipped} were already {order.line(skipped[0]).status}" if skipped else ""),
+        {"shipment_id": shipment.id, "lines": to_ship, **_tracking(p)},
+    )
 
 
 def return_received(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:

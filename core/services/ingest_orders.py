@@ -32,6 +32,7 @@ from ..domain.customers import (
     normalise_email,
     phone_digits,
 )
+from ..domain.history import order_received
 from ..messages_schema import (
     ADDRESS_FIELDS,
     CURRENCY_PATTERN,
@@ -39,6 +40,7 @@ from ..messages_schema import (
     ORDER_ID_PATTERN,
     Envelope,
 )
+from ..money import format_amount, from_minor
 from ..persistence.ingest_rows import NewOrder, time_converter
 from ..persistence.keys import cipher_for
 from ..persistence.rows import person_name
@@ -231,12 +233,18 @@ class OrderRowsBuilder:
             first_norm,
             last_norm,
         ]
+        # (method, payment id, amount) of each payment row that captured something
+        captures = [
+            (row[2], row[3], f"{format_amount(from_minor(row[5], currency), currency)} {currency}")
+            for row in payments
+            if row[5] > 0
+        ]
         history = [
             None,
             now,
             "system",
             "order.created",
-            f"Order received from {origin}",
+            order_received(origin, captures),
             f'{{"message_id":{_quote(env.id)}}}',
         ]
         updated = _UPDATED % (

@@ -23,12 +23,13 @@ from sqlalchemy import select
 
 from ..bootstrap import Postsales
 from ..documents import iso
-from ..domain.history import HistoryEvent
+from ..domain.history import HistoryEvent, order_received
 from ..domain.orders import Order
 from ..domain.users import User
 from ..errors import BadInput, Forbidden, PostsalesError, Refused
 from ..message_stream import iter_documents
 from ..messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
+from ..money import format_amount
 from ..persistence import tables as T
 from ..persistence.ingest_rows import (
     NewOrder,
@@ -117,12 +118,18 @@ def _build_order(app: Postsales, envelope: Envelope, payload: Any) -> Order:
             field="payload.order.currency",
         )
     order.market = channel.market
+    cur = order.currency
+    captures = [
+        (p.method, p.payment_id, f"{format_amount(p.captured_amount, cur)} {cur}")
+        for p in order.payments
+        if p.captured_amount > 0
+    ]
     order.record(
         HistoryEvent(
             now,
             "system",
             "order.created",
-            f"Order received from {order.origin}",
+            order_received(order.origin, captures),
             {"message_id": envelope.id},
         )
     )

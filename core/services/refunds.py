@@ -188,11 +188,23 @@ def confirm_refund(
     if payment is not None:
         payment.operations.append(PaymentOperation("refund", refund.amount, response, ctx.now))
     cur = order.currency
+    amount = f"{format_amount(refund.amount, cur)} {cur}"
+    # The payment event itself, in History as under Payments (seed 000: "payment events").
+    paid_to = f" to {payment.method} {payment.payment_id}".rstrip() if payment else ""
     ctx.record(
         order,
         "refund.confirmed",
-        f"Refund {refund.id} of {format_amount(refund.amount, cur)} released ({response})",
-        {"refund_id": refund.id, "credit_note": refund.credit_note},
+        f"Refund {refund.id} of {amount} released{paid_to} ({response}), credit note "
+        f"{refund.credit_note}",
+        {
+            "refund_id": refund.id,
+            "credit_note": refund.credit_note,
+            "event": "refund",
+            "amount": format_amount(refund.amount, cur),
+            "response": response,
+            "payment_id": payment.payment_id if payment else None,
+            "method": payment.method if payment else None,
+        },
         actor=actor,
     )
     ctx.notify(

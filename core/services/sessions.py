@@ -13,6 +13,7 @@ page.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -21,8 +22,13 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from ..bootstrap import Postsales
 from ..domain.users import User
+from ..faults import database_errors, first_line
 from ..persistence import tables as T
+from . import audit
+from .audit import BEST_EFFORT_LOCK_WAIT
 from .users import user_from_row
+
+log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = timedelta(minutes=30)  # without a request, the agent must sign in again
 ABSOLUTE_TIMEOUT = timedelta(hours=12)  # a working day, however active
@@ -55,14 +61,18 @@ def _prune(conn: Connection, now: datetime) -> None:
     )
 
 
-def start_session(app: Postsales, user: User) -> str:
-    """A new session for `user` (signed in just now); returns the id for the cookie."""
+def start_session(app: Postsales, user: User, *, source: str | None = None) -> str:
+    """A new session for `user` (signed in just now); returns the id for the cookie. The
+    sign-in is recorded in the audit log (`auth.signed_in`, with the client's address
+    `source`) in the same transaction."""
     if user.id is None:
         raise ValueError("only a stored user has sessions")
     session_id = secrets.token_urlsafe(32)
     now = app.now()
     with app.uow() as uow:
         _prune(uow.conn, now)
+        audit.append(uow.conn, app, user.name, audit.SIGNED_IN,
+                     {"door": "web", "source": (source or "")[:64] or None})  # fmt: skip
         uow.conn.execute(
             insert(T.web_sessions).values(
                 id_hash=_hash(session_id), user_id=user.id, created_at=now, seen_at=now
@@ -78,7 +88,8 @@ def resume_session(app: Postsales, session_id: str) -> Resumed:
     s, u = T.web_sessions.c, T.users.c
     now = app.now()
     query = (
-        select(s.created_at, s.seen_at, u.id, u.name, u.roles, u.timezone, u.disabled_at)
+        select(s.created_at, s.seen_at, u.id, u.name, u.roles, u.timezone, u.email)
+        .add_columns(u.disabled_at)
         .join_from(T.web_sessions, T.users, s.user_id == u.id)
         .where(s.id_hash == _hash(session_id))
     )
@@ -96,12 +107,22 @@ def resume_session(app: Postsales, session_id: str) -> Resumed:
         end_session(app, session_id)
         return Resumed(None, IDLE)
     if now - row.seen_at >= SEEN_EVERY:
-        with app.uow() as uow:
+        _touch(app, session_id, now)
+    return Resumed(user_from_row(app, row))
+
+
+def _touch(app: Postsales, session_id: str, now: datetime) -> None:
+    """Restart the idle timer, best effort: a page is a read, so it neither waits long behind
+    another writer's lock nor fails for it (issue 17 item 10); the next request tries again."""
+    s = T.web_sessions.c
+    try:
+        with app.uow(lock_wait=BEST_EFFORT_LOCK_WAIT) as uow:
             uow.conn.execute(
                 update(T.web_sessions).where(s.id_hash == _hash(session_id)).values(seen_at=now)
             )
             uow.commit()
-    return Resumed(user_from_row(app, row))
+    except database_errors() as exc:
+        log.warning("session seen_at not updated: %s", first_line(exc))
 
 
 def end_session(app: Postsales, session_id: str | None) -> None:

@@ -276,6 +276,7 @@ def user_for_token(app: Postsales, token: str, use: TokenUse | None = None) -> U
             u.name,
             u.roles,
             u.timezone,
+            u.email,
             t.id.label("token_id"),
             t.name.label("token_name"),
             t.scope,
@@ -305,7 +306,8 @@ def user_for_token(app: Postsales, token: str, use: TokenUse | None = None) -> U
 
 def _record_use(app: Postsales, row: Any, use: TokenUse, now: datetime) -> None:
     try:
-        with app.uow() as uow:
+        # Best effort, briefly: a GET must not wait the busy timeout behind another writer.
+        with app.uow(lock_wait=audit.BEST_EFFORT_LOCK_WAIT) as uow:
             uow.conn.execute(
                 update(T.api_tokens)
                 .where(T.api_tokens.c.id == row.token_id)

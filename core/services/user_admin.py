@@ -22,6 +22,7 @@ from ..errors import NotFound, Refused
 from ..persistence import tables as T
 from . import audit
 from .users import (
+    check_email,
     check_roles,
     check_timezone,
     end_user_sessions,
@@ -42,6 +43,7 @@ def _columns() -> list[Any]:
         u.name,
         u.roles,
         u.timezone,
+        u.email,
         u.created_at,
         u.last_sign_in_at,
         u.disabled_at,
@@ -56,6 +58,7 @@ def _listed(app: Postsales, row: Any, sessions: int) -> dict[str, Any]:
         "roles": list(user.roles),
         "stores": None if user.channels is None else sorted(user.channels),
         "timezone": user.timezone,
+        "email": row.email,
         "permissions": sorted(user.permissions),
         "created_at": row.created_at,
         "last_sign_in_at": row.last_sign_in_at,
@@ -102,9 +105,11 @@ def change_user(
     actor: User,
     roles: list[str] | None = None,
     timezone: str | None = None,
+    email: str | None = None,
 ) -> dict[str, Any]:
-    """New roles and/or time zone; returns what changed ({field: {"from", "to"}}), also the
-    audit record's detail. Nothing changed, nothing recorded."""
+    """New roles, time zone and/or e-mail address (blank removes it); returns what changed
+    ({field: {"from", "to"}}), also the audit record's detail. Nothing changed, nothing
+    recorded."""
     may_manage(actor)
     if roles is not None:
         roles = list(dict.fromkeys(roles))  # as given, without repeats
@@ -112,6 +117,7 @@ def change_user(
     if timezone is not None:
         timezone = timezone.strip()
         check_timezone(timezone)
+    new_email = check_email(email) if email is not None else None
     with app.uow() as uow:
         row = stored_user(uow.conn, name)
         changes: dict[str, Any] = {}
@@ -119,6 +125,8 @@ def change_user(
             changes["roles"] = {"from": list(row.roles), "to": roles}
         if timezone is not None and timezone != row.timezone:
             changes["timezone"] = {"from": row.timezone, "to": timezone}
+        if email is not None and new_email != row.email:
+            changes["email"] = {"from": row.email, "to": new_email}
         if not changes:
             return {}
         if "roles" in changes and row.id == actor.id:
@@ -132,6 +140,7 @@ def change_user(
             .values(
                 roles=roles if "roles" in changes else row.roles,
                 timezone=timezone or row.timezone,
+                email=new_email if "email" in changes else row.email,
             )
         )
         audit.append(uow.conn, app, actor.name, USER_CHANGED, {"user": name, **changes})

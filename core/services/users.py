@@ -7,6 +7,7 @@ with neither. What an admin changes later is in `user_admin.py`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,7 +25,12 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 
 
 def _user_from_roles(
-    app: Postsales, name: str, roles: list[str], timezone: str, user_id: int | None = None
+    app: Postsales,
+    name: str,
+    roles: list[str],
+    timezone: str,
+    user_id: int | None = None,
+    email: str | None = None,
 ) -> User:
     permissions: set[str] = set()
     channels: set[str] | None = set()
@@ -44,12 +50,15 @@ def _user_from_roles(
         None if channels is None else frozenset(channels),
         timezone,
         id=user_id,
+        email=email,
     )
 
 
 def user_from_row(app: Postsales, row: Any) -> User:
-    """A `User` from a row holding the `users` columns id, name, roles and timezone."""
-    return _user_from_roles(app, row.name, list(row.roles), row.timezone, row.id)
+    """A `User` from a row holding the `users` columns id, name, roles and timezone (and
+    email, when selected)."""
+    email = getattr(row, "email", None)
+    return _user_from_roles(app, row.name, list(row.roles), row.timezone, row.id, email)
 
 
 def add_user(
@@ -60,8 +69,10 @@ def add_user(
     timezone: str = "UTC",
     *,
     actor: User | None = None,
+    email: str | None = None,
 ) -> User:
-    """Create a user; roles must exist in the config, the time zone must be a real zone.
+    """Create a user; roles must exist in the config, the time zone must be a real zone, the
+    e-mail address (optional) a plausible one.
 
     `actor` (default: the built-in `system` user) needs `users.manage`; the audit log records
     who added whom."""
@@ -71,6 +82,7 @@ def add_user(
         raise BadInput(f"name: {name!r} cannot be used as a user name", field="name")
     check_roles(app, roles)
     check_timezone(timezone)
+    email = check_email(email)
     if password is not None:
         check_new_password(password)
     with app.uow() as uow:
@@ -83,14 +95,17 @@ def add_user(
                 password_hash=_hasher.hash(password) if password else None,
                 roles=list(roles),
                 timezone=timezone,
+                email=email,
                 created_at=app.now(),
             )
         )
         user_id = result.inserted_primary_key[0]
-        detail = {"user": name, "roles": list(roles), "timezone": timezone}
+        detail: dict[str, Any] = {"user": name, "roles": list(roles), "timezone": timezone}
+        if email:
+            detail["email"] = email
         audit.append(uow.conn, app, actor.name, audit.USER_ADDED, detail)
         uow.commit()
-    return _user_from_roles(app, name, list(roles), timezone, user_id)
+    return _user_from_roles(app, name, list(roles), timezone, user_id, email)
 
 
 def check_roles(app: Postsales, roles: list[str]) -> None:
@@ -101,6 +116,26 @@ def check_roles(app: Postsales, roles: list[str]) -> None:
         if role not in app.settings.roles:
             known = ", ".join(sorted(app.settings.roles))
             raise BadInput(f"role: unknown role {role!r}; known roles: {known}", field="role")
+
+
+# One @, no spaces or angle brackets, a dot in the domain: enough to catch a typo or a name typed
+# in the wrong box; whether the mailbox exists is not for Postsales to know.
+_EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+")
+EMAIL_MAX = 254  # RFC 5321's limit on a path, the column's width
+
+
+def check_email(email: str | None) -> str | None:
+    """The address stripped, None for none (None or blank); BadInput naming `email` if it
+    cannot be an e-mail address."""
+    if email is None or not email.strip():
+        return None
+    email = email.strip()
+    if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email) or not email.isascii():
+        raise BadInput(
+            f"email: {email[:80]!r} is not an e-mail address (expected name@example.com)",
+            field="email",
+        )
+    return email
 
 
 def check_timezone(timezone: str) -> None:
@@ -120,7 +155,7 @@ def get_user(app: Postsales, name: str | None) -> User:
     with app.uow(read_only=True) as uow:
         # Only what a User is made of, not the password hash.
         row = uow.conn.execute(
-            select(u.id, u.name, u.roles, u.timezone, u.disabled_at).where(u.name == name)
+            select(u.id, u.name, u.roles, u.timezone, u.email, u.disabled_at).where(u.name == name)
         ).first()
     if row is None:
         raise NotFound(f"user {name!r} not found")

@@ -153,7 +153,7 @@ def run(order: Order, params: ExchangeParams, ctx: ActionContext) -> None:
                       "lines": [{"line_number": s["line_number"], "sku": s["sku"],
                                  "new_sku": s["new_sku"], "new_line_number": s["new_line_number"]}
                                 for s in swaps]},
-         "user": ctx.actor},
+         "user": ctx.user.message_name},
         order=order,
     )  # fmt: skip
     # Nothing to pay and the stock checked: the new order goes to its warehouse at once, like a

@@ -1,9 +1,11 @@
 """A-7 New reshipment: shipped lines sent again, free of charge, in a new order `<id>-R<n>`.
 
 Seed 002: the new order is a child of the original; a `postsales.reshipment.management.create`
-message is sent, then a `logistics.shipment_request_management.requested` for the new order and a
-`sales.order_management.updated`. The original lines get a return without refund (R-4, asked at
-the `child_order_return` rule point). The new shipping address is not validated (seed 000).
+message is sent (its `user` the agent's e-mail address), then a
+`logistics.shipment_request_management.requested` for the new order (its items the reshipped
+lines and the shipping line, all at 0.00) and a `sales.order_management.updated`. The original
+lines get a return without refund (R-4, asked at the `child_order_return` rule point). The new
+shipping address is not validated (seed 000).
 Building, linking and releasing the child order is shared with exchanges in
 `postsales.core.services.child_orders` (its shipment request is the one `release` sends); what is
 particular to a reshipment (which lines, the new address) stays here. The customer is e-mailed
@@ -95,9 +97,17 @@ def new_address(order: Order, given: dict[str, Any] | None) -> Address | None:
     return Address.from_dict(values)
 
 
+# Seed 002's shipment request of a reshipment carries this item, at 0.00, after the products.
+SEED_SHIPPING_LINE = OrderLine(line_number=0, sku="STANDARD", name="SHIPPING",
+                               product_type="SHIPPING")  # fmt: skip
+
+
 def free_lines(order: Order, numbers: list[int]) -> list[OrderLine]:
-    """Clones of the shipped lines at no charge, numbered 1… in the order given; a service line
-    (gift wrap) reshipped with its product keeps pointing at it."""
+    """Clones of the shipped lines at no charge, numbered 1… in the order given, then the
+    shipping line at 0.00 (seed 002: the reshipment's shipment request lists a `SHIPPING` item
+    of net, tax and gross 0). A service line (gift wrap) reshipped with its product keeps
+    pointing at it. The shipping line is the original's (its SKU and name; the first, if it had
+    several), else seed 002's `STANDARD`; it ships from the first reshipped line's source."""
     renumber = {n: i for i, n in enumerate(numbers, start=1)}
     lines = []
     for n in numbers:
@@ -105,13 +115,22 @@ def free_lines(order: Order, numbers: list[int]) -> list[OrderLine]:
         parent = renumber.get(old.parent_line_number or 0)
         lines.append(child_orders.free_line(renumber[n], old, order.currency,
                                             parent_line_number=parent))  # fmt: skip
+    shipping = next((ln for ln in order.lines if ln.product_type == "SHIPPING"), None)
+    lines.append(
+        child_orders.free_line(
+            len(lines) + 1, shipping or SEED_SHIPPING_LINE, order.currency,
+            source_id=lines[0].source_id if lines else None,
+        )
+    )  # fmt: skip
     return lines
 
 
 def reshipment_created(
-    order: Order, child: Order, params: ReshipmentParams, actor: str
+    order: Order, child: Order, params: ReshipmentParams, user: str
 ) -> dict[str, Any]:
-    """`postsales.reshipment.management.create`, exactly as seed 002 and the example show it."""
+    """`postsales.reshipment.management.create`, exactly as seed 002 and the example show it;
+    `user` is the agent's e-mail address (seed 002: `"user": "you@youremail.com"`), or the user
+    name of an agent without one."""
     address = child.shipping_address.to_dict() if child.shipping_address else {}
     return {
         "reshipment": {
@@ -129,7 +148,7 @@ def reshipment_created(
                 for n in params.lines
             ],
         },
-        "user": actor,
+        "user": user,
     }
 
 
@@ -167,14 +186,15 @@ def run(order: Order, params: ReshipmentParams, ctx: ActionContext) -> None:
         parent_summary=f"Reshipment {new_id} created by {ctx.actor}, {what}",
         parent_payload={**detail, "shipping_method": child.shipping_method},
     )  # fmt: skip
-    # Lost or damaged items may never come back: the return waits for the warehouse.
-    ret = child_orders.return_originals(ctx, order, child, numbers, reason=params.reason)
     # Seed 002's order: the reshipment-create, then the new order's shipment request, then its
-    # order-updated.
+    # order-updated; only then what follows on the original order (its return, its update).
     ctx.emit("postsales.reshipment.management.create",
-             reshipment_created(order, child, params, ctx.actor), order=order)  # fmt: skip
+             reshipment_created(order, child, params, ctx.user.message_name),
+             order=order)  # fmt: skip
     child_orders.release_child(ctx, child, channel.sources[0] if channel.sources else None)
     ctx.emit("sales.order_management.updated", order_updated(child), order=child)
+    # Lost or damaged items may never come back: the return waits for the warehouse.
+    ret = child_orders.return_originals(ctx, order, child, numbers, reason=params.reason)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
     notify_reshipment(ctx, order, child, ret)
 

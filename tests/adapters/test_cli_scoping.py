@@ -107,6 +107,7 @@ SWEEP: dict[str, list[str]] = {
     "act": [ST1_ORDER, "comment", "--param", "text=x"],
     "outbox": [],
     "dead-letters": [],
+    "audit": [],
     "lifecycle": [],
     "relay": ["--once"],
     "consume": ["--broker", "amqp://guest:guest@127.0.0.1:1/", "--queue", "q", "--once"],

@@ -239,6 +239,8 @@ WEB_RUNS: dict[str, list[tuple[str, str, dict[str, str] | None]]] = {
     "admin.config": [("GET", "/admin/config", None)],
     "admin.plugins": [("GET", "/admin/plugins", None)],
     "admin.machines": [("GET", "/admin/machines", None)],
+    # The audit log names every store: refused to anyone who does not see them all.
+    "admin.audit": [("GET", "/admin/audit", None), ("GET", "/admin/audit?kind=access", None)],
     # Users are not of a store; a one-store admin of users sees the same list either way.
     "users.index": [("GET", "/admin/users", None)],
     "users.show": [("GET", "/admin/users/ann", None)],

@@ -229,10 +229,19 @@ def test_reshipment_creates_R1_and_its_messages(app: Postsales, shipped_order: s
         shipping_method="flatrate Fixed",
     )
     assert out.result["orders"] == ["000000101-R1"]
-    types = [m["type"] for m in out.messages]
-    assert types.index("postsales.reshipment.management.create") < types.index(
-        "logistics.shipment_request_management.requested"
-    )
+    # Seed 002's narrative: the reshipment-create, then the new order's shipment request, then
+    # its order-updated; what the original order gets (its return) follows.
+    before = {r.message_id for r in outbox_rows(app)} - {m["id"] for m in out.messages}
+    sent = [(r.type, r.order_id) for r in outbox_rows(app) if r.message_id not in before]
+    assert sent == [
+        ("postsales.reshipment.management.create", ORDER),
+        ("logistics.shipment_request_management.requested", "000000101-R1"),
+        ("sales.order_management.updated", "000000101-R1"),
+        ("postsales.return.management.created", ORDER),
+        ("sales.order_management.updated", ORDER),
+        ("notification.email", ORDER),
+    ]
+    assert [m["type"] for m in out.messages] == [t for t, _ in sent]
 
     (created,) = outbox(app, "postsales.reshipment.management.create")
     expected = example("out-reshipment-create.json")["payload"]
@@ -251,7 +260,19 @@ def test_reshipment_creates_R1_and_its_messages(app: Postsales, shipped_order: s
         "RE",
         "NEW",
     )
-    (item,) = sr["items"]
+    # Seed 002's example: the product, then the SHIPPING item at 0.00 (issue 16 item 7), key
+    # for key and value for value the project's example but for the times.
+    shown = example("out-reshipment-shipment-request.json")["payload"]["shipment_request"]
+    assert keys(sr) == keys(shown)
+
+    def timeless(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: timeless(v) for k, v in value.items()
+                    if k not in ("created_at", "origin_date", "status_date")}  # fmt: skip
+        return [timeless(v) for v in value] if isinstance(value, list) else value
+
+    assert timeless(sr) == timeless(shown)
+    item, shipping = sr["items"]
     assert (
         item["order_line_number"],
         item["item_type"],
@@ -259,6 +280,12 @@ def test_reshipment_creates_R1_and_its_messages(app: Postsales, shipped_order: s
         item["status"],
         item["status_reason"],
     ) == (1, "PHYSICAL", "WT09-S-BLK", "NEW", "ITEM_PENDING_PICKING")
+    assert (shipping["order_line_number"], shipping["item_type"], shipping["sku"],
+            shipping["name"], shipping["status"], shipping["status_reason"]) == (
+        2, "SHIPPING", "STANDARD", "SHIPPING", "NEW", "ITEM_PENDING_PICKING")  # fmt: skip
+    price = shipping["order_line_price"]
+    assert (price["net_amount"], price["gross_amount"], price["tax_amount"]) == ("0.00",) * 3
+    assert [t["amount"] for t in price["taxes"]] == ["0.00"]
     assert sr["shipping_address"]["address1"] == "6146 Honey Bluff Parkway"
     assert {
         "language",
@@ -279,7 +306,9 @@ def test_reshipment_creates_R1_and_its_messages(app: Postsales, shipped_order: s
         ORDER,
     )
     assert new["totals"]["grand_total"] == "0.00"
-    assert [ln["status"] for ln in new["lines"]] == ["ALLOCATED"]
+    assert [(ln["sku"], ln["product_type"], ln["gross_amount"], ln["status"])
+            for ln in new["lines"]] == [("WT09-S-BLK", "PHYSICAL", "0.00", "ALLOCATED"),
+                                        ("STANDARD", "SHIPPING", "0.00", "ALLOCATED")]  # fmt: skip
     # As a release would (A-16): no stock of WT09-S-BLK is known at SOU1, so it waits for it.
     assert [(s["id"], s["status"]) for s in new["shipments"]] == [
         ("ST1-000000101-R1-01", "AWAITING_INVENTORY")
@@ -298,7 +327,7 @@ def test_reshipment_creates_R1_and_its_messages(app: Postsales, shipped_order: s
     shipped = example("shipment-shipped.json")
     shipped["id"] = "msg-ship-r1"
     shipped["payload"].update(
-        order_id="000000101-R1", shipment_request_id="ST1-000000101-R1-01", lines=[1]
+        order_id="000000101-R1", shipment_request_id="ST1-000000101-R1-01", lines=[1, 2]
     )
     import_lines(app, [json.dumps(shipped)])
     assert doc(app, "000000101-R1")["status"] == "SHIPPED"
@@ -327,6 +356,7 @@ def test_reshipment_to_a_new_address(app: Postsales, shipped_order: str) -> None
     assert [(ln["sku"], ln["parent_line_number"]) for ln in new["lines"]] == [
         ("MJ01-M-RED", None),
         ("GIFTWRAP", 1),
+        ("STANDARD", None),
     ]
     assert doc(app)["shipping_address"]["address1"] == "6146 Honey Bluff Parkway"
 

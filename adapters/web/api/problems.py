@@ -1,7 +1,8 @@
 """Every API error as `application/problem+json` (RFC 9457), in one place.
 
 Core errors map as everywhere in Postsales (STYLE: one map per door): `BadInput` 422 (400 when
-it came from a query string), `Refused` 409, `NotFound` 404, `Forbidden` 403. Malformed JSON is
+it came from a query string), `Refused` 409, `NotFound` 404, `Forbidden` 403, `Unavailable` 503
+(a database locked past the busy timeout, read-only or down, `Retry-After`). Malformed JSON is
 a 400, a missing or invalid bearer token a 401 with `WWW-Authenticate: Bearer`, an unknown
 address a 404 and a wrong method a 405 with `Allow`. Anything else is a bug: it is logged with
 an id that the 500 problem repeats, so nothing a client sends ends in a traceback.
@@ -18,7 +19,15 @@ from flask import Flask, current_app, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from postsales.core.errors import BadInput, Forbidden, NotFound, PostsalesError, Refused
+from postsales.core.errors import (
+    BadInput,
+    Forbidden,
+    NotFound,
+    PostsalesError,
+    Refused,
+    Unavailable,
+)
+from postsales.core.faults import explain
 from postsales.core.services.idempotency import KeyReused
 
 from ..audit import audit_refusal
@@ -35,7 +44,9 @@ CORE_ERRORS: tuple[tuple[type[PostsalesError], int, str, str], ...] = (
     (Refused, 409, "refused", "Refused"),
     (NotFound, 404, "not-found", "Not found"),
     (Forbidden, 403, "forbidden", "Forbidden"),
+    (Unavailable, 503, "unavailable", "Service unavailable"),
 )
+RETRY_AFTER_SECONDS = "5"
 
 HTTP_TYPES = {
     400: ("malformed-request", "Malformed request"),
@@ -92,7 +103,9 @@ def _core(exc: PostsalesError) -> Response:
             if cls is BadInput and request.method == "GET":
                 status = 400  # a query-string parameter, not a body
             field = getattr(exc, "field", None)
-            return problem(status, exc.message, kind=kind, title=title, field=field)
+            headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+            return problem(status, exc.message, kind=kind, title=title, field=field,
+                           headers=headers)  # fmt: skip
     return _bug(exc)
 
 
@@ -137,6 +150,10 @@ def response_for(exc: BaseException) -> Response:
         return _unauthenticated(exc)
     if isinstance(exc, HTTPException):
         return _http(exc)
+    fault = explain(exc, database="")  # a locked, read-only or unreachable database (503)
+    if fault is not None:
+        log.warning("503 on %s %s: %s", request.method, request.path, fault.message)
+        return _core(Unavailable(fault.message))
     return _bug(exc)
 
 

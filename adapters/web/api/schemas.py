@@ -153,7 +153,8 @@ ORDER: Schema = obj(
                     "tracking_link": MAYBE_TEXT,
                     "box_number": MAYBE_TEXT,
                     "shipped_at": MAYBE_TIME,
-                }
+                },
+                properties_more={"tracking_comment": MAYBE_TEXT},
             )
         ),
         "returns": array(
@@ -193,7 +194,22 @@ ORDER: Schema = obj(
         ),
         "comments": array(obj({"at": MAYBE_TIME, "author": MAYBE_TEXT, "text": MAYBE_TEXT})),
         "history": array(
-            obj({"at": MAYBE_TIME, "actor": MAYBE_TEXT, "kind": TEXT, "summary": MAYBE_TEXT})
+            obj(
+                {"at": MAYBE_TIME, "actor": MAYBE_TEXT, "kind": TEXT, "summary": MAYBE_TEXT},
+                properties_more={
+                    # The entry's facts (carrier, tracking, lines, payment event), in order.
+                    "details": array(
+                        obj(
+                            {"label": TEXT, "value": MAYBE_TEXT},
+                            properties_more={
+                                "before": MAYBE_TEXT,
+                                "status": TEXT,
+                                "image_url": MAYBE_TEXT,
+                            },
+                        )
+                    )
+                },
+            )
         ),
     },
     properties_more={
