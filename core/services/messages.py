@@ -27,7 +27,7 @@ from ..domain.history import HistoryEvent
 from ..domain.orders import Order
 from ..domain.users import User
 from ..errors import BadInput, Forbidden, PostsalesError, Refused
-from ..message_stream import iter_documents
+from ..message_stream import iter_units, read_unit
 from ..messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
 from ..persistence import tables as T
 from ..persistence.ingest_rows import (
@@ -188,8 +188,8 @@ class Importer:
     # -- parallel_import.Sink: results in stream order --------------------------------------
 
     def take_serially(self, lines: Iterable[str], start: int) -> None:
-        for number, raw, value in iter_documents(lines, start):
-            self.feed(number, raw, value)
+        for number, text in iter_units(lines, start):
+            self.take_other(number, text)
 
     def take_order(
         self, number: int, raw: str, head: tuple[str, str, datetime], rows: NewOrder
@@ -200,7 +200,8 @@ class Importer:
             self.flush()
 
     def take_other(self, number: int, raw: str) -> None:
-        self.feed(number, raw)
+        for line, text, value in read_unit(number, raw):
+            self.feed(line, text, value)
 
     # -- in worker processes ------------------------------------------------------------------
 
