@@ -28,13 +28,26 @@ def _reject_constant(name: str) -> object:
 _loads = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant).decode
 
 
+# Every byte but a quote, a backslash and the four brackets (UTF-8's bytes of other letters
+# included): what is left of a line shows its structure.
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'"\\{}[]')
+
+
 def _depth(line: str) -> tuple[int, bool]:
     """How much `line` opens (+) or closes (-), outside its strings, and whether a string on
     it is left open (never valid JSON: the document is broken there)."""
+    # The fast reading, a third of the exact one's time on a JSON line: once the line is cut
+    # down to its structure, a string without brackets, quotes or backslashes is `""`. With
+    # those gone, no quote left means no bracket was inside a string.
+    bones = (
+        line.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    )
+    if b'"' not in bones and b"\\" not in bones:
+        return bones.count(b"{") + bones.count(b"[") - bones.count(b"}") - bones.count(b"]"), False
     if '\\"' in line:  # an escaped quote: only the full string grammar finds the strings' ends
         bare = _STRING.sub("", line)
         open_string = '"' in bare
-    else:  # every quote opens or closes a string: split on them (a tenth of the regex's time)
+    else:  # every quote opens or closes a string: split on them
         parts = line.split('"')
         bare = "".join(parts[::2])
         open_string = len(parts) % 2 == 0

@@ -97,3 +97,8 @@ def test_a_broken_element_of_an_array_is_refused_alone() -> None:
 def test_escaped_quotes_do_not_end_a_string() -> None:
     doc = {"id": "q", "note": 'say \\"}{\\" twice "}]"'}
     assert read(layout([doc, doc], "pretty")) == [(1, "q"), (5, "q")]
+
+
+def test_a_lone_surrogate_is_read_not_a_crash() -> None:
+    """A file read with surrogateescape may hold one; the envelope parser refuses it later."""
+    assert read(['{"id": "a\ud800b"}\n', '{"id": "c"}\n']) == [(1, "a\ud800b"), (2, "c")]
