@@ -124,7 +124,6 @@ def _catalog(app: Postsales, channels: list[str]) -> Iterator[str]:
                         "sku": sku,
                         "parent_sku": style,
                         "name": f"{name}, {size}, {color.title()}",
-                        "image_url": f"https://cdn.example.com/p/{sku}.jpg",
                         "prices": prices,
                     },
                 )
@@ -163,7 +162,6 @@ def _order(
                 "sku": f"{style}-{size}-{color}",
                 "parent_sku": style,
                 "product_name": f"{name}, {size}, {color.title()}",
-                "image_url": f"https://cdn.example.com/p/{style}-{size}-{color}.jpg",
                 "shipping_address_reference": "1",
                 "amount": {
                     "original_price": _money(price),
