@@ -5,6 +5,12 @@ the same schema and indexes (the ceiling). Issue 2 item 13.
     .venv/bin/python bench/ingest.py --orders 100000                  # SQLite, fresh database
     .venv/bin/python bench/ingest.py --orders 100000 --base 1000000   # appended to 1M orders
     .venv/bin/python bench/ingest.py --db postgresql://postgres@127.0.0.1/test --orders 100000
+    .venv/bin/python bench/ingest.py --orders 10000 --layouts jsonl,pretty,array
+
+Beside the in-process figure it runs `postsales import FILE` as a user does — a new process,
+start-up included, on a file written in each of --layouts (JSON lines; pretty-printed
+documents one after another; one pretty-printed array), each into its own fresh database with
+the same base (issue 18 item 2).
 
 Each run gets two fresh databases with the same base, one for the import and one for the
 ceiling: new SQLite files in temporary directories (under $TMPDIR), or new schemas in the
@@ -18,7 +24,9 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -134,6 +142,33 @@ def remove_database(url: str) -> None:
 
 
 CPU: dict[str, float] = {}  # orders per second of this process's CPU time, last import
+
+
+LAYOUTS = ("jsonl", "pretty", "array")
+
+
+def write_file(batch: list[str], layout: str, folder: Path) -> Path:
+    path = folder / f"orders-{layout}.json"
+    with path.open("w") as out:
+        if layout == "jsonl":
+            out.writelines(line + "\n" for line in batch)
+        elif layout == "pretty":
+            out.writelines(json.dumps(json.loads(line), indent=2) + "\n" for line in batch)
+        else:
+            out.write(json.dumps([json.loads(line) for line in batch], indent=2) + "\n")
+    return path
+
+
+def whole_process_rate(url: str, path: Path, count: int) -> float:
+    """`postsales import PATH` in a new process, timed from its start to its exit."""
+    command = [str(Path(sys.executable).with_name("postsales")), "import", str(path)]
+    env = {**os.environ, "POSTSALES_DATABASE_URL": url}
+    t0 = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - t0
+    assert done.returncode == 0, done.stderr
+    assert f"{count} applied, 0 duplicates, 0 refused" in done.stdout, done.stdout
+    return count / elapsed
 
 
 def import_rate(url: str, batch: list[str]) -> float:
@@ -300,13 +335,22 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--base", type=int, default=0, help="orders already in the database")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--layouts",
+        default="jsonl",
+        help=f"file layouts for the whole-process import, comma-separated: {', '.join(LAYOUTS)}",
+    )
     args = parser.parse_args()
+    args.layouts = [name for name in args.layouts.split(",") if name]
+    if unknown := set(args.layouts) - set(LAYOUTS):
+        parser.error(f"unknown layouts: {', '.join(sorted(unknown))}")
     # The import and the ceiling each get their own database with the same base, so neither
     # writes into the other's rows (a ceiling run after the import into the same database
     # wrote 100,000 orders into 100,000 more, and looked slower than it is).
     urls = [fresh_database(args.db, "ingest"), fresh_database(args.db, "ceiling")]
+    urls += [fresh_database(args.db, f"whole{layout}") for layout in args.layouts]
     try:
-        run(urls[0], urls[1], args)
+        run(urls[0], urls[1], urls[2:], args)
     finally:
         for url in urls:
             if args.keep:
@@ -320,11 +364,11 @@ def load_base(url: str, count: int) -> None:
         import_rate(url, messages(10_000_000 + start, min(50_000, count - start)))
 
 
-def run(url: str, ceiling_url: str, args: argparse.Namespace) -> None:
+def run(url: str, ceiling_url: str, whole_urls: list[str], args: argparse.Namespace) -> None:
     if args.base:
         t0 = time.perf_counter()
-        load_base(url, args.base)
-        load_base(ceiling_url, args.base)
+        for each in (url, ceiling_url, *whole_urls):
+            load_base(each, args.base)
         print(f"bases of {args.base:,} orders loaded in {time.perf_counter() - t0:.0f} s")
     batch = messages(0, args.orders)
     rate = import_rate(url, batch)
@@ -335,6 +379,15 @@ def run(url: str, ceiling_url: str, args: argparse.Namespace) -> None:
         f"hand-written SQL {ceiling:,.0f} orders/s, ratio {rate / ceiling:.2f} "
         f"(import per CPU second of this process: {CPU['import']:,.0f} orders)"
     )
+    whole = {}
+    with tempfile.TemporaryDirectory(prefix="pst-files-") as folder:
+        for layout, whole_url in zip(args.layouts, whole_urls, strict=True):
+            path = write_file(batch, layout, Path(folder))
+            whole[layout] = whole_process_rate(whole_url, path, args.orders)
+            print(
+                f"  whole process, `postsales import` of {layout}: {whole[layout]:,.0f} orders/s "
+                f"(ratio to the ceiling {whole[layout] / ceiling:.2f})"
+            )
     if os.environ.get("BENCH_JSON"):
         print(
             json.dumps(
@@ -344,6 +397,7 @@ def run(url: str, ceiling_url: str, args: argparse.Namespace) -> None:
                     "base": args.base,
                     "import_per_s": round(rate),
                     "ceiling_per_s": round(ceiling),
+                    "whole_process_per_s": {k: round(v) for k, v in whole.items()},
                 }
             )
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +25,16 @@ from postsales.core.persistence.migrate import upgrade
 from postsales.core.services.messages import import_lines
 
 ROOT = Path(__file__).resolve().parents[1]
+# The example outside plugin, which ./scripts/test installs into a folder of its own instead of
+# the venv ./scripts/run serves from (issue 13 item 8): on the path of the tests and of the
+# processes they start, and nowhere else.
+TEST_PLUGINS = ROOT / "var" / "test-plugins"
+if TEST_PLUGINS.is_dir():
+    sys.path.insert(0, str(TEST_PLUGINS))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(TEST_PLUGINS), os.environ.get("PYTHONPATH")) if p
+    )
+
 EXAMPLES = ROOT / "examples" / "messages"
 PG_URL = os.environ.get("POSTSALES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -17,7 +17,7 @@ from .main import cli, state
 @handled
 def demo(orders: int, seed: int, if_empty: bool) -> None:
     """Build demo orders, returns, refunds, appeasements, exchanges and reshipments."""
-    from postsales.core.services.demo import build_demo, has_orders
+    from postsales.core.services.demo import DAYS, build_demo, has_orders
     from postsales.core.services.schema import upgrade_database
 
     app = state().app(migrated=False)
@@ -30,7 +30,7 @@ def demo(orders: int, seed: int, if_empty: bool) -> None:
             report = build_demo(app, orders, seed=seed, progress=bar.update)
     else:
         report = build_demo(app, orders, seed=seed)
-    click.echo(f"{report.orders} orders imported")
+    click.echo(f"{report.orders} orders imported over {DAYS} days")
     for action, count in sorted(report.actions.items()):
         click.echo(f"  {action}: {count}")
     for name, password in report.users:

@@ -1,6 +1,10 @@
 """Demo data built by the engine's own flows (issue 2 item 10): catalog and stock messages,
 order-create and shipped messages through the importer, then post-sales actions run as agents
 would run them. Nothing is written to tables directly.
+
+It plays a month (issue 13 item 8): orders arrive over DAYS days, warehouses ship them a day
+or three later, and agents act on them in the days after, each step run with the clock set to
+its moment, so history, the dashboard's charts and the grid's newest orders look like a store's.
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -80,11 +84,13 @@ CITIES = {
 }
 TAX = {"ST1": Decimal("8"), "ST2": Decimal("19")}
 
+# (name, role, password, time zone): a team across zones, as a store's support team is.
 DEMO_USERS = (
-    ("agent", "agent", "agent-pass-1"),
-    ("supervisor", "supervisor", "supervisor-pass-1"),
-    ("admin", "admin", "admin-pass-1"),
+    ("agent", "agent", "agent-pass-1", "America/New_York"),
+    ("supervisor", "supervisor", "supervisor-pass-1", "Europe/Berlin"),
+    ("admin", "admin", "admin-pass-1", "UTC"),
 )
+DAYS = 30
 
 
 @attrs.define
@@ -118,7 +124,6 @@ def _catalog(app: Postsales, channels: list[str]) -> Iterator[str]:
                         "sku": sku,
                         "parent_sku": style,
                         "name": f"{name}, {size}, {color.title()}",
-                        "image_url": f"https://cdn.example.com/p/{sku}.jpg",
                         "prices": prices,
                     },
                 )
@@ -131,11 +136,12 @@ def _catalog(app: Postsales, channels: list[str]) -> Iterator[str]:
                     )
 
 
-def _order(app: Postsales, rnd: random.Random, n: int, channel: str) -> tuple[str, dict[str, Any]]:
+def _order(
+    app: Postsales, rnd: random.Random, n: int, channel: str, placed: datetime
+) -> tuple[str, dict[str, Any]]:
     ch = app.settings.sales_channels[channel]
     first, last = rnd.choice(FIRST), rnd.choice(LAST)
     city, state, zip_ = rnd.choice(CITIES.get(channel, CITIES["ST1"]))
-    origin = app.now() - timedelta(days=rnd.randint(0, 60), minutes=rnd.randint(0, 1440))
     order_id = f"{9 if channel != 'ST1' else 1}{n:08d}"
     email = f"{first}.{last}{n % 97}@example.com".lower()
     phone = f"(555) {rnd.randint(200, 999)}-{rnd.randint(1000, 9999)}"
@@ -156,7 +162,6 @@ def _order(app: Postsales, rnd: random.Random, n: int, channel: str) -> tuple[st
                 "sku": f"{style}-{size}-{color}",
                 "parent_sku": style,
                 "product_name": f"{name}, {size}, {color.title()}",
-                "image_url": f"https://cdn.example.com/p/{style}-{size}-{color}.jpg",
                 "shipping_address_reference": "1",
                 "amount": {
                     "original_price": _money(price),
@@ -226,7 +231,7 @@ def _order(app: Postsales, rnd: random.Random, n: int, channel: str) -> tuple[st
         "vat_country": ch.market,
         "currency": ch.currency,
         "origin": "WEB",
-        "origin_date": origin.isoformat(),
+        "origin_date": placed.isoformat(),
         "customer": {
             "id": f"C-{rnd.randint(1, 800)}",
             "type": rnd.choice(["registered", "registered", "guest", "b2b"]),
@@ -267,96 +272,174 @@ def build_demo(
 ) -> DemoReport:
     rnd = random.Random(seed)
     report = DemoReport()
-    for name, role, password in DEMO_USERS:
+    for name, role, password, zone in DEMO_USERS:
         try:
-            add_user(app, name, [role], password)
+            add_user(app, name, [role], password, zone)
             report.users.append((name, password))
         except PostsalesError:
             pass  # already there from an earlier demo
     channels = list(app.settings.sales_channels)
-    at = app.now().isoformat()
+    end = app.now()
+    start = end - timedelta(days=DAYS)
     importer = Importer(app)
-    importer.run(_catalog(app, channels))
-    created: list[tuple[str, dict[str, Any]]] = []
+    real_clock = app.clock
+    try:
+        app.clock = lambda: start
+        importer.run(_catalog(app, channels))
+        events = _timeline(app, rnd, orders, channels, start, end)
+        report.orders = _play(app, importer, events, report, progress)
+    finally:
+        app.clock = real_clock
+    return report
 
-    def order_messages() -> Iterator[str]:
-        for n in range(1, orders + 1):
-            order_id, order = _order(app, rnd, n, channels[n % len(channels)])
-            created.append((order_id, order))
-            yield _envelope(
-                f"demo-order-{order_id}", "sales.order_management.create", at, {"order": order}
+
+# An event of the month: (when, order (1…N), what, the order's id, its message or action).
+_Event = tuple[datetime, int, str, str, Any]
+
+
+def _timeline(
+    app: Postsales,
+    rnd: random.Random,
+    orders: int,
+    channels: list[str],
+    start: datetime,
+    end: datetime,
+) -> list[_Event]:
+    """Every order's arrival and what happens to it after, in time order; nothing after `end`."""
+    span = (end - start).total_seconds()
+    # More orders as the month goes on (a store that grows), none in the last minute.
+    arrivals = sorted(start + timedelta(seconds=span * rnd.random() ** 0.8) for _ in range(orders))
+    reasons = {cid: ch.return_reasons for cid, ch in app.settings.sales_channels.items()}
+    events: list[_Event] = []
+    for n, at in enumerate(arrivals, start=1):
+        at = min(at, end - timedelta(minutes=2))
+        placed = at - timedelta(minutes=rnd.randint(1, 30))
+        order_id, order = _order(app, rnd, n, channels[n % len(channels)], placed)
+        events.append((at, n, "order", order_id, _order_message(order_id, order, at)))
+        shipped_at = at + timedelta(hours=rnd.randint(18, 72))
+        if rnd.random() < 0.75 and shipped_at < end:
+            events.append(
+                (shipped_at, n, "shipped", order_id, _shipped(app, rnd, order, shipped_at))
             )
+            later = shipped_at + timedelta(hours=rnd.randint(24, 240))
+            action = _after_shipping(rnd, order, reasons[order["sales_channel_id"]])
+            if action is not None and later < end:
+                events.append((later, n, "action", order_id, action))
+        elif shipped_at >= end or rnd.random() < 0.5:
+            # Not shipped (yet): some are cancelled or held within hours.
+            soon = at + timedelta(minutes=rnd.randint(20, 600))
+            roll = rnd.random()
+            if soon < end and roll < 0.25:
+                events.append(
+                    (
+                        soon,
+                        n,
+                        "action",
+                        order_id,
+                        ("cancel", {"reason": "Customer changed their mind"}),
+                    )
+                )
+            elif soon < end and roll < 0.35:
+                events.append((soon, n, "action", order_id, ("hold", {"reason": "Address check"})))
+    events.sort(key=lambda e: (e[0], e[1]))
+    return events
 
-    importer.run(order_messages(), progress=progress)
-    report.orders = importer.report.applied
 
-    def shipped(order_id: str, order: dict[str, Any]) -> str:
-        channel = app.settings.sales_channels[order["sales_channel_id"]]
-        source = channel.sources[0]
-        lines = [ln["line_number"] for ln in order["order_lines"]]
-        return _envelope(
-            f"demo-shipped-{order_id}",
-            "logistics.shipment_request_management.shipped",
-            at,
-            {
-                "order_id": order_id,
-                "source_id": source,
-                "lines": lines,
-                "carrier": "UPS",
-                "tracking_number": f"1Z{rnd.randint(10**9, 10**10 - 1)}",
-                "tracking_link": "https://tracking.example.com/",
-            },
-        )
+def _order_message(order_id: str, order: dict[str, Any], at: datetime) -> str:
+    return _envelope(
+        f"demo-order-{order_id}", "sales.order_management.create", at.isoformat(), {"order": order}
+    )
 
-    to_ship = [(oid, o) for oid, o in created if rnd.random() < 0.6]
-    importer.run(shipped(oid, o) for oid, o in to_ship)
+
+def _shipped(app: Postsales, rnd: random.Random, order: dict[str, Any], at: datetime) -> str:
+    channel = app.settings.sales_channels[order["sales_channel_id"]]
+    return _envelope(
+        f"demo-shipped-{order['id']}",
+        "logistics.shipment_request_management.shipped",
+        at.isoformat(),
+        {
+            "order_id": order["id"],
+            "source_id": channel.sources[0],
+            "lines": [ln["line_number"] for ln in order["order_lines"]],
+            "carrier": "UPS",
+            "tracking_number": f"1Z{rnd.randint(10**9, 10**10 - 1)}",
+            "tracking_link": "https://tracking.example.com/",
+        },
+    )
+
+
+def _after_shipping(
+    rnd: random.Random, order: dict[str, Any], reasons: list[str]
+) -> tuple[str, dict[str, Any]] | None:
+    """What an agent does for the customer of a shipped order, if anything."""
+    roll = rnd.random()
+    if roll < 0.22:
+        return "return", {
+            "lines": [1],
+            "reason": rnd.choice(reasons),
+            "comment": "Customer called about this item",
+        }
+    if roll < 0.32:
+        return "appeasement", {
+            "line": 1,
+            "amount": "5.00",
+            "reason": "Late delivery",
+            "comment": "Goodwill",
+        }
+    if roll < 0.35:
+        return "reshipment", {"lines": [1], "reason": "Lost in transit"}
+    if roll < 0.38:
+        style, size, color = order["order_lines"][0]["sku"].split("-")
+        other = f"{style}-{SIZES[(SIZES.index(size) + 1) % 3]}-{color}"
+        return "exchange", {"items": [{"line": 1, "sku": other}], "reason": "Too small"}
+    if roll < 0.45:
+        return "comment", {"text": "Customer asked for the tracking link"}
+    return None
+
+
+def _play(
+    app: Postsales,
+    importer: Importer,
+    events: list[_Event],
+    report: DemoReport,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Run the events in order, the clock at each one's moment; messages that follow each
+    other go to the importer together (it stamps a batch with the clock at its start). The
+    number of orders imported."""
     system = get_user(app, None)
     agent = get_user(app, "agent") if any(u == "agent" for u, _ in report.users) else system
+    orders, others = Importer(app), importer  # orders counted apart from the warehouses' news
+    batch: list[tuple[str, str]] = []
+    batch_at = datetime.min
 
-    def act(order_id: str, action: str, params: dict[str, Any], user: Any = agent) -> bool:
-        if action not in app.registry.actions:
-            return False
+    def flush() -> None:
+        if batch:
+            app.clock = lambda: batch_at
+            # Within half an hour no order ships (that takes 18 h): orders first is safe.
+            orders.run(raw for kind, raw in batch if kind == "order")
+            others.run(raw for kind, raw in batch if kind != "order")
+            if progress is not None:
+                progress(sum(1 for kind, _raw in batch if kind == "order"))
+            batch.clear()
+
+    for at, _n, kind, order_id, what in events:
+        if kind != "action":
+            if not batch or at - batch_at > timedelta(minutes=30):
+                flush()
+                batch_at = at
+            batch.append((kind, what))
+            continue
+        flush()
+        name, params = what
+        if name not in app.registry.actions:
+            continue
+        app.clock = lambda at=at: at
         try:
-            run_action(app, order_id, action, params, user)
+            run_action(app, order_id, name, params, agent)
         except PostsalesError:
-            report.refused[action] = report.refused.get(action, 0) + 1
-            return False
-        report.actions[action] = report.actions.get(action, 0) + 1
-        return True
-
-    reasons = {cid: ch.return_reasons for cid, ch in app.settings.sales_channels.items()}
-    for order_id, order in to_ship:
-        roll = rnd.random()
-        ch = order["sales_channel_id"]
-        if roll < 0.25:
-            act(
-                order_id,
-                "return",
-                {
-                    "lines": [1],
-                    "reason": rnd.choice(reasons[ch]),
-                    "comment": "Customer called about this item",
-                },
-            )
-        elif roll < 0.35:
-            act(
-                order_id,
-                "appeasement",
-                {"line": 1, "amount": "5.00", "reason": "Late delivery", "comment": "Goodwill"},
-            )
-        elif roll < 0.40:
-            act(order_id, "reshipment", {"lines": [1], "reason": "Lost in transit"})
-        elif roll < 0.45:
-            sku = order["order_lines"][0]["sku"]
-            style, size, color = sku.split("-")
-            other = f"{style}-{SIZES[(SIZES.index(size) + 1) % 3]}-{color}"
-            act(order_id, "exchange", {"items": [{"line": 1, "sku": other}], "reason": "Too small"})
-        elif roll < 0.50:
-            act(order_id, "comment", {"text": "Customer asked for the tracking link"})
-    shipped_ids = {oid for oid, _ in to_ship}
-    unshipped = [oid for oid, _ in created if oid not in shipped_ids]
-    for order_id in unshipped[: len(unshipped) // 5]:
-        act(order_id, "cancel", {"reason": "Customer changed their mind"})
-    for order_id in unshipped[len(unshipped) // 5 : len(unshipped) // 4]:
-        act(order_id, "hold", {"reason": "Address check"})
-    return report
+            report.refused[name] = report.refused.get(name, 0) + 1
+            continue
+        report.actions[name] = report.actions.get(name, 0) + 1
+    flush()
+    return orders.report.applied

@@ -27,7 +27,7 @@ from ..domain.history import HistoryEvent, order_received
 from ..domain.orders import Order
 from ..domain.users import User
 from ..errors import BadInput, Forbidden, PostsalesError, Refused
-from ..message_stream import iter_documents
+from ..message_stream import iter_units, read_unit
 from ..messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
 from ..money import format_amount
 from ..persistence import tables as T
@@ -195,8 +195,8 @@ class Importer:
     # -- parallel_import.Sink: results in stream order --------------------------------------
 
     def take_serially(self, lines: Iterable[str], start: int) -> None:
-        for number, raw, value in iter_documents(lines, start):
-            self.feed(number, raw, value)
+        for number, text in iter_units(lines, start):
+            self.take_other(number, text)
 
     def take_order(
         self, number: int, raw: str, head: tuple[str, str, datetime], rows: NewOrder
@@ -207,7 +207,8 @@ class Importer:
             self.flush()
 
     def take_other(self, number: int, raw: str) -> None:
-        self.feed(number, raw)
+        for line, text, value in read_unit(number, raw):
+            self.feed(line, text, value)
 
     # -- in worker processes ------------------------------------------------------------------
 

@@ -10,27 +10,27 @@ letters, the same rows.
 Workers only ever return work for the importing process; they never touch the database. They
 hand back an order create's rows when it reads cleanly, and every other line (other message
 types, anything refused) by its place in the chunk, for the importing process to take through
-the serial path, which words refusals and applies the handlers. A chunk that is not one JSON
-value per line (pretty-printed documents, arrays) ends the parallel part: the rest of the
-stream, from that chunk on, is read serially, exactly as without workers.
+the serial path, which words refusals and applies the handlers. The importing process cuts the
+stream into messages first (`message_stream.iter_units`: one pass, nothing parsed), so JSON
+lines, pretty-printed documents and the elements of an array are all read in parallel alike
+(issue 18 item 2).
 """
 
 from __future__ import annotations
 
 import gc
 import itertools
-import json
 import multiprocessing
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
-from ..message_stream import _loads
+from ..message_stream import _loads, iter_units
 
-CHUNK_LINES = 250
+CHUNK_LINES = 250  # messages per chunk
 _MAX_WORKERS = 8
 
 # What a worker runs per decoded message: (envelope without its payload, rows) for an order
@@ -39,9 +39,10 @@ _build: Callable[[dict[str, Any]], tuple[Any, Any] | None] | None = None
 _dispose: Callable[[], None] | None = None
 
 
-# Chunks handed out, oldest first: (first line's number, lines, the worker's reading — None
-# for a chunk to be read serially).
-_InFlight = deque[tuple[int, list[str], "Future[list[tuple[Any, ...]] | None] | None"]]
+# A message as the stream holds it: (its first line's number, its text).
+_Unit = tuple[int, str]
+# Chunks handed out, oldest first: (messages, the worker's reading).
+_InFlight = deque[tuple[list[_Unit], "Future[list[tuple[Any, ...]]]"]]
 
 
 class Sink(Protocol):
@@ -49,9 +50,8 @@ class Sink(Protocol):
 
     def take_order(self, number: int, raw: str, envelope: Any, rows: Any) -> None: ...
 
-    def take_other(self, number: int, raw: str) -> None: ...
-
-    def take_serially(self, lines: Iterable[str], start: int) -> None: ...
+    def take_other(self, number: int, raw: str) -> None:
+        """A message the workers did not build, to be parsed and read here."""
 
 
 def default_workers() -> int:
@@ -77,12 +77,12 @@ def run(
     in each worker: it drops the database connections the fork copied, unused. The workers
     read ahead by a batch of the sink's and two chunks each, so that they keep busy while
     the sink writes a batch."""
-    chunks = _chunks(lines)
+    chunks = _chunks(iter_units(lines))
     first = next(chunks, None)
     if first is None:
         return
-    if len(first[1]) < CHUNK_LINES or not _one_value_per_line(first[1]):
-        sink.take_serially(_rest(first, (), chunks), first[0])
+    if len(first) < CHUNK_LINES:
+        _take_here(first, sink)
         return
     ahead = 2 * workers + -(-batch_size // CHUNK_LINES)
     global _build, _dispose
@@ -96,102 +96,47 @@ def run(
     collecting = gc.isenabled()
     gc.disable()
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start) as pool:
-
-        def hand_out(start: int, chunk: list[str]) -> bool:
-            """Queue a chunk, for a worker if it is JSON lines; True when it is not."""
-            serial = not _one_value_per_line(chunk)
-            future = None if serial else pool.submit(_read_chunk, start, chunk)
-            in_flight.append((start, chunk, future))
-            return serial
-
         try:
             # The workers start on the chunks that follow while this process reads the first
             # one itself, instead of waiting idle for the first result.
-            serial_ahead = any(
-                hand_out(start, chunk) for start, chunk in itertools.islice(chunks, ahead)
-            )
-            sink.take_serially(first[1], first[0])
-            if not serial_ahead:
-                for start, chunk in chunks:
-                    serial = hand_out(start, chunk)
-                    while in_flight and (serial or len(in_flight) > ahead):
-                        if not _take(in_flight, chunks, sink):
-                            return
+            for chunk in itertools.islice(chunks, ahead):
+                in_flight.append((chunk, pool.submit(_read_chunk, chunk)))
+            _take_here(first, sink)
+            for chunk in chunks:
+                in_flight.append((chunk, pool.submit(_read_chunk, chunk)))
+                while len(in_flight) > ahead:
+                    _take(in_flight.popleft(), sink)
             while in_flight:
-                if not _take(in_flight, chunks, sink):
-                    return
+                _take(in_flight.popleft(), sink)
         finally:
-            for _, _chunk, future in in_flight:
-                if future is not None:
-                    future.cancel()
+            for _chunk, future in in_flight:
+                future.cancel()
             _build = _dispose = None
             if collecting:
                 gc.enable()
 
 
-def _take(
-    in_flight: _InFlight,
-    chunks: Iterator[tuple[int, list[str]]],
-    sink: Sink,
-) -> bool:
-    """Hand the oldest chunk's results to the sink; False when it had to be read serially
-    (which takes the rest of the stream with it)."""
-    start, chunk, future = in_flight.popleft()
-    results = None if future is None else future.result()
-    if results is None:
-        _finish_serially(in_flight, (start, chunk), chunks, sink)
-        return False
-    for item in results:
-        if len(item) == 4:
-            number, offset, envelope, rows = item
-            sink.take_order(number, chunk[offset], envelope, rows)
+def _take_here(chunk: list[_Unit], sink: Sink) -> None:
+    for number, text in chunk:
+        sink.take_other(number, text)
+
+
+def _take(head: tuple[list[_Unit], Future[list[tuple[Any, ...]]]], sink: Sink) -> None:
+    """Hand the oldest chunk's results to the sink."""
+    chunk, future = head
+    for item in future.result():
+        if len(item) == 3:
+            offset, envelope, rows = item
+            number, raw = chunk[offset]
+            sink.take_order(number, raw, envelope, rows)
         else:
-            number, offset = item
-            sink.take_other(number, chunk[offset])
-    return True
+            sink.take_other(*chunk[item[0]])
 
 
-def _finish_serially(
-    in_flight: _InFlight,
-    head: tuple[int, list[str]],
-    chunks: Iterator[tuple[int, list[str]]],
-    sink: Sink,
-) -> None:
-    later = [chunk for _start, chunk, _future in in_flight]
-    for _start, _chunk, future in in_flight:
-        if future is not None:
-            future.cancel()
-    in_flight.clear()
-    sink.take_serially(_rest(head, later, chunks), head[0])
-
-
-def _rest(
-    head: tuple[int, list[str]], later: Iterable[list[str]], chunks: Iterator[tuple[int, list[str]]]
-) -> Iterator[str]:
-    yield from head[1]
-    for chunk in later:
-        yield from chunk
-    for _start, chunk in chunks:
-        yield from chunk
-
-
-def _chunks(lines: Iterator[str]) -> Iterator[tuple[int, list[str]]]:
-    """(number of the first line, lines) per CHUNK_LINES lines."""
-    start = 1
-    while chunk := list(itertools.islice(lines, CHUNK_LINES)):
-        yield start, chunk
-        start += len(chunk)
-
-
-def _one_value_per_line(chunk: list[str]) -> bool:
-    """Every line blank or an object on its own — JSON lines, the format for bulk imports."""
-    for line in chunk:
-        if line[:1] == "{":
-            if not line.rstrip().endswith("}"):
-                return False
-        elif line.strip():
-            return False
-    return True
+def _chunks(units: Iterator[_Unit]) -> Iterator[list[_Unit]]:
+    """CHUNK_LINES messages at a time."""
+    while chunk := list(itertools.islice(units, CHUNK_LINES)):
+        yield chunk
 
 
 def _start() -> None:
@@ -202,27 +147,19 @@ def _start() -> None:
         _dispose()
 
 
-def _read_chunk(start: int, chunk: list[str]) -> list[tuple[Any, ...]] | None:
-    """In a worker: per non-blank line, (number, offset, envelope, rows) for an order create
-    read cleanly, else (number, offset); None when a line is only the start of a document that
-    continues on later lines, which the serial reader joins."""
+def _read_chunk(chunk: list[_Unit]) -> list[tuple[Any, ...]]:
+    """In a worker: per message, (offset, envelope, rows) for an order create read cleanly,
+    else (offset,) — other types, arrays and anything refused are read by the importing
+    process, which words the refusal."""
     build = _build
     assert build is not None, "workers fork after run() sets the builder"
     results: list[tuple[Any, ...]] = []
-    for offset, line in enumerate(chunk):
-        if not line.strip():
-            continue
-        number = start + offset
+    for offset, (_number, text) in enumerate(chunk):
         try:
-            value = _loads(line)
-        except json.JSONDecodeError as exc:
-            if exc.pos >= len(line.rstrip()):
-                return None
-            results.append((number, offset))
-            continue
+            value = _loads(text)
         except (ValueError, RecursionError):
-            results.append((number, offset))
+            results.append((offset,))
             continue
         built = build(value) if isinstance(value, dict) else None
-        results.append((number, offset) if built is None else (number, offset, *built))
+        results.append((offset,) if built is None else (offset, *built))
     return results

@@ -24,6 +24,15 @@ except ImportError:  # pragma: no cover - a broken setup
     )
 
 
+def test_the_plugin_is_installed_for_the_tests_only() -> None:
+    """./scripts/test keeps it out of the venv that ./scripts/run serves the demo from: after a
+    test run the demo must not offer a "Store credit" action (issue 13 item 8)."""
+    from importlib.metadata import distribution
+
+    where = Path(str(distribution("postsales-store-credit").locate_file(""))).resolve()
+    assert where == (ROOT / "var" / "test-plugins").resolve()
+
+
 def config_with(tmp_path: Path, plugins: dict) -> str:
     data = yaml.safe_load((ROOT / "config" / "postsales.yaml").read_text())
     data["plugins"] = plugins

@@ -131,7 +131,7 @@ def test_workers_store_what_the_serial_import_stores(
     assert [o[0] for o in parallel["orders"]] == [f"B{n:06d}" for n in range(1, 41)]
 
 
-def test_a_pretty_printed_document_midway_is_read_serially_from_there(
+def test_a_pretty_printed_document_midway_is_read_with_the_rest(
     app: Postsales, twin_apps: Callable[[], Postsales], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel_import, "CHUNK_LINES", 5)
@@ -146,6 +146,38 @@ def test_a_pretty_printed_document_midway_is_read_serially_from_there(
     assert parallel["report"][0] == 30
     assert parallel["report"][2][0][0] == len(stream)  # the broken last line, numbered right
     assert "B000500" in [o[0] for o in parallel["orders"]]
+
+
+@pytest.mark.parametrize("layout", ["pretty", "array"])
+def test_workers_read_pretty_printed_files_and_arrays(
+    app: Postsales,
+    twin_apps: Callable[[], Postsales],
+    monkeypatch: pytest.MonkeyPatch,
+    layout: str,
+) -> None:
+    """Any layout is cut into messages before the workers read them (issue 18 item 2): the
+    workers store what the serial import stores, refusals numbered by their first line."""
+    monkeypatch.setattr(parallel_import, "CHUNK_LINES", 6)
+    docs: list[Any] = [json.loads(line) for line in mixed_stream() if line[:2] == '{"']
+    docs[7] = {"id": "not-an-envelope"}
+    if layout == "pretty":
+        stream = [ln for d in docs for ln in (json.dumps(d, indent=2) + "\n").splitlines(True)]
+    else:
+        stream = (json.dumps(docs, indent=2) + "\n").splitlines(True)
+    serial = snapshot(app, Importer(app, batch_size=4).run(iter(stream)))
+    other = twin_apps()
+    parallel = snapshot(other, Importer(other, batch_size=4, workers=2).run(iter(stream)))
+    assert parallel == serial
+    refused = parallel["report"][2]
+    assert [(message_id, reason[:20]) for _line, message_id, reason in refused] == [
+        ("bulk-100", "payload.order.order_"),
+        (None, "type: missing requir"),
+        ("bulk-101", "payload.order.sales_"),
+        ("other-id", "payload.order.id: or"),
+    ]
+    firsts = {n for n, line in enumerate(stream, start=1) if line.strip() == "{"}
+    assert {line for line, _id, _reason in refused} <= firsts
+    assert len(parallel["orders"]) > 30
 
 
 def test_orders_imported_many_rows_per_statement_are_searchable(
