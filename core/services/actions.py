@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from .. import widgets
 from ..actions import ActionSpec, action_schema, parse_params
 from ..bootstrap import Postsales
 from ..context import ActionContext
@@ -34,6 +35,8 @@ class ActionAvailability:
     confirm: str | None
     requirement: str
     plugin: str
+    confirm_label: Any = None  # text with {placeholders}, or f(order, result, params) -> text
+    description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The listing every door shows (API, `postsales actions --json`), in one shape."""
@@ -45,6 +48,8 @@ class ActionAvailability:
             "permission": self.permission,
             "params": self.params,
             "confirm": self.confirm,
+            "confirm_label": self.confirm_label if isinstance(self.confirm_label, str) else None,
+            "description": self.description,
             "requirement": self.requirement,
             "plugin": self.plugin,
         }
@@ -79,6 +84,9 @@ def _availability(app: Postsales, order: Order, ctx: ActionContext) -> list[Acti
     for name in sorted(app.registry.actions):
         spec = app.registry.actions[name]
         blocker = _blocker(spec, order, ctx)
+        schema = action_schema(spec, channel)
+        if blocker is None:
+            schema = _for_order(schema, widgets.resolve(spec.params, order, ctx))
         out.append(
             ActionAvailability(
                 name=name,
@@ -86,13 +94,27 @@ def _availability(app: Postsales, order: Order, ctx: ActionContext) -> list[Acti
                 permission=spec.permission,
                 available=blocker is None,
                 reason=blocker[0] if blocker else None,
-                params=action_schema(spec, channel),
+                params=schema,
                 confirm=spec.confirm,
+                confirm_label=spec.confirm_label,
+                description=spec.description,
                 requirement=spec.requirement,
                 plugin=app.registry.action_plugins[name],
             )
         )
     return out
+
+
+def _for_order(schema: dict[str, Any], resolved: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The action's schema with what this order offers (`x-options`, `x-maximum`…) merged in;
+    a copy, since `action_schema`'s dicts are shared."""
+    if not resolved:
+        return schema
+    props = dict(schema.get("properties", {}))
+    for name, extra in resolved.items():
+        if name in props:
+            props[name] = {**props[name], **extra}
+    return {**schema, "properties": props}
 
 
 def list_actions(app: Postsales, order_id: str, user: User) -> list[ActionAvailability]:
@@ -147,6 +169,7 @@ def run_action(
         params = parse_params(spec, raw_params)
         if blocker:
             raise blocker[1](blocker[0])
+        widgets.check(spec.params, params, order, ctx)
         returned = spec.run(order, params, ctx)
         result = dict(ctx.result)
         if returned:

@@ -364,7 +364,10 @@ def test_the_preview_says_what_is_not_refunded(sqlite_app: Postsales) -> None:
     assert "Note:</strong> 48.60 USD is owed for line(s) 1, but only 6.00 USD is left" in (
         preview.text
     )
-    assert "Refund <strong>6.00 USD</strong>" in preview.text
+    assert "<th colspan=\"2\">Refund total</th><td class=\"num\"><strong>6.00 USD</strong>" in (
+        preview.text
+    )
+    assert ">Create return and refund 6.00 USD</button>" in preview.text
 
 
 def test_missing_orders_and_forbidden_actions(web: Flask, client: FlaskClient) -> None:
@@ -579,7 +582,7 @@ def test_preview_then_confirm(probe_client: FlaskClient) -> None:
     fields = {"note": "hi", "count": "3", "urgent": "1", "payload": '{"a": 1}', "preview": "1"}
     preview = post(probe_client, f"/orders/{ORDER}/actions/probe", fields)
     assert preview.status_code == 200 and "Probe 3 times?" in preview.text
-    assert "Nothing has changed yet." in preview.text and ">Confirm</button>" in preview.text
+    assert "Nothing has changed yet." in preview.text and ">Probe</button>" in preview.text
     assert "probe hi" not in probe_client.get(f"/orders/{ORDER}").text
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', preview.text))
     assert "preview" not in hidden and hidden["count"] == "3"
