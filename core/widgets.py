@@ -142,6 +142,7 @@ def _line_option(order: Any, line: Any, reason: str | None) -> dict[str, Any]:
         "sku": line.sku,
         "status": line.status,
         "refundable": format_amount(refundable_remainder(line), order.currency),
+        "currency": order.currency,
         "disabled": reason,
     }
 
@@ -243,8 +244,8 @@ def _money_options(order: Any, meta: dict[str, Any], ctx: Any, params: type) -> 
             out["x-maximum"] = top
             out["x-hint"] = f"at most {top} {order.currency} {text} on line {number}".strip()
         elif per_line:
-            shown = "; ".join(f"line {n}: {v}" for n, v in per_line.items())
-            out["x-hint"] = f"at most, in {order.currency} {text}: {shown}".replace("  ", " ")
+            shown = ", ".join(f"line {n} {v}" for n, v in per_line.items())
+            out["x-hint"] = f"at most what is {text} on the line chosen: {shown} ({order.currency})"
         return out
     top = maximum_of(order, meta, ctx)
     if top is not None:
@@ -258,11 +259,16 @@ def resolve(params: type, order: Any, ctx: Any) -> dict[str, dict[str, Any]]:
     if not attrs.has(params):
         return {}
     out: dict[str, dict[str, Any]] = {}
+    limits = _line_limits(params, order, ctx)
     for f in attrs.fields(params):
         meta = dict(f.metadata)
         widget = meta.get("widget")
         if widget in (LINE, LINES):
-            out[f.name] = {"x-options": _lines(order, meta, ctx)}
+            options = _lines(order, meta, ctx)
+            for option in options:  # "45.00 USD left to appease", from the money field
+                if f.name in limits and option["disabled"] is None:
+                    option["limit"] = limits[f.name](order.line(option["value"]))
+            out[f.name] = {"x-options": options}
         elif widget == LINE_ITEMS:
             options = _lines(order, meta, ctx)
             item = _item_type(params, f.name)
@@ -287,6 +293,22 @@ def resolve(params: type, order: Any, ctx: Any) -> dict[str, dict[str, Any]]:
             out[f.name] = {"x-value": _prefill(order, meta)}
         elif widget == MONEY:
             out[f.name] = _money_options(order, meta, ctx, params)
+    return out
+
+
+def _line_limits(params: type, order: Any, ctx: Any) -> dict[str, Callable[[Any], str]]:
+    """For each line field that a money field's maximum depends on, the limit of a line."""
+    out = {}
+    for f in attrs.fields(params):
+        meta = dict(f.metadata)
+        if meta.get("widget") == MONEY and meta.get("line_field") and meta.get("maximum"):
+            text = meta.get("maximum_text", "at most")
+
+            def limit(line: Any, meta: dict[str, Any] = meta, text: str = text) -> str:
+                top = maximum_of(order, meta, ctx, line) or ZERO
+                return f"{_money(order, top)} {text}"
+
+            out[meta["line_field"]] = limit
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -17,7 +18,7 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from postsales.core.errors import BadInput, PostsalesError
+from postsales.core.errors import BadInput, Forbidden, PostsalesError
 from postsales.core.machines import ORDER
 from postsales.core.services.actions import (
     ActionAvailability,
@@ -25,6 +26,7 @@ from postsales.core.services.actions import (
     list_actions,
     order_with_actions,
     run_action,
+    said,
 )
 from postsales.core.services.search import (
     COLUMNS,
@@ -37,6 +39,7 @@ from postsales.core.services.search import (
 
 from . import once
 from . import preview as previews
+from .audit import audit_refusal
 from .context import localtime, require, services, user
 from .errors import error_page, shown_inline, status_for
 from .forms import field_of, form_fields, passthrough, read_params, shown
@@ -295,17 +298,25 @@ def act(order_id: str, name: str) -> Page:
         # A second send of the form may have lost the race to the first: show the first's.
         if sent is not None and (replay := once.answered(sent)) is not None:
             return replay
+        if isinstance(exc, Forbidden):
+            audit_refusal(services(), user(), exc, door="web")
+            return error_page(403, said(services(), name, exc.message, Forbidden))
         if not isinstance(exc, PostsalesError) or not shown_inline(exc):
             raise
-        # Bad input naming a field is shown next to it too (and the field marked invalid).
+        # Bad input naming a field is shown next to it too (and the field marked invalid),
+        # with the field's label rather than its name; reasons in the agent's words.
         field = field_of(getattr(exc, "field", None), fields)
+        message = said(services(), name, exc.message, type(exc))
+        if field:
+            label = next(f.label for f in fields if f.name == field)
+            message = re.sub(rf"^{re.escape(field)}(\[\d+\])?(\.\w+)?: ", f"{label}: ", message)
         return _order_page(
             order_id,
-            error=f"{action.label}: {exc.message}",
+            error=f"{action.label}: {message}",
             status=status_for(exc),
             open_action=name,
             values=request.form,
-            field_errors={field: exc.message} if field else None,
+            field_errors={field: message} if field else None,
         )
     if preview:
         return render_template(

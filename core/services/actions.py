@@ -20,6 +20,7 @@ from ..documents import order_document
 from ..domain.orders import Order
 from ..domain.users import User
 from ..errors import BadInput, Forbidden, Refused
+from ..wording import agent_words, local_time
 from .idempotency import KeyedRequest, keep_with
 from .orders import load_visible, with_stock
 
@@ -37,6 +38,7 @@ class ActionAvailability:
     plugin: str
     confirm_label: Any = None  # text with {placeholders}, or f(order, result, params) -> text
     description: str = ""
+    said: str | None = None  # the reason in the agent's words (the web shows this one)
 
     def to_dict(self) -> dict[str, Any]:
         """The listing every door shows (API, `postsales actions --json`), in one shape."""
@@ -72,10 +74,18 @@ def _blocker(spec: ActionSpec, order: Order, ctx: ActionContext) -> tuple[str, t
         return f"{spec.name} is switched off in sales channel {order.sales_channel}", Refused
     lock = order.lock
     if spec.respects_lock and lock and lock.active(ctx.now) and lock.holder != ctx.actor:
-        until = lock.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        until = local_time(lock.expires_at, ctx.user.timezone)  # the user's zone, as pages
         return f"order is locked by {lock.holder} until {until}", Refused
     reason = spec.unavailable_reason(order, ctx)
     return (reason, Refused) if reason else None
+
+
+def said(app: Postsales, name: str, reason: str, kind: type | None = None) -> str:
+    """A reason of action `name` as an agent reads it (issue 13 item 7)."""
+    labels = {n: s.label for n, s in app.registry.actions.items()}
+    if kind is Forbidden and name in labels:
+        return f"{labels[name]} is not part of your role; ask a supervisor"
+    return agent_words(reason, labels)
 
 
 def _availability(app: Postsales, order: Order, ctx: ActionContext) -> list[ActionAvailability]:
@@ -98,6 +108,7 @@ def _availability(app: Postsales, order: Order, ctx: ActionContext) -> list[Acti
                 confirm=spec.confirm,
                 confirm_label=spec.confirm_label,
                 description=spec.description,
+                said=said(app, name, blocker[0], blocker[1]) if blocker else None,
                 requirement=spec.requirement,
                 plugin=app.registry.action_plugins[name],
             )

@@ -15,12 +15,14 @@ from typing import Any
 from postsales.core import ActionContext, ActionSpec, NoParams, hookimpl
 from postsales.core.domain.history import Lock
 from postsales.core.domain.orders import Order
+from postsales.core.wording import local_time
 
 TAKEOVER = "order.takeover"
 
 
-def _until(lock: Lock) -> str:
-    return lock.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+def _until(lock: Lock, ctx: ActionContext | None = None) -> str:
+    """In the user's zone for a reason shown to them; UTC in the stored history summary."""
+    return local_time(lock.expires_at, ctx.user.timezone if ctx is not None else "UTC")
 
 
 def _active(order: Order, ctx: ActionContext) -> Lock | None:
@@ -41,9 +43,9 @@ def why_not_lock(order: Order, ctx: ActionContext) -> str | None:
     if lock is None:
         return None
     if lock.holder == ctx.actor:
-        return f"order is locked by you already (until {_until(lock)})"
+        return f"order is locked by you already (until {_until(lock, ctx)})"
     # The runner refuses this too (respects_lock); said here so lock is safe from any caller.
-    return f"order is locked by {lock.holder} until {_until(lock)}"
+    return f"order is locked by {lock.holder} until {_until(lock, ctx)}"
 
 
 def lock(order: Order, params: NoParams, ctx: ActionContext) -> None:
