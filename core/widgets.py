@@ -350,7 +350,6 @@ def check(params_cls: type, params: Any, order: Any, ctx: Any) -> None:
             text = meta.get("maximum_text", "allowed")
             where = f" on line {line.line_number}" if line is not None else ""
             raise BadInput(
-                f"{f.name}: {_money(order, value)} is more than {_money(order, top)} "
-                f"{text}{where}",
+                f"{f.name}: {_money(order, value)} is more than {_money(order, top)} {text}{where}",
                 field=f.name,
             )

@@ -139,7 +139,7 @@ class EditParams:
     # show their fields. The address is never validated further (A-7 allows any address).
     shipping_address: Address | None = param(
         w.ADDRESS, label="Shipping address", default=None, prefill="shipping_address",
-        help="Fields left alone keep the order's",
+        help="The new shipping address (the form starts from the order's)",
     )  # fmt: skip
     shipping_method: str | None = param(
         w.CHOICE, label="Shipping method", default=None, choices_from="shipping_methods"
