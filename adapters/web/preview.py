@@ -16,6 +16,8 @@ import attrs
 from postsales.core.services.actions import ActionAvailability, ActionOutcome
 
 EMAIL = "notification.email"
+# Parameters repeated on the confirmation as the agent entered them.
+_SAID = ("text", "long_text", "choice", "money", "return", "refund", "shipment", "source", "sku")
 
 
 @attrs.frozen
@@ -30,6 +32,8 @@ class Preview:
     messages: list[str]  # the other messages' types
     summary: str  # other ids created ("returns: RET-…")
     notes: list[str]
+    given: list[tuple[str, str]]  # what the agent entered (Reason: …), by label
+    danger: bool  # cancels or deletes: the button is red
 
 
 class _KeepMissing(dict):  # type: ignore[type-arg]
@@ -64,10 +68,18 @@ def _named_lines(action: ActionAvailability, params: dict[str, Any], doc: dict[s
     by_number = {ln["line_number"]: ln for ln in doc.get("lines", [])}
     props = action.params.get("properties", {})
     chosen: list[int] = []
+    changes: dict[int, str] = {}  # a line item's other values: "→ MJ01-L-RED", "5.00"
     for name, prop in props.items():
         if prop.get("x-widget") in ("line", "lines", "line_items") and name in params:
             chosen += [n for n in _numbers(params[name]) if n not in chosen]
-    return [by_number[n] for n in chosen if n in by_number]
+        if prop.get("x-widget") == "line_items" and isinstance(params.get(name), list):
+            for item in params[name]:
+                if isinstance(item, dict) and _numbers(item):
+                    rest = [str(v) for k, v in item.items() if k != "line"]
+                    changes[_numbers(item)[0]] = ", ".join(rest)
+    return [
+        {**by_number[n], "change": changes.get(n, "")} for n in chosen if n in by_number
+    ]
 
 
 def _created_refunds(outcome: ActionOutcome) -> list[dict[str, Any]]:
@@ -111,10 +123,16 @@ def build(
     created_orders = [{"id": oid} for oid in outcome.result.get("orders", [])]
     shown_keys = ("refunds", "orders", "notes", "deleted")
     summary = "; ".join(
-        f"{k.replace('_', ' ')}: {', '.join(map(str, v)) if isinstance(v, list | tuple) else v}"
+        f"{k.replace('_', ' ').capitalize()}: {', '.join(map(str, v)) if isinstance(v, list | tuple) else v}"
         for k, v in sorted(outcome.result.items())
         if k not in shown_keys and v
     )
+    props = action.params.get("properties", {})
+    given = [
+        (str(prop.get("title") or name.replace("_", " ").capitalize()), str(params[name]))
+        for name, prop in props.items()
+        if prop.get("x-widget") in _SAID and str(params.get(name, "")).strip()
+    ]
     return Preview(
         question=fill(action.confirm or "", values),
         button=button,
@@ -126,4 +144,6 @@ def build(
         messages=sorted({m["type"] for m in outcome.messages if m["type"] != EMAIL}),
         summary=summary,
         notes=list(outcome.result.get("notes", [])),
+        given=given,
+        danger=button.startswith(("Cancel", "Delete")),
     )
