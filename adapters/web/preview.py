@@ -77,9 +77,7 @@ def _named_lines(action: ActionAvailability, params: dict[str, Any], doc: dict[s
                 if isinstance(item, dict) and _numbers(item):
                     rest = [str(v) for k, v in item.items() if k != "line"]
                     changes[_numbers(item)[0]] = ", ".join(rest)
-    return [
-        {**by_number[n], "change": changes.get(n, "")} for n in chosen if n in by_number
-    ]
+    return [{**by_number[n], "change": changes.get(n, "")} for n in chosen if n in by_number]
 
 
 def _created_refunds(outcome: ActionOutcome) -> list[dict[str, Any]]:
@@ -92,6 +90,10 @@ def _created_refunds(outcome: ActionOutcome) -> list[dict[str, Any]]:
             lines = [{**rl, "name": names.get(rl["line_number"], "")} for rl in r["lines"]]
             out.append({**r, "lines": lines})
     return out
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
 def build(
@@ -123,7 +125,7 @@ def build(
     created_orders = [{"id": oid} for oid in outcome.result.get("orders", [])]
     shown_keys = ("refunds", "orders", "notes", "deleted")
     summary = "; ".join(
-        f"{k.replace('_', ' ').capitalize()}: {', '.join(map(str, v)) if isinstance(v, list | tuple) else v}"
+        f"{k.replace('_', ' ').capitalize()}: {_shown(v)}"
         for k, v in sorted(outcome.result.items())
         if k not in shown_keys and v
     )

@@ -9,8 +9,10 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from playwright import sync_api as playwright
 from werkzeug.serving import make_server
 
 from postsales.adapters.web import create_app
@@ -19,8 +21,6 @@ from postsales.core.services.orders import show_order
 from postsales.core.services.users import add_user, get_user
 from tests.adapters.forms_data import IN_STOCK, NEW, OUT_OF_STOCK, SHIPPED, load
 from tests.e2e.test_browser import CHROMIUM, FLAGS, sign_in
-
-from playwright import sync_api as playwright  # noqa: I001  (after the skip in test_browser)
 
 
 @pytest.fixture
@@ -58,13 +58,15 @@ def doc(app: Postsales, order_id: str) -> dict:
     return show_order(app, order_id, get_user(app, None))
 
 
-def open_action(page, server: str, order_id: str, label: str):  # type: ignore[no-untyped-def]
+def open_action(page: Any, server: str, order_id: str, label: str) -> Any:
     page.goto(f"{server}/orders/{order_id}")
     page.locator("summary", has_text=label).click()
     return page.locator("details.action[open] form")
 
 
-def test_exchange_and_reshipment_without_json(page, server: str, sqlite_app: Postsales, shots: Path) -> None:  # type: ignore[no-untyped-def]
+def test_exchange_and_reshipment_without_json(
+    page: Any, server: str, sqlite_app: Postsales, shots: Path
+) -> None:
     sign_in(page, server)
     form = open_action(page, server, SHIPPED, "New exchange")
     assert form.locator("textarea.mono").count() == 0  # no JSON box
@@ -102,7 +104,9 @@ def test_exchange_and_reshipment_without_json(page, server: str, sqlite_app: Pos
     assert address["address1"] == "6146 Honey Bluff Parkway" and address["last_name"] == "Costello"
 
 
-def test_cancel_waits_for_confirmation_and_runs_once(page, server: str, sqlite_app: Postsales, shots: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_waits_for_confirmation_and_runs_once(
+    page: Any, server: str, sqlite_app: Postsales, shots: Path
+) -> None:
     sign_in(page, server)
     form = open_action(page, server, NEW, "Cancel order")
     form.get_by_role("button", name="Review…").click()  # no reason: the browser asks for one
@@ -137,11 +141,13 @@ def test_cancel_waits_for_confirmation_and_runs_once(page, server: str, sqlite_a
     assert [r["kind"] for r in doc(sqlite_app, NEW)["refunds"]] == ["CANCELLATION"]
 
 
-def _error_of(page, fid: str) -> str:  # type: ignore[no-untyped-def]
+def _error_of(page: Any, fid: str) -> str:
     return page.locator(f"#{fid}-error").inner_text()
 
 
-def test_wrong_values_in_every_field(page, server: str, sqlite_app: Postsales, shots: Path) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_values_in_every_field(
+    page: Any, server: str, sqlite_app: Postsales, shots: Path
+) -> None:
     sign_in(page, server)
     before = doc(sqlite_app, SHIPPED)
 
@@ -198,9 +204,11 @@ def test_wrong_values_in_every_field(page, server: str, sqlite_app: Postsales, s
     assert after["related_order_ids"] == [] and len(after["history"]) == len(before["history"])
 
 
-def test_the_example_plugin_gets_the_same_widgets(page, server: str, sqlite_app: Postsales, shots: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_example_plugin_gets_the_same_widgets(
+    page: Any, server: str, sqlite_app: Postsales, shots: Path
+) -> None:
     if "store_credit" not in sqlite_app.registry.actions:
-        pytest.fail("the example plugin (examples/plugins/postsales-store-credit) is not installed")
+        pytest.fail("the example plugin examples/plugins/postsales-store-credit is not installed")
     sign_in(page, server)
     form = open_action(page, server, SHIPPED, "Store credit")
     options = form.get_by_label("Line").inner_text()
@@ -209,7 +217,8 @@ def test_the_example_plugin_gets_the_same_widgets(page, server: str, sqlite_app:
     form.get_by_label("Line").select_option("1")
     form.get_by_label("Amount").fill("45.01")
     form.get_by_role("button", name="Review…").click()
-    assert "more than 45.00 USD left to credit on line 1" in _error_of(page, "f-store_credit-amount")
+    said = _error_of(page, "f-store_credit-amount")
+    assert "more than 45.00 USD left to credit on line 1" in said
     form = page.locator("details.action[open] form")
     form.get_by_label("Amount").fill("12.00")
     form.get_by_role("button", name="Review…").click()
@@ -219,7 +228,7 @@ def test_the_example_plugin_gets_the_same_widgets(page, server: str, sqlite_app:
     assert [r["amount"] for r in doc(sqlite_app, SHIPPED)["refunds"]] == ["12.00"]
 
 
-def test_comment_line_breaks_show(page, server: str) -> None:  # type: ignore[no-untyped-def]
+def test_comment_line_breaks_show(page: Any, server: str) -> None:
     sign_in(page, server)
     page.goto(f"{server}/orders/{SHIPPED}")
     page.get_by_label("Add a comment").fill("First line\nSecond line")
