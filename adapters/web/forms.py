@@ -274,6 +274,26 @@ def field_of(path: str | None, fields: list[FormField]) -> str | None:
     return name if any(f.name == name for f in fields) else None
 
 
+_ITEM = re.compile(r"^\w+\[(\d+)\]\.(\w+)")
+
+
+def input_of(path: str | None, field: FormField, params: dict[str, Any]) -> str | None:
+    """The input of a row that an error's path names ("items[0].sku" -> "items-1-sku", the
+    row of the line sent first), so that input is marked invalid too."""
+    match = _ITEM.match(path or "")
+    sent = params.get(field.name)
+    if not match or not isinstance(sent, list) or int(match[1]) >= len(sent):
+        return None
+    index, part = int(match[1]), match[2]
+    if field.widget == "line_items":
+        line_part = next((p.name for p in field.parts if p.widget == "line"), "line")
+        row = sent[index].get(line_part) if isinstance(sent[index], dict) else None
+        return f"{field.name}-{row}-{part}" if row is not None else None
+    if field.widget == "rows":
+        return f"{field.name}-{index}-{part}"
+    return None
+
+
 def passthrough(form: MultiDict[str, str]) -> list[tuple[str, str]]:
     """The posted fields to carry, as hidden inputs, from a preview to its confirmation."""
     return [(k, v) for k, v in form.items(multi=True) if k not in CONTROL_FIELDS]

@@ -42,7 +42,7 @@ from . import preview as previews
 from .audit import audit_refusal
 from .context import localtime, require, services, user
 from .errors import error_page, shown_inline, status_for
-from .forms import field_of, form_fields, passthrough, read_params, shown
+from .forms import field_of, form_fields, input_of, passthrough, read_params, shown
 from .grid import (
     CHOICES,
     HINTS,
@@ -288,6 +288,7 @@ def act(order_id: str, name: str) -> Page:
     if sent is not None and (replay := once.answered(sent)) is not None:
         return replay
     fields = form_fields(action.params, {})
+    params: dict[str, Any] = {}
     try:
         params = read_params(fields, request.form)
         keyed = once.with_answer(sent, lambda outcome: _done(action, order_id, outcome))
@@ -307,16 +308,21 @@ def act(order_id: str, name: str) -> Page:
         # with the field's label rather than its name; reasons in the agent's words.
         field = field_of(getattr(exc, "field", None), fields)
         message = said(services(), name, exc.message, type(exc))
+        errors = {}
         if field:
-            label = next(f.label for f in fields if f.name == field)
-            message = re.sub(rf"^{re.escape(field)}(\[\d+\])?(\.\w+)?: ", f"{label}: ", message)
+            form_field = next(f for f in fields if f.name == field)
+            message = re.sub(rf"^{re.escape(field)}(\[\d+\])?(\.\w+)?: ",
+                             f"{form_field.label}: ", message)  # fmt: skip
+            errors[field] = message
+            if row_input := input_of(getattr(exc, "field", None), form_field, params):
+                errors[row_input] = message
         return _order_page(
             order_id,
             error=f"{action.label}: {message}",
             status=status_for(exc),
             open_action=name,
             values=request.form,
-            field_errors={field: message} if field else None,
+            field_errors=errors,
         )
     if preview:
         return render_template(

@@ -347,3 +347,12 @@ def test_a_time_window_of_a_lock_expires(services: Postsales) -> None:
     at = datetime.fromisoformat(expires).astimezone(ZoneInfo("Europe/Berlin"))
     assert reason == f"order is locked by ben until {at:%Y-%m-%d %H:%M %Z}"
     assert timedelta(0) < datetime.fromisoformat(expires) - services.now()
+
+
+def test_a_wrong_sku_marks_its_own_row(client: FlaskClient) -> None:
+    response = post(client, f"/orders/{SHIPPED}/actions/exchange",
+                    {"items-1-sku": "NOPE-1", "preview": "1"})  # fmt: skip
+    assert response.status_code == 422
+    assert '<select id="f-exchange-items-1-sku" name="items-1-sku" aria-invalid="true">' in (
+        response.text
+    )

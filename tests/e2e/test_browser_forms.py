@@ -198,6 +198,7 @@ def test_wrong_values_in_every_field(
     sku.select_option("NOPE-1")
     form.get_by_role("button", name="Review…").click()
     assert "NOPE-1 is not in the catalog" in _error_of(page, "f-exchange-items")
+    assert page.locator("#f-exchange-items-1-sku").get_attribute("aria-invalid") == "true"
 
     after = doc(sqlite_app, SHIPPED)
     assert after["refunds"] == before["refunds"] and after["returns"] == before["returns"]
