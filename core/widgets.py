@@ -124,6 +124,8 @@ def static_schema(field: Any) -> dict[str, Any]:
         out["x-currency"] = "the order's currency"
         if "maximum_text" in meta:
             out["x-maximum-text"] = meta["maximum_text"]
+        if "line_field" in meta:
+            out["x-line-field"] = meta["line_field"]
     if meta.get("widget") == ADDRESS:
         out["x-address-fields"] = [{"name": k, "label": v} for k, v in ADDRESS_LABELS]
     return out

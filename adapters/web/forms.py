@@ -52,6 +52,8 @@ class FormField:
     value: dict[str, str] = attrs.field(factory=dict)  # an address's prefilled values
     parts: tuple[FormField, ...] = ()  # the inputs of one row (line_items, rows, address)
     per_line: dict[str, str] = attrs.field(factory=dict)  # money: the maximum per line
+    line_field: str = ""  # money: the line field its maximum depends on
+    maximum_text: str = ""
 
 
 def _label(name: str, prop: dict[str, Any]) -> str:
@@ -118,6 +120,8 @@ def _field(name: str, prop: dict[str, Any], required: bool, currency: str) -> Fo
             currency=str(prop.get("x-currency", currency if currency else "")),
             maximum=str(prop.get("x-maximum", "")),
             per_line=dict(prop.get("x-maximum-per-line", {})),
+            line_field=str(prop.get("x-line-field", "")),
+            maximum_text=str(prop.get("x-maximum-text", "")),
             **common,
         )
     if widget in ("return", "refund", "shipment", "source"):

@@ -162,6 +162,10 @@ def test_wrong_values_in_every_field(
         form.get_by_label("Reason").fill("Late")
         form.get_by_role("button", name="Review…").click()
 
+    form = open_action(page, server, SHIPPED, "New appeasement")
+    form.get_by_label("Line").select_option("2")  # the hint follows the line chosen
+    assert form.locator(".hint-limit").inner_text() == "At most 50.00 USD left to appease on line 2"
+
     for amount, said in [
         ("-5", "Amount: must be more than 0"),
         ("0", "Amount: must be more than 0"),
