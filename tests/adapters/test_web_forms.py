@@ -356,3 +356,52 @@ def test_a_wrong_sku_marks_its_own_row(client: FlaskClient) -> None:
     assert '<select id="f-exchange-items-1-sku" name="items-1-sku" aria-invalid="true">' in (
         response.text
     )
+
+
+def _services_with(sqlite_app: Postsales, tmp_path: Path, **postsales: Any) -> Postsales:
+    config = yaml.safe_load((ROOT / "config" / "postsales.yaml").read_text())
+    config["sales_channels"]["ST1"]["postsales"].update(postsales)
+    path = tmp_path / "postsales.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return bootstrap(str(path), sqlite_app.engine.url.render_as_string(hide_password=False))
+
+
+def test_each_confirmation_button_says_what_it_does(sqlite_app: Postsales, tmp_path: Path) -> None:
+    from tests.adapters.test_web import make_draft
+
+    load(sqlite_app)
+    services = _services_with(
+        sqlite_app, tmp_path, auto_approve_return=False, auto_release_refund=False
+    )
+    add_user(services, "anna", ["supervisor"], PASSWORD)
+    system = get_user(services, None)
+    run_action(services, SHIPPED, "return", {"lines": [2], "reason": "Damaged", "comment": "c"},
+               system)  # fmt: skip  (RET-…-1, waits for approval)
+    run_action(services, SHIPPED, "appeasement", {"line": 1, "amount": "5.00", "reason": "Late"},
+               system)  # fmt: skip  (RF-…-1, waits for approval)
+    draft = make_draft(services)
+    client = make_web(services).test_client()
+    sign_in(client)
+    ret, refund = f"RET-{SHIPPED}-1", f"RF-{SHIPPED}-1"
+    cases = [
+        (SHIPPED, "approve_return", {"return_id": ret}, "Approve return and refund 54.00 USD"),
+        (SHIPPED, "cancel_return", {"return_id": ret}, f"Cancel return {ret}"),
+        (SHIPPED, "approve_refund", {"refund_id": refund}, "Refund 5.00 USD"),
+        (SHIPPED, "cancel_refund", {"refund_id": refund}, f"Cancel refund {refund}"),
+        (SHIPPED, "appeasement", {"line": "2", "amount": "1.50", "reason": "x"}, "Refund 1.50 USD"),
+        (SHIPPED, "return", {"lines": "1", "reason": "Damaged", "comment": "c"}, "Create return"),
+        (draft, "delete", {}, f"Delete draft {draft}"),
+        (draft, "add_payment", {"method": "card", "amount": "10.00"}, "Record payment"),
+    ]
+    for order_id, action, fields, button in cases:
+        page = client.get(f"/orders/{order_id}").text
+        assert f'action="/orders/{order_id}/actions/{action}"' in page, action
+        assert 'name="preview" value="1"' in form_of(page, order_id, action), action
+        preview = post(client, f"/orders/{order_id}/actions/{action}", {**fields, "preview": "1"})
+        assert preview.status_code == 200, (action, preview.text[:500])
+        assert f">{button}</button>" in preview.text, action
+        assert "Nothing has changed yet." in preview.text
+    after = doc(services)
+    assert [r["status"] for r in after["returns"]] == ["REQUESTED"]  # previews changed nothing
+    assert [r["status"] for r in after["refunds"]] == ["REQUESTED"]
+    services.engine.dispose()
