@@ -375,10 +375,12 @@ def test_each_confirmation_button_says_what_it_does(sqlite_app: Postsales, tmp_p
     )
     add_user(services, "anna", ["supervisor"], PASSWORD)
     system = get_user(services, None)
-    run_action(services, SHIPPED, "return", {"lines": [2], "reason": "Damaged", "comment": "c"},
-               system)  # fmt: skip  (RET-…-1, waits for approval)
-    run_action(services, SHIPPED, "appeasement", {"line": 1, "amount": "5.00", "reason": "Late"},
-               system)  # fmt: skip  (RF-…-1, waits for approval)
+    run_action(
+        services, SHIPPED, "return", {"lines": [2], "reason": "Damaged", "comment": "c"}, system
+    )  # fmt: skip  (RET-…-1, waits for approval)
+    run_action(
+        services, SHIPPED, "appeasement", {"line": 1, "amount": "5.00", "reason": "Late"}, system
+    )  # fmt: skip  (RF-…-1, waits for approval)
     draft = make_draft(services)
     client = make_web(services).test_client()
     sign_in(client)
