@@ -33,6 +33,7 @@ class Preview:
     summary: str  # other ids created ("returns: RET-…")
     notes: list[str]
     given: list[tuple[str, str]]  # what the agent entered (Reason: …), by label
+    deleted: list[str]  # orders deleted
     danger: bool  # cancels or deletes: the button is red
 
 
@@ -147,5 +148,6 @@ def build(
         summary=summary,
         notes=list(outcome.result.get("notes", [])),
         given=given,
+        deleted=list(outcome.result.get("deleted", [])),
         danger=button.startswith(("Cancel", "Delete")),
     )

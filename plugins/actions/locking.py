@@ -20,9 +20,9 @@ from postsales.core.wording import local_time
 TAKEOVER = "order.takeover"
 
 
-def _until(lock: Lock, ctx: ActionContext | None = None) -> str:
-    """In the user's zone for a reason shown to them; UTC in the stored history summary."""
-    return local_time(lock.expires_at, ctx.user.timezone if ctx is not None else "UTC")
+def _until(lock: Lock, ctx: ActionContext) -> str:
+    """In the user's zone, as the page around the reason shows times."""
+    return local_time(lock.expires_at, ctx.user.timezone)
 
 
 def _active(order: Order, ctx: ActionContext) -> Lock | None:
@@ -50,7 +50,10 @@ def why_not_lock(order: Order, ctx: ActionContext) -> str | None:
 
 def lock(order: Order, params: NoParams, ctx: ActionContext) -> None:
     order.lock = _new_lock(order, ctx)
-    ctx.record(order, "order.locked", f"Locked by {ctx.actor} until {_until(order.lock)}",
+    # No clock time in the stored summary: it is read in every user's zone (the page shows the
+    # expiry, in the reader's zone, above the order).
+    minutes = ctx.channel(order).postsales.lock_minutes
+    ctx.record(order, "order.locked", f"Locked by {ctx.actor} for {minutes} minutes",
                {"holder": ctx.actor, "expires_at": order.lock.expires_at.isoformat()})  # fmt: skip
 
 
@@ -63,8 +66,8 @@ def why_not_unlock(order: Order, ctx: ActionContext) -> str | None:
         return "order is not locked"
     if lock.holder != ctx.actor and not ctx.user.can(TAKEOVER):
         return (
-            f"order is locked by {lock.holder}; only {lock.holder} or a user with "
-            f"{TAKEOVER} can unlock it"
+            f"order is locked by {lock.holder}; only {lock.holder}, or a user allowed to take "
+            "orders over, can unlock it"
         )
     return None
 

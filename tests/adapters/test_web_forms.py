@@ -5,7 +5,6 @@ tests/e2e/test_browser_forms.py."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -305,22 +304,26 @@ def test_exchange_preview_names_the_new_order_and_the_email(
 
 
 def test_lock_reason_is_in_the_users_zone(services: Postsales, client: FlaskClient) -> None:
-    add_user(services, "ben", ["agent"], PASSWORD, "UTC")
+    """Issue 13 item 7: anna (Europe/Berlin) reads ben's lock in her zone, as the page does."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    add_user(services, "ben", ["agent"], PASSWORD, "America/New_York")
     run_action(services, SHIPPED, "lock", {}, get_user(services, "ben"))
-    html = client.get(f"/orders/{SHIPPED}").text  # anna, Europe/Berlin
-    reasons = re.findall(r"locked by ben until ([^<]*)<", html)
-    assert reasons and all(r.endswith(("CET", "CEST")) for r in reasons), reasons
-    expires = doc(services)["lock"]["expires_at"]
-    assert "UTC" not in " ".join(reasons) and expires
+    expires = datetime.fromisoformat(doc(services)["lock"]["expires_at"])
+    shown = f"{expires.astimezone(ZoneInfo('Europe/Berlin')):%Y-%m-%d %H:%M %Z}"
+    anna = get_user(services, "anna")
+    comment = next(a for a in list_actions(services, SHIPPED, anna) if a.name == "comment")
+    assert comment.reason == f"order is locked by ben until {shown}"
+    html = client.get(f"/orders/{SHIPPED}").text
+    assert f"order is locked by ben until {shown}" in html and " UTC<" not in html
 
 
 def test_comment_line_breaks_are_kept(client: FlaskClient) -> None:
     text = "Called the customer.\nShe will send it back.\n\nNo refund yet."
     assert post(client, f"/orders/{SHIPPED}/actions/comment", {"text": text}).status_code == 302
     html = client.get(f"/orders/{SHIPPED}").text
-    assert f'<span class="summary">{text.replace(chr(10), "&#10;")}' in html or (
-        f'<span class="summary">{text}</span>' in html
-    )
+    assert f'<span class="summary">{text}</span>' in html  # the breaks kept, shown by the CSS
     css = client.get("/static/style.css").text
     assert ".history .summary { white-space: pre-line; }" in css
 
@@ -331,31 +334,6 @@ def test_reasons_use_the_agents_words(services: Postsales, client: FlaskClient) 
     assert "Delete draft is possible only when the order is draft; it is new" in off
     assert "allowed in" not in off and "add_payment" not in off
     assert "no return is requested" in off
-
-
-def test_a_time_window_of_a_lock_expires(services: Postsales) -> None:
-    """The lock reason's time is the lock's own (moved into the zone, not recomputed)."""
-    add_user(services, "ben", ["agent"], PASSWORD, "America/New_York")
-    ben = get_user(services, "ben")
-    run_action(services, SHIPPED, "lock", {}, ben)
-    anna = get_user(services, "anna")
-    reason = next(a for a in list_actions(services, SHIPPED, anna) if a.name == "comment").reason
-    expires = doc(services)["lock"]["expires_at"]
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    at = datetime.fromisoformat(expires).astimezone(ZoneInfo("Europe/Berlin"))
-    assert reason == f"order is locked by ben until {at:%Y-%m-%d %H:%M %Z}"
-    assert timedelta(0) < datetime.fromisoformat(expires) - services.now()
-
-
-def test_a_wrong_sku_marks_its_own_row(client: FlaskClient) -> None:
-    response = post(client, f"/orders/{SHIPPED}/actions/exchange",
-                    {"items-1-sku": "NOPE-1", "preview": "1"})  # fmt: skip
-    assert response.status_code == 422
-    assert '<select id="f-exchange-items-1-sku" name="items-1-sku" aria-invalid="true">' in (
-        response.text
-    )
 
 
 def _services_with(sqlite_app: Postsales, tmp_path: Path, **postsales: Any) -> Postsales:
@@ -402,6 +380,8 @@ def test_each_confirmation_button_says_what_it_does(sqlite_app: Postsales, tmp_p
         preview = post(client, f"/orders/{order_id}/actions/{action}", {**fields, "preview": "1"})
         assert preview.status_code == 200, (action, preview.text[:500])
         assert f">{button}</button>" in preview.text, action
+        if action == "delete":
+            assert f"Order <strong>{draft}</strong> is deleted, with its history" in preview.text
         assert "Nothing has changed yet." in preview.text
     after = doc(services)
     assert [r["status"] for r in after["returns"]] == ["REQUESTED"]  # previews changed nothing
