@@ -387,3 +387,18 @@ def test_each_confirmation_button_says_what_it_does(sqlite_app: Postsales, tmp_p
     assert [r["status"] for r in after["returns"]] == ["REQUESTED"]  # previews changed nothing
     assert [r["status"] for r in after["refunds"]] == ["REQUESTED"]
     services.engine.dispose()
+
+
+def test_return_offers_only_sources_that_accept_returns(
+    sqlite_app: Postsales, tmp_path: Path
+) -> None:
+    load(sqlite_app)
+    services = _services_with(sqlite_app, tmp_path, return_source_manual=True)
+    add_user(services, "anna", ["supervisor"], PASSWORD)
+    client = make_web(services).test_client()
+    sign_in(client)
+    form = form_of(client.get(f"/orders/{SHIPPED}").text, SHIPPED, "return")
+    source = form.split('name="source"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="SOU1">SOU1 · Main warehouse</option>' in source
+    assert 'value="SOU3"' in source and 'value="SOU2"' not in source  # the outlet takes none
+    services.engine.dispose()
