@@ -109,3 +109,21 @@ def test_act_help_for_the_example_plugin(tmp_path: Path, sqlite_app: Postsales) 
     text = run("act", SHIPPED, "store_credit", "--help").output
     assert "line  (required; a line number of the order)  Line" in text
     assert "at most what is left to credit" in text
+
+
+def test_the_listing_validates_against_the_openapi_action_schema(api) -> None:  # type: ignore[no-untyped-def]
+    import jsonschema_rs as jsonschema  # schemathesis's own validator
+
+    schema = api.client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Action"]
+
+    def plain(node: object) -> object:  # OpenAPI's `nullable` as JSON schema
+        if isinstance(node, dict):
+            out = {k: plain(v) for k, v in node.items() if k != "nullable"}
+            if node.get("nullable") and "type" in out:
+                out["type"] = [out["type"], "null"]
+            return out
+        return [plain(v) for v in node] if isinstance(node, list) else node
+
+    validator = jsonschema.validator_for(plain(schema))
+    for action in listing(api).values():
+        assert [str(e) for e in validator.iter_errors(action)] == [], action["name"]
