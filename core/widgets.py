@@ -27,6 +27,7 @@ import attrs
 
 from .errors import BadInput
 from .money import ZERO, format_amount, parse_amount
+from .wording import status_words
 
 LINE = "line"
 LINES = "lines"
@@ -196,16 +197,20 @@ def _item_fields(cls: type) -> tuple[str | None, str | None]:
 
 def _refs(order: Any, kind: str, ctx: Any) -> list[tuple[str, str, Any]]:
     if kind == RETURN:
-        return [(r.id, f"{r.id} · lines {', '.join(map(str, r.lines))} · {r.status}", r)
-                for r in order.returns]  # fmt: skip
+        return [(r.id, f"{r.id} · lines {', '.join(map(str, r.lines))} · "
+                 f"{status_words(r.status)}", r) for r in order.returns]  # fmt: skip
     if kind == REFUND:
         return [
-            (r.id, f"{r.id} · {r.kind.lower()} {_money(order, r.amount)} · {r.status}", r)
+            (
+                r.id,
+                f"{r.id} · {r.kind.lower()} {_money(order, r.amount)} · {status_words(r.status)}",
+                r,
+            )
             for r in order.refunds
         ]
     if kind == SHIPMENT:
         return [(s.id, f"{s.id} · {s.source_id} · lines {', '.join(map(str, s.lines))} · "
-                 f"{s.status}", s) for s in order.shipments]  # fmt: skip
+                 f"{status_words(s.status)}", s) for s in order.shipments]  # fmt: skip
     sources = ctx.settings.sources
     return [(sid, f"{sid} · {getattr(src, 'name', '') or sid}", (sid, src))
             for sid, src in sorted(sources.items())]  # fmt: skip
