@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .gateways import GatewayAnswer, PaymentGateway
     from .hookspecs import hookimpl
     from .rules import Decision, Rule
+    from .widgets import param
 
 _EXPORTS = {
     "ActionContext": ".context",
@@ -36,6 +37,7 @@ _EXPORTS = {
     "Refused": ".errors",
     "Rule": ".rules",
     "hookimpl": ".hookspecs",
+    "param": ".widgets",
 }
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "Refused",
     "Rule",
     "hookimpl",
+    "param",
 ]
 
 

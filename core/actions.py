@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .errors import BadInput
+from .widgets import static_schema
 
 if TYPE_CHECKING:
     from .domain.orders import Order
@@ -37,11 +38,16 @@ class ActionSpec:
     - ``permission``: what the user needs (``order.cancel``).
     - ``applies_to``: order statuses in which it may be offered; empty means any. Narrower,
       channel-dependent conditions belong in ``why_unavailable``.
-    - ``params``: an attrs class; field ``metadata={"help": …, "choices": …}`` feeds forms.
+    - ``params``: an attrs class; field metadata (``postsales.core.widgets.param``: what a value
+      is, its label, help, choices, eligibility, maximum…) feeds every door's form and schema.
     - ``why_unavailable(order, ctx) -> str | None``: the reason it cannot run now, or None.
     - ``run(order, params, ctx) -> dict | None``: performs it through ``ctx``; returns the ids it
       created (merged into the result with anything ``ctx`` recorded).
-    - ``confirm``: a question the web app asks before running (A-5's confirmation step).
+    - ``confirm``: a question the web app asks before running (A-5's confirmation step), shown
+      with the dry run's effects. Every action that moves money, cancels or deletes has one.
+    - ``confirm_label``: the confirmation button's words, filled from the preview
+      (``{order_id}``, ``{refund_total}``, ``{lines}``, any parameter); default "Refund
+      {refund_total}" when the preview refunds, else the label.
     - ``locks``: False for actions that must work on a locked order (unlock, takeover).
     - ``on_closed``: True for the few actions that still make sense on a CLOSED order (a
       comment); every other action is unavailable there, whatever its other conditions.
@@ -56,6 +62,7 @@ class ActionSpec:
     why_unavailable: Callable[..., str | None] | None = None
     description: str = ""
     confirm: str | None = None
+    confirm_label: str | Callable[[dict, dict, dict], str] | None = None
     respects_lock: bool = True
     requirement: str = ""  # SPEC id, e.g. "A-1"
     on_closed: bool = False
@@ -127,6 +134,7 @@ def _object_schema(cls: type) -> dict[str, Any]:
             # A sales-channel setting (e.g. return_reasons): resolved per order by
             # `channel_schema`, since one static schema cannot know the order's channel.
             schema["x-choices-from"] = field.metadata["choices_from"]
+        schema.update(static_schema(field))
         props[field.name] = schema
         if field.default is attrs.NOTHING:
             required.append(field.name)

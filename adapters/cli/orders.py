@@ -10,6 +10,7 @@ import click
 
 from postsales.core.errors import BadInput
 
+from .act_help import ActCommand
 from .errors import handled
 from .main import cli, state
 from .output import Clock, emit_json, stock_table, table
@@ -154,7 +155,7 @@ def parse_param_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
-@cli.command()
+@cli.command(cls=ActCommand)
 @click.argument("order_id")
 @click.argument("action")
 @click.option("--param", "pairs", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
@@ -162,7 +163,9 @@ def parse_param_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True)
 @handled
 def act(order_id: str, action: str, pairs: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
-    """Run one action on an order (or preview it with --dry-run)."""
+    """Run one action on an order (or preview it with --dry-run).
+
+    `postsales act ID ACTION --help` lists that action's parameters."""
     from postsales.core.services.actions import run_action
 
     st = state()

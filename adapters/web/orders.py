@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -17,7 +18,7 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from postsales.core.errors import BadInput, PostsalesError
+from postsales.core.errors import BadInput, Forbidden, PostsalesError
 from postsales.core.machines import ORDER
 from postsales.core.services.actions import (
     ActionAvailability,
@@ -25,6 +26,7 @@ from postsales.core.services.actions import (
     list_actions,
     order_with_actions,
     run_action,
+    said,
 )
 from postsales.core.services.search import (
     COLUMNS,
@@ -36,9 +38,11 @@ from postsales.core.services.search import (
 )
 
 from . import once
+from . import preview as previews
+from .audit import audit_refusal
 from .context import localtime, require, services, user
 from .errors import error_page, shown_inline, status_for
-from .forms import form_fields, passthrough, read_params
+from .forms import field_of, form_fields, input_of, passthrough, read_params, shown
 from .grid import (
     CHOICES,
     HINTS,
@@ -225,10 +229,14 @@ def _order_page(
     status: int = 200,
     open_action: str | None = None,
     values: MultiDict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     order, actions = order_with_actions(services(), order_id, user())
     # Only an available action shows a form; the others are a label and a reason.
-    menu = [(a, form_fields(a.params, order) if a.available else []) for a in actions]
+    menu = [
+        (a, [f for f in form_fields(a.params, order) if shown(f)] if a.available else [])
+        for a in actions
+    ]
     channel = services().settings.sales_channels.get(order["sales_channel"])
     page = render_template(
         "order.html",
@@ -238,6 +246,7 @@ def _order_page(
         error=error,
         open_action=open_action,
         values=values or MultiDict(),
+        field_errors=field_errors or {},
     )
     return page, status
 
@@ -267,21 +276,6 @@ def _describe(result: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-class _KeepMissing(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def _question(template: str, params: dict[str, Any]) -> str:
-    """The action's confirmation question with the agent's values filled in
-    ("Refund {amount} on line {line}?" -> "Refund 12.50 on line 2?")."""
-    shown = {k: ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in params.items()}
-    try:
-        return template.format_map(_KeepMissing(shown))
-    except (ValueError, IndexError, KeyError, AttributeError, TypeError):
-        return template  # a plugin's odd braces must not cost the agent the page
-
-
 @bp.route("/orders/<order_id>/actions/<name>", methods=["POST"])
 def act(order_id: str, name: str) -> Page:
     """Run an action, or with `preview=1` show what it would do and ask for confirmation.
@@ -293,8 +287,10 @@ def act(order_id: str, name: str) -> Page:
     sent = None if preview else once.sent_form()
     if sent is not None and (replay := once.answered(sent)) is not None:
         return replay
+    fields = form_fields(action.params, {})
+    params: dict[str, Any] = {}
     try:
-        params = read_params(form_fields(action.params, {}), request.form)
+        params = read_params(fields, request.form)
         keyed = once.with_answer(sent, lambda outcome: _done(action, order_id, outcome))
         outcome = run_action(
             services(), order_id, name, params, user(), dry_run=preview, keyed=keyed
@@ -303,25 +299,37 @@ def act(order_id: str, name: str) -> Page:
         # A second send of the form may have lost the race to the first: show the first's.
         if sent is not None and (replay := once.answered(sent)) is not None:
             return replay
+        if isinstance(exc, Forbidden):
+            audit_refusal(services(), user(), exc, door="web")
+            return error_page(403, said(services(), name, exc.message, Forbidden))
         if not isinstance(exc, PostsalesError) or not shown_inline(exc):
             raise
+        # Bad input naming a field is shown next to it too (and the field marked invalid),
+        # with the field's label rather than its name; reasons in the agent's words.
+        field = field_of(getattr(exc, "field", None), fields)
+        message = said(services(), name, exc.message, type(exc))
+        errors = {}
+        if field:
+            form_field = next(f for f in fields if f.name == field)
+            message = re.sub(rf"^{re.escape(field)}(\[\d+\])?(\.\w+)?: ",
+                             f"{form_field.label}: ", message)  # fmt: skip
+            errors[field] = message
+            if row_input := input_of(getattr(exc, "field", None), form_field, params):
+                errors[row_input] = message
         return _order_page(
             order_id,
-            error=f"{action.label}: {exc.message}",
+            error=f"{action.label}: {message}",
             status=status_for(exc),
             open_action=name,
             values=request.form,
+            field_errors=errors,
         )
     if preview:
-        created_refunds = set(outcome.result.get("refunds", []))
         return render_template(
             "preview.html",
             order_id=order_id,
             action=action,
-            question=_question(action.confirm or "", params),
-            outcome=outcome,
-            summary=_describe(outcome.result),
-            refunds=[r for r in outcome.order["refunds"] if r["id"] in created_refunds],
+            preview=previews.build(action, outcome, params, order_id),
             currency=outcome.order["currency"],
             hidden=passthrough(request.form),
         )

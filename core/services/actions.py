@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from .. import widgets
 from ..actions import ActionSpec, action_schema, parse_params
 from ..bootstrap import Postsales
 from ..context import ActionContext
@@ -19,6 +20,7 @@ from ..documents import order_document
 from ..domain.orders import Order
 from ..domain.users import User
 from ..errors import BadInput, Forbidden, Refused
+from ..wording import agent_words, local_time
 from .idempotency import KeyedRequest, keep_with
 from .orders import load_visible, with_stock
 
@@ -34,6 +36,9 @@ class ActionAvailability:
     confirm: str | None
     requirement: str
     plugin: str
+    confirm_label: Any = None  # text with {placeholders}, or f(order, result, params) -> text
+    description: str = ""
+    said: str | None = None  # the reason in the agent's words (the web shows this one)
 
     def to_dict(self) -> dict[str, Any]:
         """The listing every door shows (API, `postsales actions --json`), in one shape."""
@@ -45,6 +50,8 @@ class ActionAvailability:
             "permission": self.permission,
             "params": self.params,
             "confirm": self.confirm,
+            "confirm_label": self.confirm_label if isinstance(self.confirm_label, str) else None,
+            "description": self.description,
             "requirement": self.requirement,
             "plugin": self.plugin,
         }
@@ -67,10 +74,18 @@ def _blocker(spec: ActionSpec, order: Order, ctx: ActionContext) -> tuple[str, t
         return f"{spec.name} is switched off in sales channel {order.sales_channel}", Refused
     lock = order.lock
     if spec.respects_lock and lock and lock.active(ctx.now) and lock.holder != ctx.actor:
-        until = lock.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        until = local_time(lock.expires_at, ctx.user.timezone)  # the user's zone, as pages
         return f"order is locked by {lock.holder} until {until}", Refused
     reason = spec.unavailable_reason(order, ctx)
     return (reason, Refused) if reason else None
+
+
+def said(app: Postsales, name: str, reason: str, kind: type | None = None) -> str:
+    """A reason of action `name` as an agent reads it (issue 13 item 7)."""
+    labels = {n: s.label for n, s in app.registry.actions.items()}
+    if kind is Forbidden and name in labels:
+        return f"{labels[name]} is not part of your role; ask a supervisor"
+    return agent_words(reason, labels)
 
 
 def _availability(app: Postsales, order: Order, ctx: ActionContext) -> list[ActionAvailability]:
@@ -79,6 +94,9 @@ def _availability(app: Postsales, order: Order, ctx: ActionContext) -> list[Acti
     for name in sorted(app.registry.actions):
         spec = app.registry.actions[name]
         blocker = _blocker(spec, order, ctx)
+        schema = action_schema(spec, channel)
+        if blocker is None:
+            schema = _for_order(schema, widgets.resolve(spec.params, order, ctx))
         out.append(
             ActionAvailability(
                 name=name,
@@ -86,13 +104,28 @@ def _availability(app: Postsales, order: Order, ctx: ActionContext) -> list[Acti
                 permission=spec.permission,
                 available=blocker is None,
                 reason=blocker[0] if blocker else None,
-                params=action_schema(spec, channel),
+                params=schema,
                 confirm=spec.confirm,
+                confirm_label=spec.confirm_label,
+                description=spec.description,
+                said=said(app, name, blocker[0], blocker[1]) if blocker else None,
                 requirement=spec.requirement,
                 plugin=app.registry.action_plugins[name],
             )
         )
     return out
+
+
+def _for_order(schema: dict[str, Any], resolved: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The action's schema with what this order offers (`x-options`, `x-maximum`…) merged in;
+    a copy, since `action_schema`'s dicts are shared."""
+    if not resolved:
+        return schema
+    props = dict(schema.get("properties", {}))
+    for name, extra in resolved.items():
+        if name in props:
+            props[name] = {**props[name], **extra}
+    return {**schema, "properties": props}
 
 
 def list_actions(app: Postsales, order_id: str, user: User) -> list[ActionAvailability]:
@@ -147,6 +180,7 @@ def run_action(
         params = parse_params(spec, raw_params)
         if blocker:
             raise blocker[1](blocker[0])
+        widgets.check(spec.params, params, order, ctx)
         returned = spec.run(order, params, ctx)
         result = dict(ctx.result)
         if returned:

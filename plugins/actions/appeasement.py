@@ -18,6 +18,7 @@ from postsales.core.domain.refunds import appeasable_amount, order_refundable
 from postsales.core.money import ZERO, format_amount, parse_amount
 from postsales.core.rules import Decision, combine
 from postsales.core.services.refunds import create_refund
+from postsales.core.widgets import LINE, LONG_TEXT, MONEY, TEXT, param
 
 REQUIREMENT = "A-5"
 
@@ -26,10 +27,13 @@ REQUIREMENT = "A-5"
 class AppeasementParams:
     """One line, an amount up to what is left to appease, a reason and a comment."""
 
-    line: int = attrs.field(metadata={"help": "Line number"})
-    amount: Decimal = attrs.field(metadata={"help": "Amount to refund (at most the appeasable)"})
-    reason: str = attrs.field(metadata={"help": "Refund reason"})
-    comment: str = attrs.field(default="", metadata={"help": "Description"})
+    line: int = param(LINE, label="Line", eligible=lambda o, ln, ctx: not_appeasable(o, ln))
+    amount: Decimal = param(
+        MONEY, label="Amount", line_field="line", maximum_text="left to appease",
+        maximum=lambda o, ctx, ln: appeasable(o, ln),
+    )  # fmt: skip
+    reason: str = param(TEXT, label="Reason", help="Refund reason")
+    comment: str = param(LONG_TEXT, label="Comment", default="", help="Description")
 
 
 def appeasable(order: Order, line: OrderLine) -> Decimal:
@@ -37,6 +41,17 @@ def appeasable(order: Order, line: OrderLine) -> Decimal:
     if line.status == "CANCELLED":
         return ZERO
     return min(appeasable_amount(line), order_refundable(order))
+
+
+def not_appeasable(order: Order, line: OrderLine) -> str | None:
+    """Why a line cannot be appeased now, in the agent's words (None: it can)."""
+    if line.status == "CANCELLED":
+        return "cancelled"
+    if appeasable(order, line) <= ZERO:
+        if appeasable_amount(line) <= ZERO:
+            return "fully refunded"
+        return "nothing is left of the captured amount"
+    return None
 
 
 def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
@@ -122,6 +137,7 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             description="Refund part of a line's net amount (D-2).",
             # Shown as is above the preview, which lists the amount and line (web adapter).
             confirm="Refund this amount on this line to the customer?",
+            confirm_label="Refund {refund_total}",
             requirement=REQUIREMENT,
         )
     ]

@@ -19,6 +19,7 @@ from postsales.core.services import inventory
 from postsales.core.services.lifecycle import sync_order_status
 from postsales.core.services.messages_out import order_updated
 from postsales.core.services.refunds import refund_owed
+from postsales.core.widgets import LINES, LONG_TEXT, param
 
 REQUIREMENT = "A-1"
 CANCELLABLE = ("NEW", "ALLOCATED")  # the line machine's sources of `cancel`
@@ -28,10 +29,32 @@ CANCELLABLE = ("NEW", "ALLOCATED")  # the line machine's sources of `cancel`
 class CancelParams:
     """Which lines to cancel (none given: the whole order) and why."""
 
-    lines: list[int] | None = attrs.field(
-        default=None, metadata={"help": "Line numbers to cancel; leave empty to cancel the order"}
-    )
-    reason: str = attrs.field(default="", metadata={"help": "Reason for the cancellation"})
+    lines: list[int] | None = param(
+        LINES, label="Lines", default=None, eligible=lambda o, ln, ctx: not_cancellable(ln),
+        help="Lines to cancel; none ticked cancels the whole order",
+    )  # fmt: skip
+    reason: str = param(
+        LONG_TEXT, label="Reason", default="", required_in_forms=True,
+        help="Why the order is cancelled; the customer's e-mail says it",
+    )  # fmt: skip
+
+
+def not_cancellable(line: OrderLine) -> str | None:
+    """Why a line cannot be cancelled, in the agent's words (None: it can)."""
+    if line.status in CANCELLABLE:
+        return None
+    if line.status == "CANCELLED":
+        return "already cancelled"
+    return f"{line.status.lower().replace('_', ' ')}: a shipped line is returned, not cancelled"
+
+
+def confirm_label(order: dict, result: dict, params: dict) -> str:
+    """ "Cancel order 000000102", or "Cancel lines 1, 3 of order 000000102"."""
+    lines = result.get("cancelled_lines") or []
+    if not params.get("lines") or len(lines) == len(order.get("lines", [])):
+        return f"Cancel order {order['id']}"
+    what = ("lines " if len(lines) > 1 else "line ") + ", ".join(map(str, lines))
+    return f"Cancel {what} of order {order['id']}"
 
 
 def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
@@ -164,6 +187,8 @@ def postsales_register_actions(settings: object) -> list[ActionSpec]:
             run=run,
             why_unavailable=why_unavailable,
             description="Cancel the whole order or selected lines; captured money is refunded.",
+            confirm="Cancel this order? The customer is e-mailed and captured money refunded.",
+            confirm_label=confirm_label,
             requirement=REQUIREMENT,
         )
     ]

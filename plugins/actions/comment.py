@@ -12,6 +12,7 @@ import attrs
 
 from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
 from postsales.core.domain.orders import Order
+from postsales.core.widgets import LONG_TEXT, param
 
 TEXT_MAX = 4000  # a long call summary fits; a pasted e-mail thread does not
 
@@ -26,9 +27,10 @@ def _text(_inst: Any, _attr: Any, value: str) -> None:
 
 @attrs.frozen
 class CommentParams:
-    text: str = attrs.field(
-        validator=_text, metadata={"help": f"the comment (at most {TEXT_MAX} characters)"}
-    )
+    text: str = param(
+        LONG_TEXT, label="Comment", validator=_text, max_length=TEXT_MAX,
+        help=f"the comment (at most {TEXT_MAX} characters)",
+    )  # fmt: skip
 
 
 def run(order: Order, params: CommentParams, ctx: ActionContext) -> None:

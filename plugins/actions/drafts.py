@@ -13,12 +13,14 @@ from typing import Any
 import attrs
 
 from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, Refused, hookimpl
+from postsales.core import widgets as w
 from postsales.core.domain.customers import Address
 from postsales.core.domain.orders import Order, OrderLine, Payment, PaymentOperation
 from postsales.core.domain.pricing import catalog_lines, listed_price, reprice
 from postsales.core.machines import LINE, ORDER, fire
 from postsales.core.money import ZERO, format_amount, parse_amount
 from postsales.core.services.messages_out import order_updated
+from postsales.core.widgets import param
 
 EDITABLE = ("DRAFT", "NEW", "RECEIVED", "ONHOLD")  # not yet released to shipping (A-14)
 PAYABLE = EDITABLE  # 004: an order must be paid before it is released
@@ -49,14 +51,14 @@ def _amount(value: Any, order: Order, path: str) -> Decimal:
 
 @attrs.frozen
 class PaymentParams:
-    method: str = attrs.field(
-        metadata={
-            "help": "a payment method of the sales channel",
-            "choices_from": "payment_methods",
-        }
+    method: str = param(w.CHOICE, label="Payment method", choices_from="payment_methods")
+    amount: Decimal = param(
+        w.MONEY, label="Amount", help="The amount paid", maximum_text="due",
+        maximum=lambda order, ctx: order.total_due,
+    )  # fmt: skip
+    payment_id: str = param(
+        w.TEXT, label="Payment ID", default="", help="The provider's reference", max_length=128
     )
-    amount: Decimal = attrs.field(metadata={"help": "the amount paid, at most the total due"})
-    payment_id: str = attrs.field(default="", metadata={"help": "the provider's reference"})
 
 
 def why_not_pay(order: Order, ctx: ActionContext) -> str | None:
@@ -116,36 +118,41 @@ def add_payment(order: Order, params: PaymentParams, ctx: ActionContext) -> dict
 class LineEdit:
     """`{"line": n, "remove": true}` removes a NEW line; `{"sku", "quantity", "price"?}` adds."""
 
-    line: int | None = attrs.field(default=None, metadata={"help": "the line to remove"})
-    remove: bool = attrs.field(default=False, metadata={"help": "true to remove `line`"})
-    sku: str | None = attrs.field(default=None, metadata={"help": "the SKU to add"})
-    quantity: int = attrs.field(default=1, metadata={"help": "units to add (one line each)"})
-    price: Decimal | None = attrs.field(default=None, metadata={"help": "default: channel price"})
+    line: int | None = param(w.LINE, label="Line", default=None, help="the line to remove")
+    remove: bool = param(label="Remove", default=False, help="remove this line")
+    sku: str | None = param(w.SKU, label="Add SKU", default=None, help="the SKU to add")
+    quantity: int = param(label="Quantity", default=1, help="units to add (one line each)")
+    price: Decimal | None = param(
+        w.MONEY, label="Price", default=None, help="default: channel price"
+    )
 
 
 @attrs.frozen
 class DiscountEdit:
-    line: int = attrs.field(metadata={"help": "the line"})
-    amount: Decimal = attrs.field(metadata={"help": "its new discount, e.g. 5.00"})
+    line: int = param(w.LINE, label="Line")
+    amount: Decimal = param(w.MONEY, label="Discount", help="its new discount, e.g. 5.00")
 
 
 @attrs.frozen
 class EditParams:
     # Typed objects: parse_params checks their keys and types, and the forms and the API schema
     # show their fields. The address is never validated further (A-7 allows any address).
-    shipping_address: Address | None = attrs.field(
-        default=None, metadata={"help": "shipping address"}
+    shipping_address: Address | None = param(
+        w.ADDRESS, label="Shipping address", default=None, prefill="shipping_address",
+        help="The new shipping address (the form starts from the order's)",
+    )  # fmt: skip
+    shipping_method: str | None = param(
+        w.CHOICE, label="Shipping method", default=None, choices_from="shipping_methods"
     )
-    shipping_method: str | None = attrs.field(
-        default=None, metadata={"help": "shipping method", "choices_from": "shipping_methods"}
-    )
-    save_to_address_book: bool = attrs.field(
-        default=False, metadata={"help": "also save the new address to the address book"}
-    )
-    lines: list[LineEdit] | None = attrs.field(
-        default=None, metadata={"help": "lines to remove/add"}
-    )
-    discounts: list[DiscountEdit] | None = attrs.field(default=None, metadata={"help": "discounts"})
+    save_to_address_book: bool = param(
+        label="Save to address book", default=False,
+        help="also save the new address to the customer's address book",
+    )  # fmt: skip
+    lines: list[LineEdit] | None = param(label="Remove or add lines", default=None)
+    discounts: list[DiscountEdit] | None = param(
+        w.LINE_ITEMS, label="Discounts", default=None, help="A new discount for NEW lines",
+        eligible=lambda o, ln, ctx: None if ln.status == "NEW" else "only NEW lines are edited",
+    )  # fmt: skip
 
 
 def _line(order: Order, number: int, path: str) -> OrderLine:
@@ -308,6 +315,8 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             applies_to=PAYABLE,
             why_unavailable=why_not_pay,
             description="Record a payment; a fully paid draft is placed.",
+            confirm="Record a payment of {amount} by {method}?",
+            confirm_label="Record payment",
             requirement="A-13",
         ),
         ActionSpec(
@@ -328,6 +337,7 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             applies_to=("DRAFT",),
             why_unavailable=why_not_delete,
             confirm="Delete this draft order? This cannot be undone.",
+            confirm_label="Delete draft {order_id}",
             requirement="A-15",
         ),
     ]

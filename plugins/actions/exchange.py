@@ -22,6 +22,7 @@ from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimp
 from postsales.core.domain.orders import Order, OrderLine
 from postsales.core.services import child_orders
 from postsales.core.services.messages_out import notify_exchange, order_updated
+from postsales.core.widgets import LINE, LINE_ITEMS, SKU, TEXT, param
 
 REQUIREMENT = "A-6"
 ORDER_TYPE = "EXCHANGE"
@@ -31,18 +32,27 @@ ORDER_TYPE = "EXCHANGE"
 class ExchangeItem:
     """One line to exchange and the sibling SKU the customer gets instead."""
 
-    line: int = attrs.field(metadata={"help": "Line number to exchange"})
-    sku: str = attrs.field(metadata={"help": "New SKU (same parent SKU, in stock)"})
+    line: int = param(LINE, label="Line", help="Line number to exchange")
+    sku: str = param(SKU, label="New SKU", help="Another SKU of the same product, in stock")
 
 
 @attrs.frozen
 class ExchangeParams:
     """The lines to exchange, each with its new SKU, and why."""
 
-    items: list[ExchangeItem] = attrs.field(
-        metadata={"help": 'Lines and new SKUs, e.g. [{"line": 1, "sku": "MJ01-L-RED"}]'}
-    )
-    reason: str = attrs.field(default="", metadata={"help": "Reason for the exchange"})
+    items: list[ExchangeItem] = param(
+        LINE_ITEMS, label="Lines to exchange", eligible=lambda o, ln, ctx: not_exchangeable(ln),
+        help="For each line to exchange, the SKU the customer gets instead",
+    )  # fmt: skip
+    reason: str = param(TEXT, label="Reason", default="", help="Reason for the exchange")
+
+
+def not_exchangeable(line: OrderLine) -> str | None:
+    if line.product_type != "PHYSICAL":
+        return f"a {line.product_type.lower()} line"
+    if line.status != "SHIPPED":
+        return f"{line.status.lower().replace('_', ' ')}: only shipped lines are exchanged"
+    return None
 
 
 def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
@@ -177,6 +187,8 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             run=run,
             why_unavailable=why_unavailable,
             description="Send sibling SKUs in a new free order; the originals return unrefunded.",
+            confirm="Create this exchange? The customer is e-mailed what is coming.",
+            confirm_label="Create exchange order",
             requirement=REQUIREMENT,
         )
     ]

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, hookimpl
+from postsales.core import widgets as w
 from postsales.core.domain.orders import Order, OrderLine, Shipment
 from postsales.core.links import check_link
 from postsales.core.machines import LINE, ORDER, SHIPMENT, allowed_sources, fire
@@ -26,6 +27,7 @@ from postsales.core.money import ZERO, format_amount
 from postsales.core.services import inventory
 from postsales.core.services.lifecycle import sync_order_status
 from postsales.core.services.messages_out import order_updated, shipment_request
+from postsales.core.widgets import param
 
 RELEASABLE = allowed_sources(ORDER, "release")
 PICKABLE = allowed_sources(SHIPMENT, "pick")
@@ -149,20 +151,29 @@ def _link(_inst: Any, attribute: Any, value: str) -> None:
 
 @attrs.frozen
 class PickParams:
-    shipment_id: str = attrs.field(metadata={"help": "the shipment to add to the picklist"})
+    shipment_id: str = param(
+        w.SHIPMENT, label="Shipment", help="the shipment to add to the picklist",
+        accepts=lambda o, s, ctx: None if s.status in PICKABLE else f"it is {s.status}",
+    )  # fmt: skip
 
 
 @attrs.frozen
 class ShipParams:
-    shipment_id: str = attrs.field(metadata={"help": "the shipment that left the source"})
-    carrier: str = attrs.field(validator=_text(64, required=True), metadata={"help": "carrier"})
-    tracking_number: str = attrs.field(
-        validator=_text(128, required=True), metadata={"help": "the carrier's tracking number"}
+    shipment_id: str = param(
+        w.SHIPMENT, label="Shipment", help="the shipment that left the source",
+        accepts=lambda o, s, ctx: None if s.status in SHIPPABLE else f"it is {s.status}",
+    )  # fmt: skip
+    carrier: str = param(w.TEXT, label="Carrier", validator=_text(64, required=True), max_length=64)
+    tracking_number: str = param(
+        w.TEXT, label="Tracking number", validator=_text(128, required=True), max_length=128,
+        help="the carrier's tracking number",
+    )  # fmt: skip
+    tracking_link: str = param(
+        w.TEXT, label="Tracking link", default="", validator=_link, help="an http or https URL"
     )
-    tracking_link: str = attrs.field(
-        default="", validator=_link, metadata={"help": "an http or https URL"}
+    box_number: str = param(
+        w.TEXT, label="Box number", default="", validator=_text(32), max_length=32
     )
-    box_number: str = attrs.field(default="", validator=_text(32), metadata={"help": "box number"})
 
 
 def why_not_pick(order: Order, ctx: ActionContext) -> str | None:

@@ -15,6 +15,7 @@ from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, hookim
 from postsales.core.domain.orders import Order
 from postsales.core.machines import ORDER, allowed_sources, fire
 from postsales.core.services.messages_out import order_updated
+from postsales.core.widgets import LONG_TEXT, param
 
 REASON_MAX = 500
 
@@ -26,9 +27,10 @@ def _reason(_inst: Any, _attr: Any, value: str) -> None:
 
 @attrs.frozen
 class HoldParams:
-    reason: str = attrs.field(
-        default="", validator=_reason, metadata={"help": "why the order is held (optional)"}
-    )
+    reason: str = param(
+        LONG_TEXT, label="Reason", default="", validator=_reason, max_length=REASON_MAX,
+        help="why the order is held (optional)",
+    )  # fmt: skip
 
 
 def hold(order: Order, params: HoldParams, ctx: ActionContext) -> None:

@@ -15,12 +15,14 @@ from typing import Any
 from postsales.core import ActionContext, ActionSpec, NoParams, hookimpl
 from postsales.core.domain.history import Lock
 from postsales.core.domain.orders import Order
+from postsales.core.wording import local_time
 
 TAKEOVER = "order.takeover"
 
 
-def _until(lock: Lock) -> str:
-    return lock.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+def _until(lock: Lock, ctx: ActionContext) -> str:
+    """In the user's zone, as the page around the reason shows times."""
+    return local_time(lock.expires_at, ctx.user.timezone)
 
 
 def _active(order: Order, ctx: ActionContext) -> Lock | None:
@@ -41,14 +43,17 @@ def why_not_lock(order: Order, ctx: ActionContext) -> str | None:
     if lock is None:
         return None
     if lock.holder == ctx.actor:
-        return f"order is locked by you already (until {_until(lock)})"
+        return f"order is locked by you already (until {_until(lock, ctx)})"
     # The runner refuses this too (respects_lock); said here so lock is safe from any caller.
-    return f"order is locked by {lock.holder} until {_until(lock)}"
+    return f"order is locked by {lock.holder} until {_until(lock, ctx)}"
 
 
 def lock(order: Order, params: NoParams, ctx: ActionContext) -> None:
     order.lock = _new_lock(order, ctx)
-    ctx.record(order, "order.locked", f"Locked by {ctx.actor} until {_until(order.lock)}",
+    # No clock time in the stored summary: it is read in every user's zone (the page shows the
+    # expiry, in the reader's zone, above the order).
+    minutes = ctx.channel(order).postsales.lock_minutes
+    ctx.record(order, "order.locked", f"Locked by {ctx.actor} for {minutes} minutes",
                {"holder": ctx.actor, "expires_at": order.lock.expires_at.isoformat()})  # fmt: skip
 
 
@@ -61,8 +66,8 @@ def why_not_unlock(order: Order, ctx: ActionContext) -> str | None:
         return "order is not locked"
     if lock.holder != ctx.actor and not ctx.user.can(TAKEOVER):
         return (
-            f"order is locked by {lock.holder}; only {lock.holder} or a user with "
-            f"{TAKEOVER} can unlock it"
+            f"order is locked by {lock.holder}; only {lock.holder}, or a user allowed to take "
+            "orders over, can unlock it"
         )
     return None
 

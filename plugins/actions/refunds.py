@@ -15,6 +15,7 @@ import attrs
 from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
 from postsales.core.domain.orders import Order, Refund
 from postsales.core.services.refunds import cancel_refund, release_refund
+from postsales.core.widgets import LONG_TEXT, REFUND, param
 
 REQUIREMENT = "A-4"
 
@@ -23,15 +24,39 @@ REQUIREMENT = "A-4"
 class ApproveRefundParams:
     """The refund to send to the payment gateway."""
 
-    refund_id: str = attrs.field(metadata={"help": "Refund id, e.g. RF-000000101-1"})
+    refund_id: str = param(
+        REFUND, label="Refund", help="A requested refund, e.g. RF-000000101-1",
+        accepts=lambda o, refund, ctx: not_approvable(o, refund, ctx),
+    )  # fmt: skip
+
+
+def not_approvable(order: Order, refund: Refund, ctx: ActionContext) -> str | None:
+    """Why this refund cannot be sent to a gateway now (issue 13 item 7), or None."""
+    if refund.status != "REQUESTED":
+        return f"it is {refund.status}"
+    payment = next((p for p in order.payments if p.reference == refund.payment_reference), None)
+    if payment is None:
+        return "the order has no payment to refund to"
+    if ctx.app.registry.gateway_for(payment.method) is None:
+        return f"no payment gateway handles {payment.method}"
+    return None
+
+
+def _amount_of(order: dict, params: dict) -> str:
+    refund = next((r for r in order.get("refunds", []) if r["id"] == params.get("refund_id")), None)
+    return f"{refund['amount']} {order['currency']}" if refund else ""
 
 
 @attrs.frozen
 class CancelRefundParams:
     """The refund to cancel, and optionally why (shown in history)."""
 
-    refund_id: str = attrs.field(metadata={"help": "Refund id, e.g. RF-000000101-1"})
-    reason: str = attrs.field(default="", metadata={"help": "Why it is cancelled"})
+    refund_id: str = param(
+        REFUND, label="Refund", help="A refund not yet released, e.g. RF-000000101-1",
+        accepts=lambda o, refund, ctx: None
+        if refund.status in ("REQUESTED", "PENDING_RELEASE") else f"it is {refund.status}",
+    )  # fmt: skip
+    reason: str = param(LONG_TEXT, label="Reason", default="", help="Why it is cancelled")
 
 
 def _refund(order: Order, refund_id: str) -> Refund:
@@ -81,6 +106,8 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             run=run_approve,
             why_unavailable=approve_unavailable,
             description="Send a requested refund to the payment gateway.",
+            confirm="Send refund {refund_id} to the payment gateway?",
+            confirm_label=lambda order, result, params: f"Refund {_amount_of(order, params)}",
             requirement=REQUIREMENT,
         ),
         ActionSpec(
@@ -91,6 +118,8 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             run=run_cancel,
             why_unavailable=cancel_unavailable,
             description="Cancel a refund that is requested or waiting for the gateway.",
+            confirm="Cancel refund {refund_id}? Its amount may be refunded again later.",
+            confirm_label="Cancel refund {refund_id}",
             requirement=REQUIREMENT,
         ),
     ]

@@ -23,6 +23,7 @@ from postsales.core import ActionContext, ActionSpec, NoParams, Refused, hookimp
 from postsales.core.domain.orders import Order, OrderLine
 from postsales.core.domain.pricing import catalog_price, reprice
 from postsales.core.money import ZERO, parse_amount
+from postsales.core.wording import local_time
 
 ID_INFIX = "-RO"  # not "-R": `<original>-R<n>` is a reshipment (A-7)
 ORDER_ID_MAX = 64  # the width of orders.id
@@ -110,7 +111,7 @@ def _into_cart(cart: Order, lines: list[OrderLine], ctx: ActionContext) -> dict[
     """Append `lines` to the cart, numbered after its own; returns old -> new line numbers."""
     lock = cart.lock
     if lock and lock.active(ctx.now) and lock.holder != ctx.actor:
-        until = lock.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        until = local_time(lock.expires_at, ctx.user.timezone)
         raise Refused(f"the customer's cart {cart.id} is locked by {lock.holder} until {until}")
     start = max((ln.line_number for ln in cart.lines), default=0)
     numbers = {ln.line_number: start + i for i, ln in enumerate(lines, 1)}

@@ -24,6 +24,7 @@ from postsales.core.domain.customers import Address
 from postsales.core.domain.orders import Order, OrderLine
 from postsales.core.services import child_orders
 from postsales.core.services.messages_out import notify_reshipment, order_updated
+from postsales.core.widgets import ADDRESS, CHOICE, LINES, LONG_TEXT, TEXT, param
 
 REQUIREMENT = "A-7"
 ORDER_TYPE = "RESHIPMENT"
@@ -39,20 +40,28 @@ ADDRESS_KEYS = tuple(attrs.fields_dict(Address))
 class ReshipmentParams:
     """The shipped lines to send again, why, and optionally a new address and method."""
 
-    lines: list[int] = attrs.field(metadata={"help": "Line numbers to reship (each SHIPPED)"})
-    reason: str = attrs.field(metadata={"help": "Reason, e.g. Warehouse mistake"})
-    reason_description: str = attrs.field(default="", metadata={"help": "Description"})
-    shipping_method: str | None = attrs.field(
-        default=None,
-        metadata={
-            "help": "Shipping method (default: the order's)",
-            "choices_from": "shipping_methods",
-        },
-    )
-    shipping_address: dict[str, Any] | None = attrs.field(
-        default=None,
-        metadata={"help": "New shipping address (not validated); keys left out keep the order's"},
-    )
+    lines: list[int] = param(
+        LINES, label="Lines", help="Shipped lines to send again",
+        eligible=lambda o, ln, ctx: not_reshippable(ln),
+    )  # fmt: skip
+    reason: str = param(TEXT, label="Reason", help="e.g. Warehouse mistake")
+    reason_description: str = param(LONG_TEXT, label="Description", default="")
+    shipping_method: str | None = param(
+        CHOICE, label="Shipping method", default=None, choices_from="shipping_methods",
+        help="Default: the order's",
+    )  # fmt: skip
+    shipping_address: dict[str, Any] | None = param(
+        ADDRESS, label="Shipping address", default=None, prefill="shipping_address",
+        help="Not validated; fields left alone keep the order's",
+    )  # fmt: skip
+
+
+def not_reshippable(line: OrderLine) -> str | None:
+    if line.product_type == "SHIPPING":
+        return "the shipping charge"
+    if line.status != "SHIPPED":
+        return f"{line.status.lower().replace('_', ' ')}: only shipped lines are sent again"
+    return None
 
 
 def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
@@ -211,6 +220,8 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             run=run,
             why_unavailable=why_unavailable,
             description="Ship lines again for free in a new order; the originals are returned.",
+            confirm="Send these lines again? The customer is e-mailed.",
+            confirm_label="Create reshipment order",
             requirement=REQUIREMENT,
         )
     ]

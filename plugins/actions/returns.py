@@ -19,7 +19,13 @@ from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
 from postsales.core.domain.orders import Order, Return
 from postsales.core.services.lifecycle import sync_order_status
 from postsales.core.services.messages_out import notify_return, order_updated
-from postsales.core.services.returns import approve_return, cancel_return, create_return
+from postsales.core.services.returns import (
+    approve_return,
+    cancel_return,
+    create_return,
+    eligibility,
+)
+from postsales.core.widgets import CHOICE, LINES, LONG_TEXT, RETURN, SOURCE, param
 
 REQUIREMENT_NEW = "A-2"
 REQUIREMENT_DECIDE = "A-3"
@@ -29,20 +35,58 @@ REQUIREMENT_DECIDE = "A-3"
 class ReturnParams:
     """A-2: the lines, a reason from the channel's list, a mandatory comment, maybe a source."""
 
-    lines: list[int] = attrs.field(metadata={"help": "Line numbers to return (each SHIPPED)"})
-    reason: str = attrs.field(metadata={"help": "Return reason", "choices_from": "return_reasons"})
-    comment: str = attrs.field(metadata={"help": "Comment (mandatory)"})
-    source: str | None = attrs.field(
-        default=None,
-        metadata={"help": "Returned-to source (only where the channel lets agents choose)"},
-    )
+    lines: list[int] = param(
+        LINES, label="Lines", help="Shipped lines to return",
+        eligible=lambda o, ln, ctx: not_returnable(o, ln, ctx),
+    )  # fmt: skip
+    reason: str = param(CHOICE, label="Reason", choices_from="return_reasons")
+    comment: str = param(LONG_TEXT, label="Comment", help="Mandatory")
+    source: str | None = param(
+        SOURCE, label="Returned to", default=None,
+        help="The source receiving the parcel (only where the channel lets agents choose)",
+        accepts=lambda o, src, ctx: source_refused(o, src, ctx),
+    )  # fmt: skip
 
 
 @attrs.frozen
 class ReturnIdParams:
     """A-3: the return to approve or cancel."""
 
-    return_id: str = attrs.field(metadata={"help": "Return id, e.g. RET-000000101-1"})
+    return_id: str = param(
+        RETURN, label="Return", help="A requested return, e.g. RET-000000101-1",
+        accepts=lambda o, ret, ctx: None if ret.status == "REQUESTED" else "not requested",
+    )  # fmt: skip
+
+
+def not_returnable(order: Order, line: Any, ctx: ActionContext) -> str | None:
+    """Why a line cannot be returned (its state, the return window, the SKU), or None."""
+    decision = eligibility(ctx, order, line.line_number)
+    return decision.reason if decision.outcome == "refused" else None
+
+
+def source_refused(order: Order, source: tuple[str, Any], ctx: ActionContext) -> str | None:
+    if not ctx.channel(order).postsales.return_source_manual:
+        return "the channel chooses the source"
+    return None if source[1].accepts_returns else "does not accept returns"
+
+
+def _return_label(order: dict, result: dict, params: dict) -> str:
+    total = _refund_total(order, result)
+    return f"Create return and refund {total}" if total else "Create return"
+
+
+def _approve_label(order: dict, result: dict, params: dict) -> str:
+    total = _refund_total(order, result)
+    return f"Approve return and refund {total}" if total else "Approve return"
+
+
+def _refund_total(order: dict, result: dict) -> str:
+    from decimal import Decimal
+
+    ids = set(result.get("refunds", []))
+    amount = sum((Decimal(r["amount"]) for r in order.get("refunds", []) if r["id"] in ids),
+                 Decimal(0))  # fmt: skip
+    return f"{amount} {order['currency']}" if ids else ""
 
 
 def check_return_input(
@@ -151,6 +195,8 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             run=run_return,
             why_unavailable=return_unavailable,
             description="Return shipped lines; the refund follows approval (D-3).",
+            confirm="Create this return? The customer is e-mailed what to send back.",
+            confirm_label=_return_label,
             requirement=REQUIREMENT_NEW,
         ),
         ActionSpec(
@@ -161,6 +207,8 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             run=run_approve,
             why_unavailable=_requested,
             description="Approve a requested return; creates its refund unless it does not refund.",
+            confirm="Approve return {return_id}?",
+            confirm_label=_approve_label,
             requirement=REQUIREMENT_DECIDE,
         ),
         ActionSpec(
@@ -171,6 +219,8 @@ def postsales_register_actions(settings: Any) -> list[ActionSpec]:
             run=run_cancel,
             why_unavailable=_requested,
             description="Cancel a requested return; its lines go back to SHIPPED.",
+            confirm="Cancel return {return_id}? Its lines can be returned again later.",
+            confirm_label="Cancel return {return_id}",
             requirement=REQUIREMENT_DECIDE,
         ),
     ]

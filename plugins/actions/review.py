@@ -16,6 +16,7 @@ import attrs
 from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
 from postsales.core.domain.orders import Order
 from postsales.core.services.lifecycle import pass_review
+from postsales.core.widgets import CHOICE, LONG_TEXT, param
 
 COMMENT_MAX = 1000
 
@@ -24,8 +25,10 @@ COMMENT_MAX = 1000
 class ReviewParams:
     """Why the order passed review, from the channel's `review_reasons`."""
 
-    reason: str = attrs.field(metadata={"help": "Review reason", "choices_from": "review_reasons"})
-    comment: str = attrs.field(default="", metadata={"help": "Comment (optional)"})
+    reason: str = param(CHOICE, label="Reason", choices_from="review_reasons")
+    comment: str = param(
+        LONG_TEXT, label="Comment", default="", help="Optional", max_length=COMMENT_MAX
+    )
 
 
 def run(order: Order, params: ReviewParams, ctx: ActionContext) -> None:

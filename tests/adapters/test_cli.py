@@ -81,7 +81,7 @@ def test_actions_json_is_the_same_listing_as_the_api(db: str) -> None:
     listing = {a["name"]: a for a in json.loads(result.output)}
     assert set(listing["cancel"]) == {
         "name", "label", "available", "reason", "permission", "params", "confirm",
-        "requirement", "plugin",
+        "confirm_label", "description", "requirement", "plugin",
     }  # fmt: skip
     assert listing["cancel"]["available"] is True and listing["cancel"]["requirement"]
     assert listing["comment"]["params"]["required"] == ["text"]

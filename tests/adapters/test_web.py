@@ -284,8 +284,12 @@ def test_actions_menu_shows_available_and_unavailable(web: Flask, client: FlaskC
     if "comment" in actions:
         assert f'action="/orders/{ORDER}/actions/comment"' in html
         assert "<summary>Comment</summary>" in html
-    if "cancel" in actions:  # shipped: cancel is shown greyed, with the reason
-        assert "order is SHIPPED; cancel is allowed in" in html
+    if "cancel" in actions:  # shipped: cancel is shown greyed, with the reason in words
+        assert (
+            "Cancel order is possible only when the order is new, received or on hold; "
+            "it is shipped" in html
+        )
+        assert "SHIPPED; cancel is allowed" not in html  # issue 13 item 7: no codes
 
 
 def test_a_comment_appears_in_history(web: Flask, client: FlaskClient) -> None:
@@ -364,7 +368,10 @@ def test_the_preview_says_what_is_not_refunded(sqlite_app: Postsales) -> None:
     assert "Note:</strong> 48.60 USD is owed for line(s) 1, but only 6.00 USD is left" in (
         preview.text
     )
-    assert "Refund <strong>6.00 USD</strong>" in preview.text
+    assert '<th colspan="2">Refund total</th><td class="num"><strong>6.00 USD</strong>' in (
+        preview.text
+    )
+    assert ">Create return and refund 6.00 USD</button>" in preview.text
 
 
 def test_missing_orders_and_forbidden_actions(web: Flask, client: FlaskClient) -> None:
@@ -375,7 +382,9 @@ def test_missing_orders_and_forbidden_actions(web: Flask, client: FlaskClient) -
     assert unknown.status_code == 404 and "There is no action" in unknown.text
     if "approve_refund" in web.extensions["postsales"].registry.actions:
         response = post(client, f"/orders/{ORDER}/actions/approve_refund", {"refund_id": "RF-1"})
-        assert response.status_code == 403 and "refund.approve" in response.text
+        assert response.status_code == 403
+        assert "Approve refund is not part of your role; ask a supervisor" in response.text
+        assert "refund.approve" not in response.text  # issue 13 item 7: the agent's words
 
 
 def audit_rows(services: Postsales, kind: str) -> list[Any]:
@@ -564,22 +573,26 @@ def test_forms_follow_the_schema(probe_client: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"note": "x", "payload": "{not json"}, "payload: not valid JSON"),
-        ({"note": "x", "count": "many"}, "count: expected a whole number"),
-        ({"count": "2"}, "note: missing required parameter"),
+        ({"note": "x", "payload": "{not json"}, "Payload: not valid JSON"),
+        ({"note": "x", "count": "many"}, "Count: expected a whole number"),
+        ({"count": "2"}, "Note: missing required parameter"),
     ],
 )
 def test_bad_form_input_is_422(probe_client: FlaskClient, fields: dict, message: str) -> None:
     response = post(probe_client, f"/orders/{ORDER}/actions/probe", fields)
     assert response.status_code == 422 and message in response.text
     assert '<details class="action" open>' in response.text  # the form stays open
+    # Next to the field it names, which is marked invalid (the field's label, not its name).
+    name = message.split(":")[0].lower()
+    assert f'<p class="field-error" id="f-probe-{name}-error">{message}' in response.text
+    assert f'aria-invalid="true" aria-describedby="f-probe-{name}-error"' in response.text
 
 
 def test_preview_then_confirm(probe_client: FlaskClient) -> None:
     fields = {"note": "hi", "count": "3", "urgent": "1", "payload": '{"a": 1}', "preview": "1"}
     preview = post(probe_client, f"/orders/{ORDER}/actions/probe", fields)
     assert preview.status_code == 200 and "Probe 3 times?" in preview.text
-    assert "Nothing has changed yet." in preview.text and ">Confirm</button>" in preview.text
+    assert "Nothing has changed yet." in preview.text and ">Probe</button>" in preview.text
     assert "probe hi" not in probe_client.get(f"/orders/{ORDER}").text
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', preview.text))
     assert "preview" not in hidden and hidden["count"] == "3"

@@ -102,8 +102,8 @@ def test_agent_finds_the_order_and_returns_and_appeases(page, server: str, tmp_p
         reason.fill("Damaged")
     form.locator("[name=comment]").fill("Arrived torn")
     form.locator("button[type=submit]").click()
-    if page.get_by_role("button", name="Confirm").count():
-        page.get_by_role("button", name="Confirm").click()
+    # The confirmation says what it does (issue 13 item 2).
+    page.get_by_role("button", name="Create return and refund 54.00 USD").click()
     page.wait_for_url(f"{server}/orders/000000101*")
     post_sales = page.locator("#post-sales")
     assert "RET-000000101-1" in post_sales.inner_text()
@@ -119,7 +119,7 @@ def test_agent_finds_the_order_and_returns_and_appeases(page, server: str, tmp_p
     form.locator("button[type=submit]").click()
     preview = page.locator("main").inner_text()
     assert "10.00" in preview  # the agent sees the refund before confirming it
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Refund 10.00 USD").click()
     page.wait_for_url(f"{server}/orders/000000101*")
     text = page.locator("#post-sales").inner_text()
     assert "APPEASEMENT" in text.upper() and "10.00" in text
@@ -135,7 +135,7 @@ def test_deleting_a_draft_lands_on_the_grid(page, server: str, sqlite_app: Posts
     page.goto(f"{server}/orders/{draft}")
     page.locator("summary", has_text="Delete draft").click()
     page.locator("form[action$='/actions/delete'] button[type=submit]").click()
-    page.get_by_role("button", name="Confirm").click()  # the action asks first
+    page.get_by_role("button", name=f"Delete draft {draft}").click()  # the action asks first
     page.wait_for_url(f"{server}/orders")
     assert f"Order {draft} was deleted." in page.get_by_role("status").first.inner_text()
     assert draft not in page.locator("table").inner_text()

@@ -212,10 +212,13 @@ def test_an_appeased_line_returns_only_what_is_left(app: Postsales, shipped_orde
 
 
 def test_appeasement_is_capped_by_the_net_amount(app: Postsales, shipped_order: str) -> None:
-    with pytest.raises(Refused, match=r"line 1: 45.01 exceeds what is left to appease \(45.00"):
+    # The declared maximum refuses it before the action runs, naming the field (issue 13 item 1).
+    with pytest.raises(BadInput, match=r"amount: 45.01 USD is more than 45.00 USD left to appease "
+                       "on line 1") as info:  # fmt: skip
         act(app, "appeasement", line=1, amount="45.01", reason="Late")
+    assert info.value.field == "amount"
     act(app, "appeasement", line=1, amount=40, reason="Late")
-    with pytest.raises(Refused, match=r"exceeds what is left to appease \(5.00"):
+    with pytest.raises(BadInput, match=r"more than 5.00 USD left to appease"):
         act(app, "appeasement", line=1, amount="5.01", reason="Late")
     for amount, message in [
         ("0", "more than 0"),

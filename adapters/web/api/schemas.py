@@ -236,8 +236,18 @@ ACTION: Schema = obj(
         "available": {"type": "boolean"},
         "reason": {**MAYBE_TEXT, "description": "Why it is not available now (null when it is)."},
         "permission": TEXT,
-        "params": {"type": "object", "description": "The JSON schema of its parameters."},
+        "params": {
+            "type": "object",
+            "description": "The JSON schema of its parameters; `x-widget` says what each is and, "
+            "for an available action, `x-options`, `x-value`, `x-maximum` what this order offers.",
+        },
         "confirm": {**MAYBE_TEXT, "description": "A question to ask before running it."},
+        "confirm_label": {
+            **MAYBE_TEXT,
+            "description": "The confirmation button's words, `{placeholders}` filled from the "
+            "preview (null: computed by the action, or its label).",
+        },
+        "description": TEXT,
         "requirement": TEXT,
         "plugin": TEXT,
     }

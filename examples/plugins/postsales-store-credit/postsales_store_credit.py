@@ -13,20 +13,36 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from postsales.core import ActionSpec, BadInput, Rule, hookimpl
+from postsales.core import ActionSpec, BadInput, Rule, hookimpl, param
 from postsales.core.domain.orders import RefundLine
 from postsales.core.domain.refunds import appeasable_amount
 from postsales.core.money import format_amount, parse_amount, quantum
 from postsales.core.services.refunds import confirm_refund, create_refund
+from postsales.core.widgets import LINE, MONEY, TEXT
 
 PLUGIN = "store_credit"
 
 
+def _not_creditable(order, line, ctx) -> str | None:
+    return None if appeasable_amount(line) > 0 else "nothing left to credit"
+
+
+# What each parameter is (postsales.core.widgets): the web shows the lines with the ones that
+# cannot be credited disabled, and the amount with its currency and maximum; the API's schema
+# and `postsales act ID store_credit --help` say the same, and every door refuses a credit
+# above the maximum next to the field before `run` is called.
 @attrs.frozen
 class StoreCreditParams:
-    line: int = attrs.field(metadata={"help": "Line number to credit"})
-    amount: Decimal = attrs.field(metadata={"help": "Store credit amount"})
-    reason: str = attrs.field(default="Store credit", metadata={"help": "Reason"})
+    line: int = param(LINE, label="Line", help="Line to credit", eligible=_not_creditable)
+    amount: Decimal = param(
+        MONEY,
+        label="Amount",
+        help="Store credit amount",
+        line_field="line",
+        maximum=lambda order, ctx, line: appeasable_amount(line),
+        maximum_text="left to credit",
+    )
+    reason: str = param(TEXT, label="Reason", default="Store credit")
 
 
 def why_unavailable(order, ctx) -> str | None:
@@ -96,6 +112,7 @@ def postsales_register_actions(settings):
             why_unavailable=why_unavailable,
             applies_to=("SHIPPED", "PARTIALLY_SHIPPED", "CLOSED", "LOGISTICS"),
             confirm="Issue store credit?",
+            confirm_label="Issue {amount} store credit",
             description="Credit the customer's store account instead of refunding the payment.",
         )
     ]
