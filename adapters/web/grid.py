@@ -75,10 +75,10 @@ HINTS = {
     "shipping_address": "part of it, % as wildcard",
     "email": "exact address",
     "telephone": "digits are compared",
-    "purchased_from": "purchase date, 2026-11-02",
-    "purchased_to": "purchase date, 2026-11-02",
-    "from_date": "creation date, 2026-11-02",
-    "to_date": "creation date, 2026-11-02",
+    "purchased_from": "2026-11-02",
+    "purchased_to": "2026-11-02",
+    "from_date": "2026-11-02",
+    "to_date": "2026-11-02",
     "q": "ids, names, email, phone, SKU, tracking, comments",
 }
 CHOICES = {
