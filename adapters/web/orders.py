@@ -245,6 +245,7 @@ def _order_page(
     status: int = 200,
     open_action: str | None = None,
     values: MultiDict[str, str] | None = None,
+    error_field: str | None = None,
 ) -> tuple[str, int]:
     order, actions = order_with_actions(services(), order_id, user())
     # Only an available action shows a form; the others are a label and a reason.
@@ -258,6 +259,8 @@ def _order_page(
         error=error,
         open_action=open_action,
         values=values or MultiDict(),
+        # The parameter the error is about: its field is marked `aria-invalid` and focused.
+        error_field=error_field,
     )
     return page, status
 
@@ -331,6 +334,7 @@ def act(order_id: str, name: str) -> Page:
             status=status_for(exc),
             open_action=name,
             values=request.form,
+            error_field=getattr(exc, "field", None),
         )
     if preview:
         created_refunds = set(outcome.result.get("refunds", []))
