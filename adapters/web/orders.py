@@ -161,11 +161,14 @@ def grid() -> Page:
     except BadInput as exc:
         view = GridView(None, columns, filters, sort)
         context = _grid_context(view, per_page if per_page in PAGE_SIZES else 20)
-        # The field in error is marked and takes the focus (WCAG 3.3.1).
-        context["error_field"] = exc.field if exc.field in FILTERS else None
-        return render_template("orders.html", error=exc.message, **context), status_for(
-            exc, query=True
-        )
+        # The field in error is marked and takes the focus (WCAG 3.3.1); the message names it
+        # by its label, as the agent sees it ("Purchased from: 'soon' is not a date…").
+        field = exc.field if exc.field in FILTERS else None
+        context["error_field"] = field
+        message = exc.message
+        if field in LABELS and message.startswith(f"{field}:"):
+            message = LABELS[field] + message[len(field) :]
+        return render_template("orders.html", error=message, **context), status_for(exc, query=True)
     view = GridView(result, columns, filters, sort)
     if result.single and view.active:
         return redirect(url_for("orders.show", order_id=result.single))

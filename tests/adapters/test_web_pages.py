@@ -121,7 +121,7 @@ def test_purchase_and_creation_dates_are_both_filters(client: FlaskClient) -> No
     assert created.status_code == 200 and "No orders found." in created.text
     bad = client.get("/orders?purchased_from=last+week")
     assert (
-        bad.status_code == 400 and "purchased_from: &#39;last week&#39; is not a date" in bad.text
+        bad.status_code == 400 and "Purchased from: &#39;last week&#39; is not a date" in bad.text
     )
 
 

@@ -29,6 +29,7 @@ from tests.e2e.test_browser import CHROMIUM, FLAGS
 ORDER = "000000101"
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 820, "height": 1180}
 DESKTOP = {"width": 1280, "height": 900}
 
 # Every page an agent or an admin opens (GET), by a name for the screenshots.
@@ -125,7 +126,7 @@ def _sideways(page: Any) -> str:
     )
 
 
-@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("viewport", [PHONE, TABLET, DESKTOP], ids=["phone", "tablet", "desktop"])
 def test_every_page_fits_and_passes_axe(
     browser: Any, server: str, shots: Path, viewport: dict[str, int]
 ) -> None:
@@ -137,7 +138,7 @@ def test_every_page_fits_and_passes_axe(
         page.goto(f"{server}{path}")
         page.screenshot(path=str(shots / f"{name}-{viewport['width']}.png"), full_page=True)
         found = _serious(page)
-        if viewport is PHONE and (wide := _sideways(page)):
+        if wide := _sideways(page):
             found.append(wide)
         if found:
             problems[path] = found
