@@ -171,31 +171,31 @@ def row_renderer(
     without the id, which is appended quoted."""
     dated = {"origin_date", "created_at"}
 
-    def cell(row: Mapping[str, Any], key: str) -> str:
+    def cell(row: Mapping[str, Any], key: str, td: str) -> str:
         if key == "id":
             oid = str(row["id"])
             href = escape(order_href + quote(oid, safe=""))
-            return f'<td><a class="order-id" href="{href}">{escape(oid)}</a></td>'
+            return f'{td}><a class="order-id" href="{href}">{escape(oid)}</a></td>'
         if key == "sales_channel":
             channel = row["sales_channel"]
             name = store_names.get(channel, channel)
-            return f'<td>{escape(name)} <span class="muted">{escape(channel)}</span></td>'
+            return f'{td}>{escape(name)} <span class="muted">{escape(channel)}</span></td>'
         if key in dated:
-            return f'<td class="nowrap">{escape(localtime(row[key]))}</td>'
+            return f'{td} class="nowrap">{escape(localtime(row[key]))}</td>'
         if key == "status":
-            return f"<td>{_badge(row['status'])}</td>"
+            return f"{td}>{_badge(row['status'])}</td>"
         if key == "grand_total":
             return (
-                f'<td class="num nowrap">{escape(row["grand_total"])} '
+                f'{td} class="num nowrap">{escape(row["grand_total"])} '
                 f'<span class="muted">{escape(row["currency"])}</span></td>'
             )
-        return f"<td>{escape(row.get(key) or '')}</td>"
+        return f"{td}>{escape(row.get(key) or '')}</td>"
 
     # Each cell names its column (`data-label`): at phone width a row is drawn as a card of
     # labelled values (style.css), not a table wider than the screen.
     labelled = [(key, f'<td data-label="{escape(LABEL_OF.get(key, key))}"') for key in columns]
 
     def render(row: Mapping[str, Any]) -> Markup:
-        return Markup("".join(cell(row, key).replace("<td", td, 1) for key, td in labelled))
+        return Markup("".join(cell(row, key, td) for key, td in labelled))
 
     return render

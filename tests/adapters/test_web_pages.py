@@ -219,3 +219,24 @@ def test_a_customer_of_another_store_is_not_found(sqlite_app: Postsales, tmp_pat
     hidden, unknown = c.get("/customers/C-1001"), c.get("/customers/C-nobody")
     assert hidden.status_code == unknown.status_code == 404
     assert hidden.text.replace("C-1001", "X") == unknown.text.replace("C-nobody", "X")
+
+
+def test_the_api_filters_both_dates(sqlite_app: Postsales) -> None:
+    from tests.adapters.test_api import make_api
+
+    import_examples(sqlite_app, "order-create.json")
+    api = make_api(sqlite_app)
+
+    def total(query: str) -> int:
+        response = api.client.get(f"/api/v1/orders?{query}", headers=api.auth())
+        assert response.status_code == 200, response.text
+        return int(response.json["total"])
+
+    assert total("purchased_from=2026-11-02&purchased_to=2026-11-02") == 1
+    assert total("purchased_to=2026-11-01") == 0
+    assert total("to_date=2026-11-02") == 0  # created at the import, not on the purchase day
+    bad = api.client.get("/api/v1/orders?purchased_from=soon", headers=api.auth())
+    assert bad.status_code in (400, 422) and "purchased_from" in bad.text
+    spec = api.client.get("/api/v1/openapi.json", headers=api.auth()).json
+    names = {p["name"] for p in spec["paths"]["/api/v1/orders"]["get"]["parameters"]}
+    assert {"purchased_from", "purchased_to", "from_date", "to_date"} <= names
