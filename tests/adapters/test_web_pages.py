@@ -240,3 +240,26 @@ def test_the_api_filters_both_dates(sqlite_app: Postsales) -> None:
     spec = api.client.get("/api/v1/openapi.json", headers=api.auth()).json
     names = {p["name"] for p in spec["paths"]["/api/v1/orders"]["get"]["parameters"]}
     assert {"purchased_from", "purchased_to", "from_date", "to_date"} <= names
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "field"),
+    [
+        ("/admin/users/anna", {"timezone": "Mars/Olympus", "role": "agent"}, "user-timezone"),
+        ("/admin/users/anna/password", {"password": "short"}, "new-password"),
+        ("/admin/users/anna/tokens", {"token_name": "t", "expires": "soon"}, "token-expires"),
+    ],
+)
+def test_a_user_form_in_error_focuses_its_field(
+    services: Postsales, path: str, form: dict[str, str], field: str
+) -> None:
+    add_user(services, "ada", ["admin"], PASSWORD)
+    c = make_web(services).test_client()
+    assert sign_in(c, "ada").status_code == 302
+    with c.session_transaction() as sess:
+        token = sess["csrf"]
+    answer = c.post(path, data={**form, "csrf_token": token})
+    assert 400 <= answer.status_code < 500
+    tag = re.search(rf'<(?:input|select) id="{field}"[^>]*>', answer.text)
+    assert tag is not None and 'aria-invalid="true"' in tag.group() and "autofocus" in tag.group()
+    assert answer.text.count("autofocus") == 1
