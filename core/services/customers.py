@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ..bootstrap import Postsales
 from ..domain.users import User
@@ -103,7 +103,8 @@ def show_customer(app: Postsales, user: User, customer_id: str) -> Customer:
         who = o.customer_id == wanted
         if guest:
             who = or_(who, and_(o.customer_type == "guest", o.email_norm == newest.email_norm))
-        total = len(conn.execute(select(o.seq).where(who, *scope)).all())
+        counted = select(func.count()).select_from(T.orders).where(who, *scope)
+        total = int(conn.execute(counted).scalar_one())
         rows = conn.execute(
             select(
                 o.seq,

@@ -114,3 +114,13 @@ def test_the_search_service_has_both_date_filters(world: Postsales) -> None:
     today = world.now().astimezone(UTC).date().isoformat()
     assert search_orders(world, root, {"from_date": today, "to_date": today}).total == 8
     assert search_orders(world, root, {"purchased_from": "2026-11-03"}).total == 1  # 102
+
+
+def test_a_long_history_shows_the_newest_with_the_count(
+    world: Postsales, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postsales.core.services import customers
+
+    monkeypatch.setattr(customers, "MAX_ORDERS", 2)
+    shown = show_customer(world, get_user(world, "root"), "C-1001")
+    assert [o.id for o in shown.orders] == ["000000102", ORDER] and shown.total == 3
