@@ -23,8 +23,8 @@ from postsales.core.services.keys import check_billing_key
 from postsales.core.services.schema import ensure_current
 from postsales.core.services.sign_in import ThrottlePolicy
 
-from . import admin, api, auth, errors, orders, users
-from .context import load_user, localtime
+from . import admin, api, auth, customers, errors, orders, users
+from .context import grouped, load_user, localtime
 from .once import form_key
 from .security import (
     SessionInterface,
@@ -88,10 +88,12 @@ def create_app(
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["form_key"] = form_key
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["grouped"] = grouped
     app.jinja_env.tests["web_link"] = is_web_link  # only http(s) URLs become links
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(orders.bp)
+    app.register_blueprint(customers.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(users.bp)
     errors.register(app)

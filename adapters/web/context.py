@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -79,3 +80,21 @@ def localtime(value: Any, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
         value = value.replace(tzinfo=UTC)
     zone = _zone(g.user.timezone) if g.get("user") else ZoneInfo("UTC")
     return value.astimezone(zone).strftime(fmt)
+
+
+def grouped(value: Any) -> str:
+    """Jinja filter: a count or an amount with thousands separators (12,480; 1,234.50).
+
+    Amounts come as Decimal or as their text and keep their decimals; anything else is shown
+    as it is."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    return f"{number:,}"

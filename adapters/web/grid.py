@@ -25,7 +25,19 @@ from postsales.core.services.search import (
 __all__ = ["FILTERS", "PAGE_SIZES", "GridView", "filters_from", "row_renderer", "sort_links"]
 
 # The filters shown first; the others sit under "More filters".
-MAIN_FILTERS = ("order_id", "name", "email", "telephone", "zip", "status", "sales_channel")
+MAIN_FILTERS = (
+    "order_id",
+    "name",
+    "email",
+    "telephone",
+    "zip",
+    "status",
+    "sales_channel",
+    "purchased_from",
+    "purchased_to",
+)
+# Which date each range filters, said on the label: the grid shows the purchase date.
+DATE_FILTERS = ("purchased_from", "purchased_to", "from_date", "to_date")
 LABELS = {
     "order_id": "Order ID",
     "client_order_reference": "Client order reference",
@@ -37,8 +49,10 @@ LABELS = {
     "zip": "Zip / postal code",
     "shipping_address": "Shipping address",
     "billing_address": "Billing address (whole words)",
-    "from_date": "From date",
-    "to_date": "To date",
+    "purchased_from": "Purchased from",
+    "purchased_to": "Purchased to",
+    "from_date": "Created from",
+    "to_date": "Created to",
     "sales_channel": "Sales channel",
     "market": "Market",
     "status": "Status",
@@ -61,8 +75,10 @@ HINTS = {
     "shipping_address": "part of it, % as wildcard",
     "email": "exact address",
     "telephone": "digits are compared",
-    "from_date": "2026-11-02 or ISO time",
-    "to_date": "2026-11-02 or ISO time",
+    "purchased_from": "2026-11-02",
+    "purchased_to": "2026-11-02",
+    "from_date": "2026-11-02",
+    "to_date": "2026-11-02",
     "q": "ids, names, email, phone, SKU, tracking, comments",
 }
 CHOICES = {
@@ -155,27 +171,31 @@ def row_renderer(
     without the id, which is appended quoted."""
     dated = {"origin_date", "created_at"}
 
-    def cell(row: Mapping[str, Any], key: str) -> str:
+    def cell(row: Mapping[str, Any], key: str, td: str) -> str:
         if key == "id":
             oid = str(row["id"])
             href = escape(order_href + quote(oid, safe=""))
-            return f'<td><a class="order-id" href="{href}">{escape(oid)}</a></td>'
+            return f'{td}><a class="order-id" href="{href}">{escape(oid)}</a></td>'
         if key == "sales_channel":
             channel = row["sales_channel"]
             name = store_names.get(channel, channel)
-            return f'<td>{escape(name)} <span class="muted">{escape(channel)}</span></td>'
+            return f'{td}>{escape(name)} <span class="muted">{escape(channel)}</span></td>'
         if key in dated:
-            return f'<td class="nowrap">{escape(localtime(row[key]))}</td>'
+            return f'{td} class="nowrap">{escape(localtime(row[key]))}</td>'
         if key == "status":
-            return f"<td>{_badge(row['status'])}</td>"
+            return f"{td}>{_badge(row['status'])}</td>"
         if key == "grand_total":
             return (
-                f'<td class="num nowrap">{escape(row["grand_total"])} '
+                f'{td} class="num nowrap">{escape(row["grand_total"])} '
                 f'<span class="muted">{escape(row["currency"])}</span></td>'
             )
-        return f"<td>{escape(row.get(key) or '')}</td>"
+        return f"{td}>{escape(row.get(key) or '')}</td>"
+
+    # Each cell names its column (`data-label`): at phone width a row is drawn as a card of
+    # labelled values (style.css), not a table wider than the screen.
+    labelled = [(key, f'<td data-label="{escape(LABEL_OF.get(key, key))}"') for key in columns]
 
     def render(row: Mapping[str, Any]) -> Markup:
-        return Markup("".join(cell(row, key) for key in columns))
+        return Markup("".join(cell(row, key, td) for key, td in labelled))
 
     return render

@@ -30,6 +30,8 @@ from postsales.core.services.actions import (
 )
 from postsales.core.services.search import (
     COLUMNS,
+    FILTERS,
+    exact_order_id,
     export_stream,
     grid_columns,
     search_orders,
@@ -45,6 +47,7 @@ from .errors import error_page, shown_inline, status_for
 from .forms import field_of, form_fields, input_of, passthrough, read_params, shown
 from .grid import (
     CHOICES,
+    DATE_FILTERS,
     HINTS,
     LABELS,
     MAIN_FILTERS,
@@ -120,9 +123,21 @@ def _grid_context(view: GridView, per_page: int) -> dict[str, Any]:
         "hints": HINTS,
         "choices": CHOICES,
         "main_filters": MAIN_FILTERS,
+        "date_filters": DATE_FILTERS,
+        "error_field": None,
         "all_columns": COLUMNS,
         "sorts": sort_links(view.sort),
     }
+
+
+def _exact_id(filters: dict[str, str]) -> str | None:
+    """The order a search for one id opens: the header's "Search orders" box (`q`) or the
+    Order ID filter holding exactly an order's id, even when child orders share it as a
+    prefix (`000000101-E1`)."""
+    active = {k: v.strip() for k, v in filters.items() if v.strip()}
+    if len(active) != 1 or not active.keys() <= {"q", "order_id"}:
+        return None
+    return exact_order_id(services(), user(), next(iter(active.values())))
 
 
 @bp.route("/orders")
@@ -130,6 +145,9 @@ def grid() -> Page:
     """S-3: the user's orders, newest first; a filtered search with one result opens it."""
     require("orders.view")
     filters = filters_from(request.args)
+    opened = _exact_id(filters)
+    if opened is not None:
+        return redirect(url_for("orders.show", order_id=opened))
     sort = request.args.get("sort", "").strip() or None
     columns = _columns()
     per_page = 20
@@ -147,9 +165,14 @@ def grid() -> Page:
     except BadInput as exc:
         view = GridView(None, columns, filters, sort)
         context = _grid_context(view, per_page if per_page in PAGE_SIZES else 20)
-        return render_template("orders.html", error=exc.message, **context), status_for(
-            exc, query=True
-        )
+        # The field in error is marked and takes the focus (WCAG 3.3.1); the message names it
+        # by its label, as the agent sees it ("Purchased from: 'soon' is not a date…").
+        field = exc.field if exc.field in FILTERS else None
+        context["error_field"] = field
+        message = exc.message
+        if field in LABELS and message.startswith(f"{field}:"):
+            message = LABELS[field] + message[len(field) :]
+        return render_template("orders.html", error=message, **context), status_for(exc, query=True)
     view = GridView(result, columns, filters, sort)
     if result.single and view.active:
         return redirect(url_for("orders.show", order_id=result.single))

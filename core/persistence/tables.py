@@ -128,6 +128,7 @@ Index(None, orders.c.sales_channel, orders.c.seq)
 Index(None, orders.c.status, orders.c.seq)
 Index(None, orders.c.created_at)
 Index(None, orders.c.parent_order_id)
+Index(None, orders.c.customer_id)  # the customer page (0012)
 # Search (issue 5): every single-value filter has an index ending in `seq`, so the grid's
 # default order (newest first by arrival) reads the first page straight off the index.
 Index(None, orders.c.market, orders.c.seq)

@@ -507,6 +507,20 @@ FIELDS: dict[str, Field] = {
             "from_date", frozenset({"ge"}), _when(o.created_at, "from_date", "ge"), filter_op="ge"
         ),
         Field("to_date", frozenset({"le"}), _when(o.created_at, "to_date", "le"), filter_op="le"),
+        # The purchase date (`origin_date`, when the customer ordered: the grid's "Purchase
+        # date"), beside the creation time above (when the order reached Postsales).
+        Field(
+            "purchased_from",
+            frozenset({"ge"}),
+            _when(o.origin_date, "purchased_from", "ge"),
+            filter_op="ge",
+        ),
+        Field(
+            "purchased_to",
+            frozenset({"le"}),
+            _when(o.origin_date, "purchased_to", "le"),
+            filter_op="le",
+        ),
         Field("sales_channel", _EQ, _channel, several=True),
         Field("market", _EQ, _market, several=True),
         Field(
@@ -580,6 +594,7 @@ BROAD = frozenset(
 
 
 DATES = frozenset({"from_date", "to_date", "created_at"})
+# `purchased_*` are not in DATES: the `(status, created_at, …)` index does not serve them.
 
 
 def is_selective(filters: Any, expression: Any, also_broad: frozenset[str] = frozenset()) -> bool:

@@ -255,6 +255,25 @@ def work_queue(app: Postsales, user: User, *, page: int = 1, per_page: int = 20)
     )
 
 
+def exact_order_id(app: Postsales, user: User, text: str) -> str | None:
+    """The id of the order whose id is exactly `text`, when `user` may see it; else None.
+
+    The doors' "Search orders" box opens that order straight away, even when child orders
+    (`-E1`, `-R1`) share its id as a prefix and a search would list them all. An order of
+    another store is None, as an unknown id is (SPEC §4)."""
+    _require(user, "orders.view")
+    wanted = text.strip()
+    if not wanted or len(wanted) > 64:
+        return None
+    o = T.orders.c
+    query = select(o.id).where(o.id == wanted)
+    if user.channels is not None:
+        query = query.where(o.sales_channel.in_(sorted(user.channels)))
+    with app.uow(read_only=True) as uow:
+        found = uow.conn.execute(query).scalar()
+    return str(found) if found is not None else None
+
+
 # -- per-user column choice (S-3) -------------------------------------------------------------
 
 _COLUMNS_KEY = "grid.columns"
@@ -307,6 +326,7 @@ __all__ = [
     "SORTS",
     "ExportStream",
     "SearchResult",
+    "exact_order_id",
     "export_orders",
     "export_stream",
     "grid_columns",

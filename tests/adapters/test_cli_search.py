@@ -141,3 +141,20 @@ def test_queue(db: str) -> None:
     data = json.loads(run("--db", db, "orders", "queue", "--json").output)
     assert [o["id"] for o in data["orders"]] == ["000000101"]
     assert data["orders"][0]["reasons"] == ["on hold"]
+
+
+def test_purchase_and_creation_dates_filter_apart(db: str) -> None:
+    """Both examples were bought on 2026-11-02 and created in Postsales at the import, today
+    (issue 13 item 7): `purchased_*` filter the purchase date, `from_date`/`to_date` creation."""
+
+    def ids(*filters: str) -> list[str]:
+        args = [a for f in filters for a in ("--filter", f)]
+        result = run("--db", db, "orders", "search", *args, "--json")
+        assert result.exit_code == 0, result.output
+        return [o["id"] for o in json.loads(result.output)["orders"]]
+
+    assert ids("purchased_from=2026-11-02", "purchased_to=2026-11-02") == ["000000102", "000000101"]
+    assert ids("purchased_to=2026-11-01") == []
+    assert ids("to_date=2026-11-02") == []  # nothing was created that day
+    bad = run("--db", db, "orders", "search", "--filter", "purchased_to=soon")
+    assert bad.exit_code == 2 and "purchased_to: 'soon' is not a date" in bad.output

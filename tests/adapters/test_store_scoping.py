@@ -220,8 +220,10 @@ WEB_RUNS: dict[str, list[tuple[str, str, dict[str, str] | None]]] = {
         ("GET", "/orders", None),
         ("GET", "/orders?q=Costello", None),
         ("GET", f"/orders?order_id={HIDDEN}", None),
+        ("GET", f"/orders?q={HIDDEN}", None),  # the header's box: an exact id opens it
         ("GET", "/orders?sales_channel=ST1", None),
         ("GET", "/orders?name=%25costello", None),
+        ("GET", "/orders?purchased_from=2026-11-01", None),
     ],
     "orders.choose_columns": [("GET", "/orders/columns", None)],
     "orders.export": [
@@ -230,6 +232,12 @@ WEB_RUNS: dict[str, list[tuple[str, str, dict[str, str] | None]]] = {
     ],
     "orders.queue": [("GET", "/queue", None)],
     "orders.show": [("GET", f"/orders/{HIDDEN}", None)],
+    # The ST1 order's customer, and the ST2 one's (known in both: must read the same).
+    "customers.show": [
+        ("GET", "/customers/C-1001", None),
+        ("GET", "/customers/C-2002", None),
+        ("GET", "/customers/nobody", None),
+    ],
     "orders.act": [
         ("POST", f"/orders/{HIDDEN}/actions/comment", {"text": "hello"}),
         ("POST", f"/orders/{HIDDEN}/actions/cancel", {"preview": "1"}),

@@ -29,6 +29,7 @@ PREFIX = "/api/v1"
 FILTERS = (
     "order_id", "client_order_reference", "first_name", "last_name", "name", "email",
     "telephone", "zip", "shipping_address", "billing_address", "from_date", "to_date",
+    "purchased_from", "purchased_to",
     "sales_channel", "market", "status", "appeasement_status", "return_status", "order_type",
     "requested_to", "customer_type", "sku", "tracking_number", "payment_reference", "return_id",
     "q",
