@@ -119,7 +119,8 @@ def _sideways(page: Any) -> str:
   if (wide <= 0) return "";
   const past = [...document.querySelectorAll("body *")]
     .filter(e => e.getBoundingClientRect().right > edge + 1 && !e.closest(".table-wrap"))
-    .slice(0, 6).map(e => e.tagName + "." + e.className + ":" + Math.round(e.getBoundingClientRect().width));
+    .slice(0, 6)
+    .map(e => `${e.tagName}.${e.className}:${Math.round(e.getBoundingClientRect().width)}`);
   return `scrolls ${wide} px sideways: ${past.join(", ")}`;
 }"""
         )
