@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .errors import ConfigError
+from .observe import Metrics, NoMetrics
 from .settings import PERMISSIONS, Settings, load_settings
 
 if TYPE_CHECKING:  # loaded with the plugins (a read command loads neither) or the engine
@@ -216,6 +217,8 @@ class Postsales:
     _registry: Registry | None = None
     clock: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(UTC))
     _plugin_loader: Callable[[], tuple[Any, Registry]] | None = None
+    # Collection points for monitoring (core/observe.py); a door may put a real one here.
+    metrics: Metrics = attrs.field(factory=NoMetrics)
 
     @property
     def registry(self) -> Registry:
