@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # loaded with the plugins (a read command loads neither) or t
     from .actions import ActionSpec
     from .gateways import PaymentGateway
     from .notifiers import Notifier
+    from .persistence.replica import ReadReplica
     from .persistence.unit_of_work import UnitOfWork
     from .plugin_manager import PluginInfo
     from .rules import Rule
@@ -219,6 +221,8 @@ class Postsales:
     _plugin_loader: Callable[[], tuple[Any, Registry]] | None = None
     # Collection points for monitoring (core/observe.py); a door may put a real one here.
     metrics: Metrics = attrs.field(factory=NoMetrics)
+    # POSTSALES_READ_DATABASE_URL (core/persistence/replica.py); None: every read on `engine`.
+    replica: ReadReplica | None = None
 
     @property
     def registry(self) -> Registry:
@@ -239,6 +243,36 @@ class Postsales:
         return UnitOfWork(
             self.engine, read_only=read_only, type_prefix=self.settings.messages.type_prefix
         )
+
+    @contextmanager
+    def read_uow(self) -> Iterator[UnitOfWork]:
+        """A read-only unit of work for reads that may lag a little (searches, totals, exports,
+        the dashboard, the work queue): on the read replica when it is up and within its lag
+        bound, else on the primary. `read_state()` says which served the last one."""
+        from .persistence.unit_of_work import UnitOfWork
+
+        replica = self.replica
+        if replica is not None and replica.state().use_replica:
+            uow = UnitOfWork(
+                replica.engine, read_only=True, type_prefix=self.settings.messages.type_prefix
+            )
+            try:
+                entered = uow.__enter__()
+            except Exception as exc:  # down since the last check: the primary serves this one
+                replica.mark_down(exc)
+            else:
+                with _closing(uow):
+                    yield entered
+                return
+        with self.uow(read_only=True) as uow:
+            yield uow
+
+    def read_state(self) -> tuple[str, float | None]:
+        """("replica", lag seconds) when reads go to the replica, else ("primary", None)."""
+        if self.replica is None:
+            return "primary", None
+        state = self.replica.state()
+        return ("replica", state.lag_seconds) if state.use_replica else ("primary", None)
 
     def now(self) -> datetime:
         return self.clock()
@@ -281,6 +315,7 @@ def bootstrap(
     settings: Settings | None = None,
     engine: Engine | None = None,
     lazy_plugins: bool = False,
+    read_replica: bool = True,
 ) -> Postsales:
     """Load config (POSTSALES_CONFIG when `config` is None), plugins and the database engine.
 
@@ -299,4 +334,17 @@ def bootstrap(
         from .persistence.database import make_engine
 
         engine = make_engine(db_url)
-    return Postsales(settings, engine, pm, registry, plugin_loader=plugins)
+    from .persistence.replica import replica_from_env
+
+    replica = replica_from_env(engine, os.environ) if read_replica else None
+    return Postsales(settings, engine, pm, registry, plugin_loader=plugins, replica=replica)
+
+
+@contextmanager
+def _closing(uow: Any) -> Iterator[None]:
+    try:
+        yield
+    except BaseException as exc:
+        uow.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    uow.__exit__(None, None, None)
