@@ -96,6 +96,20 @@ class DatabaseCollector(Collector):
         yield GaugeMetricFamily(
             "postsales_outbox_pending", "Outbox messages not yet sent.", value=f.outbox_pending
         )
+        replica = self.app.replica
+        if replica is not None:
+            state = replica.state()
+            yield GaugeMetricFamily(
+                "postsales_read_replica_in_use",
+                "1 while reads go to the read replica, 0 while they fall back to the primary.",
+                value=1 if state.use_replica else 0,
+            )
+            if state.lag_seconds is not None:
+                yield GaugeMetricFamily(
+                    "postsales_read_replica_lag_seconds",
+                    "How far the read replica's replay is behind the primary, at the last check.",
+                    value=state.lag_seconds,
+                )
         yield GaugeMetricFamily(
             "postsales_relay_lag_seconds",
             "Age of the oldest unsent outbox message (0 when none waits).",

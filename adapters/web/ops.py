@@ -80,11 +80,15 @@ class Ops:
 
     def _ready(self, start_response: Callable[..., Any]) -> Iterable[bytes]:
         db = database_ready(self.services)
-        checks = {"database": {"ok": db.ok, "message": db.message}}
+        checks: dict[str, dict[str, Any]] = {"database": {"ok": db.ok, "message": db.message}}
         if self.broker:
             ok, message = broker_reachable(self.broker)
             checks["broker"] = {"ok": ok, "message": message}
         ready = all(c["ok"] for c in checks.values())
+        replica = self.services.replica
+        if replica is not None:  # informational: reads fall back to the primary, still ready
+            state = replica.state()
+            checks["read_replica"] = {"in_use": state.use_replica, "message": state.reason}
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         return _answer(start_response, 200 if ready else 503, body)
 

@@ -221,8 +221,9 @@ def test_searches_read_the_replica_order_pages_the_primary_and_a_lagging_replica
 
 
 def test_the_orders_page_says_its_figures_come_from_the_replica(
-    app: Postsales, clusters: Clusters
+    app: Postsales, clusters: Clusters, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("POSTSALES_METRICS_TOKEN", "metrics-token-0123456789")
     import_examples(app, "order-create.json")
     add_user(app, "anna", ["agent"], PASSWORD)
     assert _wait(lambda: _replica_orders(app) == 1)
@@ -234,6 +235,11 @@ def test_the_orders_page_says_its_figures_come_from_the_replica(
     assert "from a read replica" in page
     queue = client.get("/queue")
     assert queue.status_code == 200  # empty here; a full queue's pager carries the same note
+    ready = client.get("/readyz").json
+    assert ready["status"] == "ready" and ready["checks"]["read_replica"]["in_use"] is True
+    metrics = client.get("/metrics", headers={"Authorization": "Bearer metrics-token-0123456789"})
+    assert "postsales_read_replica_in_use 1.0" in metrics.text
+    assert "postsales_read_replica_lag_seconds" in metrics.text
     app.replica = None
     assert "from a read replica" not in client.get("/orders").text
 
