@@ -261,8 +261,10 @@ class Postsales:
             except Exception as exc:  # down since the last check: the primary serves this one
                 replica.mark_down(exc)
             else:
-                with _closing(uow):
+                try:
                     yield entered
+                finally:
+                    uow.__exit__(None, None, None)  # rolls back (read-only) and closes
                 return
         with self.uow(read_only=True) as uow:
             yield uow
@@ -338,13 +340,3 @@ def bootstrap(
 
     replica = replica_from_env(engine, os.environ) if read_replica else None
     return Postsales(settings, engine, pm, registry, plugin_loader=plugins, replica=replica)
-
-
-@contextmanager
-def _closing(uow: Any) -> Iterator[None]:
-    try:
-        yield
-    except BaseException as exc:
-        uow.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    uow.__exit__(None, None, None)
