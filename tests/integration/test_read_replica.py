@@ -56,8 +56,8 @@ def _free_port() -> int:
 class Clusters:
     def __init__(self) -> None:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_basebackup"))
-        if not found:
-            _problem("PostgreSQL server binaries (initdb, pg_basebackup) not installed")
+        if not found:  # a CI job with PostgreSQL as a service container has no server here
+            pytest.skip("PostgreSQL server binaries (initdb, pg_basebackup) not installed")
         self.bin = Path(found[-1]).parent
         self.prefix: list[str] = []
         if os.geteuid() == 0:
