@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .errors import ConfigError
+from .observe import Metrics, NoMetrics
 from .settings import PERMISSIONS, Settings, load_settings
 
 if TYPE_CHECKING:  # loaded with the plugins (a read command loads neither) or the engine
@@ -23,6 +25,7 @@ if TYPE_CHECKING:  # loaded with the plugins (a read command loads neither) or t
     from .actions import ActionSpec
     from .gateways import PaymentGateway
     from .notifiers import Notifier
+    from .persistence.replica import ReadReplica
     from .persistence.unit_of_work import UnitOfWork
     from .plugin_manager import PluginInfo
     from .rules import Rule
@@ -216,6 +219,10 @@ class Postsales:
     _registry: Registry | None = None
     clock: Callable[[], datetime] = attrs.field(default=lambda: datetime.now(UTC))
     _plugin_loader: Callable[[], tuple[Any, Registry]] | None = None
+    # Collection points for monitoring (core/observe.py); a door may put a real one here.
+    metrics: Metrics = attrs.field(factory=NoMetrics)
+    # POSTSALES_READ_DATABASE_URL (core/persistence/replica.py); None: every read on `engine`.
+    replica: ReadReplica | None = None
 
     @property
     def registry(self) -> Registry:
@@ -241,6 +248,38 @@ class Postsales:
             type_prefix=self.settings.messages.type_prefix,
             lock_wait=lock_wait,
         )
+
+    @contextmanager
+    def read_uow(self) -> Iterator[UnitOfWork]:
+        """A read-only unit of work for reads that may lag a little (searches, totals, exports,
+        the dashboard, the work queue): on the read replica when it is up and within its lag
+        bound, else on the primary. `read_state()` says which served the last one."""
+        from .persistence.unit_of_work import UnitOfWork
+
+        replica = self.replica
+        if replica is not None and replica.state().use_replica:
+            uow = UnitOfWork(
+                replica.engine, read_only=True, type_prefix=self.settings.messages.type_prefix
+            )
+            try:
+                entered = uow.__enter__()
+            except Exception as exc:  # down since the last check: the primary serves this one
+                replica.mark_down(exc)
+            else:
+                try:
+                    yield entered
+                finally:
+                    uow.__exit__(None, None, None)  # rolls back (read-only) and closes
+                return
+        with self.uow(read_only=True) as uow:
+            yield uow
+
+    def read_state(self) -> tuple[str, float | None]:
+        """("replica", lag seconds) when reads go to the replica, else ("primary", None)."""
+        if self.replica is None:
+            return "primary", None
+        state = self.replica.state()
+        return ("replica", state.lag_seconds) if state.use_replica else ("primary", None)
 
     def now(self) -> datetime:
         return self.clock()
@@ -283,6 +322,7 @@ def bootstrap(
     settings: Settings | None = None,
     engine: Engine | None = None,
     lazy_plugins: bool = False,
+    read_replica: bool = True,
 ) -> Postsales:
     """Load config (POSTSALES_CONFIG when `config` is None), plugins and the database engine.
 
@@ -301,4 +341,7 @@ def bootstrap(
         from .persistence.database import make_engine
 
         engine = make_engine(db_url)
-    return Postsales(settings, engine, pm, registry, plugin_loader=plugins)
+    from .persistence.replica import replica_from_env
+
+    replica = replica_from_env(engine, os.environ) if read_replica else None
+    return Postsales(settings, engine, pm, registry, plugin_loader=plugins, replica=replica)

@@ -105,6 +105,18 @@ def _relay_summary(r: RelayReport) -> str:
     type=click.IntRange(1, 10_000),
     help="Messages published, confirmed and marked sent together.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    envvar="POSTSALES_METRICS_PORT",
+    help="Serve Prometheus metrics on this port of --metrics-address (off by default).",
+)
+@click.option(
+    "--metrics-address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address of the metrics port (keep it off the public network).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
 @handled
 def relay(
@@ -113,6 +125,8 @@ def relay(
     exchange: str,
     interval: float,
     batch_size: int,
+    metrics_port: int | None,
+    metrics_address: str,
     as_json: bool,
 ) -> None:
     """Publish pending outbox messages to RabbitMQ and mark them sent once confirmed.
@@ -133,6 +147,7 @@ def relay(
             field="broker",
         )
     _logging()
+    _serve_metrics(app, metrics_port, metrics_address)
     worker = Relay(app, broker, exchange=exchange, batch_size=batch_size, interval=interval)
     log = _log("postsales.relay")
     try:
@@ -185,6 +200,18 @@ def relay(
     type=click.FloatRange(0.05),
     help="With --once: seconds without a message that mean the queue is empty.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    envvar="POSTSALES_METRICS_PORT",
+    help="Serve Prometheus metrics on this port of --metrics-address (off by default).",
+)
+@click.option(
+    "--metrics-address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address of the metrics port (keep it off the public network).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
 @handled
 def consume(
@@ -197,6 +224,8 @@ def consume(
     no_bind: bool,
     prefetch: int,
     idle: float,
+    metrics_port: int | None,
+    metrics_address: str,
     as_json: bool,
 ) -> None:
     """Apply inbound messages from a RabbitMQ queue, as `postsales import` does.
@@ -212,6 +241,7 @@ def consume(
     # Long-running: a template that does not compile stops it now, not a message later.
     app.registry.check()
     _logging()
+    _serve_metrics(app, metrics_port, metrics_address)
     worker = Consumer(
         app,
         broker,
@@ -240,3 +270,13 @@ def consume(
             f"{r.applied} applied, {r.duplicates} duplicates, {r.dead_lettered} dead-lettered, "
             f"{r.retried} retried"
         )
+
+
+def _serve_metrics(app: Any, port: int | None, address: str) -> None:
+    """Prometheus metrics of this process (and the database's figures) on their own port."""
+    if port is None:
+        return
+    from postsales.adapters.observability import PrometheusMetrics, serve_metrics
+
+    app.metrics = PrometheusMetrics()
+    serve_metrics(app, port, address)

@@ -173,6 +173,7 @@ class Consumer:
         attempt = self._attempts.get(key, 0) + 1
         outcome = self._inbox.receive(body, attempt=attempt)
         self.report.count(outcome.outcome)
+        self.app.metrics.message_consumed(outcome.outcome)
         if outcome.ack:
             self._attempts.pop(key, None)
             if outcome.outcome == DEAD_LETTER:

@@ -23,7 +23,7 @@ from postsales.core.services.keys import check_billing_key
 from postsales.core.services.schema import ensure_current
 from postsales.core.services.sign_in import ThrottlePolicy
 
-from . import admin, api, auth, customers, errors, orders, users
+from . import admin, api, auth, customers, errors, ops, orders, users
 from .context import grouped, load_user, localtime
 from .once import form_key
 from .security import (
@@ -98,6 +98,7 @@ def create_app(
     app.register_blueprint(users.bp)
     errors.register(app)
     api.mount(app)  # /api/v1: the JSON API, an app of its own (see api/__init__.py)
+    ops.install(app, app_services)  # /healthz, /readyz, /metrics, request ids (ops.py)
     proxies = _whole_number("TRUSTED_PROXIES", app.config["TRUSTED_PROXIES"], 0)
     if proxies:  # outermost, so the API sees the client's address too
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]

@@ -25,6 +25,7 @@ from sqlalchemy import Table
 from ..crypto import BillingCipher
 from ..domain.orders import Order, OrderLine, Payment, Refund, Return, Shipment
 from ..money import to_minor
+from ..observe import current_request_id
 from . import rows as R
 from . import tables as T
 from .writes import Batch, Guard
@@ -180,7 +181,8 @@ def write_changes(
     ]
     batch.insert(T.payment_operations, new_ops)
     new_history = order.history[history_loaded:]
-    batch.insert(T.history, [R.history_row(seq, e) for e in new_history])
+    rid = current_request_id()  # the door's request id (core/observe.py), kept with the row
+    batch.insert(T.history, [{**R.history_row(seq, e), "request_id": rid} for e in new_history])
     order_diff = _order_diff(old["orders"][seq], new["orders"][seq], order, billing)
     bump = bool(order_diff or changed or new_ops or new_history)
     if bump and new_history:

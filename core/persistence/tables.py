@@ -275,6 +275,7 @@ history = Table(
     Column("kind", String(48), nullable=False),
     Column("summary", Text, nullable=False),
     Column("payload", JSON, nullable=False, default=dict),
+    Column("request_id", String(64)),  # the web request or message that wrote it (0012)
 )
 Index(None, history.c.order_seq, history.c.id)
 
@@ -288,6 +289,7 @@ outbox = Table(
     Column("payload", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("request_id", String(64)),  # the web request or message that caused it (0012)
 )
 Index(None, outbox.c.sent_at, outbox.c.seq)
 

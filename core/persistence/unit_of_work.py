@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Table, delete, insert, select
 from ..crypto import BillingCipher
 from ..domain.orders import Order
 from ..errors import NotFound, Refused
+from ..observe import current_request_id
 from . import rows as R
 from . import tables as T
 from .bulk import bulk_insert
@@ -220,6 +221,7 @@ class UnitOfWork:
                 "order_id": order_id,
                 "payload": payload,
                 "created_at": at,
+                "request_id": current_request_id(),
             }
         )
         return message_id

@@ -19,7 +19,7 @@ from ..context import ActionContext
 from ..documents import order_document
 from ..domain.orders import Order
 from ..domain.users import User
-from ..errors import BadInput, Forbidden, Refused
+from ..errors import BadInput, Forbidden, NotFound, Refused, Unavailable
 from ..wording import agent_words, local_time
 from .idempotency import KeyedRequest, keep_with
 from .orders import load_visible, with_stock
@@ -170,6 +170,39 @@ def run_action(
 ) -> ActionOutcome:
     """Run (or preview) one action in one transaction with its history and messages; with
     `keyed`, the key's answer commits with them (a preview keeps no key)."""
+    try:
+        outcome = _run_action(app, order_id, name, raw_params, user, dry_run=dry_run, keyed=keyed)
+    except Exception as exc:
+        app.metrics.action_run(name, outcome_kind(exc))
+        raise
+    app.metrics.action_run(name, "preview" if dry_run else "ok")
+    return outcome
+
+
+def outcome_kind(exc: BaseException) -> str:
+    """The `outcome` label of a failed action (core/observe.py)."""
+    for kind, types in (
+        ("refused", Refused),
+        ("invalid", BadInput),
+        ("forbidden", Forbidden),
+        ("not_found", NotFound),
+        ("unavailable", Unavailable),
+    ):
+        if isinstance(exc, types):
+            return kind
+    return "error"
+
+
+def _run_action(
+    app: Postsales,
+    order_id: str,
+    name: str,
+    raw_params: Mapping[str, Any],
+    user: User,
+    *,
+    dry_run: bool,
+    keyed: KeyedRequest | None,
+) -> ActionOutcome:
     spec = _spec(app, name)
     with app.uow() as uow:
         order = load_visible(uow, order_id, user, history=True)

@@ -48,6 +48,10 @@ class SearchResult:
     per_page: int
     orders: list[dict[str, Any]]
     next_cursor: str | None
+    # Which database answered (issue 15 item 3): "replica" figures may be up to the configured
+    # lag behind the primary, `lag_seconds` at the last check.
+    read_from: str = "primary"
+    lag_seconds: float | None = None
 
     @property
     def pages(self) -> int:
@@ -99,11 +103,14 @@ def search_orders(
     Q.check_paging(page, per_page)
     plan = Q.make_plan(app, user, filters, expression, sort)
     columns = C.needed(C.RESULT_KEYS)
-    with app.uow(read_only=True) as uow:
+    with app.read_uow() as uow:
         found = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=after)
         total, capped = Q.total_of(uow.conn, plan, found)
     rows = found.rows
+    read_from, lag = _read_from(app, uow)
     return SearchResult(
+        read_from=read_from,
+        lag_seconds=lag,
         total=total,
         total_capped=capped,
         page=page,
@@ -172,7 +179,7 @@ class ExportStream:
         cells = C.export_cells(self._keys, _zone(self._user))
         finished = False
         try:
-            with self._app.uow(read_only=True) as uow:
+            with self._app.read_uow() as uow:
                 chunks = E.stream_chunks(uow.conn, self._plan, self._keys)
                 for data in E.encoded_chunks(chunks, self._keys, cells, self._fmt, counter):
                     self.rows = counter[0]
@@ -235,17 +242,20 @@ def work_queue(app: Postsales, user: User, *, page: int = 1, per_page: int = 20)
     Q.check_paging(page, per_page)
     plan = Q.make_plan(app, user, None, None, extra=(WQ.in_queue(app.now()),))
     columns = C.needed(C.RESULT_KEYS)
-    with app.uow(read_only=True) as uow:
+    with app.read_uow() as uow:
         found = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=None)
         total, capped = Q.total_of(uow.conn, plan, found)
         rows, more = found.rows, found.more
         why = WQ.reasons(uow.conn, rows)
+    read_from, lag = _read_from(app, uow)
     orders = []
     for row in rows:
         item = C.result_dict(row)
         item["reasons"] = why.get(row.seq, [])
         orders.append(item)
     return SearchResult(
+        read_from=read_from,
+        lag_seconds=lag,
         total=total,
         total_capped=capped,
         page=page,
@@ -272,6 +282,14 @@ def exact_order_id(app: Postsales, user: User, text: str) -> str | None:
     with app.uow(read_only=True) as uow:
         found = uow.conn.execute(query).scalar()
     return str(found) if found is not None else None
+
+
+def _read_from(app: Postsales, uow: Any) -> tuple[str, float | None]:
+    """Which database served `uow` (the replica's lag as last checked)."""
+    replica = app.replica
+    if replica is not None and uow.engine is replica.engine:
+        return "replica", replica.state().lag_seconds
+    return "primary", None
 
 
 # -- per-user column choice (S-3) -------------------------------------------------------------
