@@ -129,6 +129,3 @@ class ActionContext:
 
     def stock(self, sku: str, sources: tuple[str, ...]) -> dict[str, int]:
         return self.uow.catalog.stock(sku, sources)
-
-    def search_products(self, text: str, limit: int = 20) -> list[Any]:
-        return self.uow.catalog.search(text, limit)

@@ -6,7 +6,7 @@ every enabled rule of a point and applies the answers; rules never change an ord
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -104,7 +104,7 @@ def child_order_return_rule(order_type: str, name: str, requirement: str, descri
     )
 
 
-def combine(decisions: list[Decision | None]) -> Decision:
+def combine(decisions: Iterable[Decision | None]) -> Decision:
     """The strictest answer wins: refused over needs_approval over allowed."""
     rank = {"allowed": 0, "needs_approval": 1, "refused": 2}
     worst = Decision.allowed()

@@ -140,7 +140,8 @@ def _order(app: Postsales, rnd: random.Random, n: int, channel: str) -> tuple[st
     email = f"{first}.{last}{n % 97}@example.com".lower()
     phone = f"(555) {rnd.randint(200, 999)}-{rnd.randint(1000, 9999)}"
     rate = TAX.get(channel, Decimal("8"))
-    lines, number = [], 0
+    lines: list[dict[str, Any]] = []
+    number = 0
     for _ in range(rnd.randint(1, 4)):
         style, name = rnd.choice(STYLES)
         size, color = rnd.choice(SIZES), rnd.choice(COLORS)
@@ -204,7 +205,7 @@ def _order(app: Postsales, rnd: random.Random, n: int, channel: str) -> tuple[st
             },
         }
     )
-    total = sum(Decimal(ln["amount"]["gross_amount"]) for ln in lines)
+    total = sum((Decimal(ln["amount"]["gross_amount"]) for ln in lines), Decimal(0))
     address = {
         "reference": "1",
         "address_type": "customer",

@@ -79,7 +79,10 @@ def refund_owed(
     order: Order,
     kind: str,
     lines: list[RefundLine],
-    **details: str,
+    *,
+    reason: str = "",
+    description: str = "",
+    return_id: str | None = None,
 ) -> Refund | None:
     """Refund what a return or a cancellation owes, up to what is left of the captured amount.
 
@@ -107,14 +110,16 @@ def refund_owed(
             },
         )
         ctx.result.setdefault("notes", []).append(note)
-    return create_refund(ctx, order, kind, kept, **details) if kept else None
+    if not kept:
+        return None
+    return create_refund(
+        ctx, order, kind, kept, reason=reason, description=description, return_id=return_id
+    )
 
 
 def release_refund(ctx: ActionContext, order: Order, refund: Refund) -> None:
     """Send to the payment gateway of the payment's method (REQUESTED -> PENDING_RELEASE)."""
-    payment = order.payments and next(
-        (p for p in order.payments if p.reference == refund.payment_reference), None
-    )
+    payment = next((p for p in order.payments if p.reference == refund.payment_reference), None)
     if not payment:
         raise Refused(f"refund {refund.id}: the order has no payment to refund to")
     gateway = ctx.app.registry.gateway_for(payment.method)
