@@ -141,6 +141,22 @@ def release_refund(ctx: ActionContext, order: Order, refund: Refund) -> None:
             fail_refund(ctx, order, refund, answer.response, actor=f"gateway:{gateway.name}")
 
 
+def settle_refund(ctx: ActionContext, order: Order, refund: Refund, how: str) -> None:
+    """Settle a REQUESTED refund without a payment gateway (store credit, a voucher, cash at the
+    till): released and confirmed at once through the refund's lifecycle, with both history
+    entries and the customer's notification, as a gateway's confirmation would. `how` is
+    recorded as the answer (``"store credit issued"``)."""
+    fire(REFUND, refund, "release", label=f"refund {refund.id}")
+    refund.updated_at = ctx.now
+    ctx.record(
+        order,
+        "refund.released",
+        f"Refund {refund.id} settled without a payment gateway ({how})",
+        {"refund_id": refund.id, "gateway": None},
+    )
+    confirm_refund(ctx, order, refund, how, actor=ctx.actor)
+
+
 def confirmation_mismatch(
     order: Order, refund: Refund, amount: Decimal, currency: str | None
 ) -> str | None:

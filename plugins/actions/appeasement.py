@@ -12,12 +12,24 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
-from postsales.core.domain.orders import Order, OrderLine, RefundLine
-from postsales.core.domain.refunds import appeasable_amount, order_refundable
-from postsales.core.money import ZERO, format_amount, parse_amount
-from postsales.core.rules import Decision, combine
-from postsales.core.services.refunds import create_refund
+from postsales.core import (
+    ZERO,
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Decision,
+    Order,
+    OrderLine,
+    RefundLine,
+    Refused,
+    appeasable_amount,
+    combine,
+    create_refund,
+    format_amount,
+    hookimpl,
+    order_refundable,
+    parse_amount,
+)
 
 REQUIREMENT = "A-5"
 

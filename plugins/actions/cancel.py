@@ -9,16 +9,29 @@ from __future__ import annotations
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
-from postsales.core.domain.orders import Order, OrderLine, RefundLine
-from postsales.core.domain.refunds import refundable_remainder
-from postsales.core.machines import LINE, SHIPMENT, can_fire, fire
-from postsales.core.money import ZERO, format_amount
-from postsales.core.rules import Decision, combine
-from postsales.core.services import inventory
-from postsales.core.services.lifecycle import sync_order_status
-from postsales.core.services.messages_out import order_updated
-from postsales.core.services.refunds import refund_owed
+from postsales.core import (
+    LINE,
+    SHIPMENT,
+    ZERO,
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Decision,
+    Order,
+    OrderLine,
+    RefundLine,
+    Refused,
+    can_fire,
+    combine,
+    fire,
+    format_amount,
+    give_back_stock,
+    hookimpl,
+    order_updated,
+    refund_owed,
+    refundable_remainder,
+    sync_order_status,
+)
 
 REQUIREMENT = "A-1"
 CANCELLABLE = ("NEW", "ALLOCATED")  # the line machine's sources of `cancel`
@@ -118,7 +131,7 @@ def run(order: Order, params: CancelParams, ctx: ActionContext) -> dict[str, obj
         line.status_reason = None
     # What the lines held goes back to its source; once this commits, it is assigned to the
     # shipments waiting for it, oldest first.
-    stock = inventory.give_back(ctx, order, lines)
+    stock = give_back_stock(ctx, order, lines)
     cancelled = {ln.line_number for ln in order.lines if ln.status == "CANCELLED"}
     shipments = _release_shipments(order, cancelled)
     whole = cancelled == {ln.line_number for ln in order.lines}

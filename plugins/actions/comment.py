@@ -10,8 +10,7 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
-from postsales.core.domain.orders import Order
+from postsales.core import ActionContext, ActionSpec, BadInput, Order, hookimpl
 
 TEXT_MAX = 4000  # a long call summary fits; a pasted e-mail thread does not
 

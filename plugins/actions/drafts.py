@@ -12,13 +12,29 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, Refused, hookimpl
-from postsales.core.domain.customers import Address
-from postsales.core.domain.orders import Order, OrderLine, Payment, PaymentOperation
-from postsales.core.domain.pricing import catalog_lines, listed_price, reprice
-from postsales.core.machines import LINE, ORDER, fire
-from postsales.core.money import ZERO, format_amount, parse_amount
-from postsales.core.services.messages_out import order_updated
+from postsales.core import (
+    LINE,
+    ORDER,
+    ZERO,
+    ActionContext,
+    ActionSpec,
+    Address,
+    BadInput,
+    NoParams,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentOperation,
+    Refused,
+    catalog_lines,
+    fire,
+    format_amount,
+    hookimpl,
+    listed_price,
+    order_updated,
+    parse_amount,
+    reprice,
+)
 
 EDITABLE = ("DRAFT", "NEW", "RECEIVED", "ONHOLD")  # not yet released to shipping
 PAYABLE = EDITABLE  # 004: an order must be paid before it is released

@@ -18,14 +18,30 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, hookimpl
-from postsales.core.domain.orders import Order, OrderLine, Shipment
-from postsales.core.links import check_link
-from postsales.core.machines import LINE, ORDER, SHIPMENT, allowed_sources, fire
-from postsales.core.money import ZERO, format_amount
-from postsales.core.services import inventory
-from postsales.core.services.lifecycle import sync_order_status
-from postsales.core.services.messages_out import order_updated, shipment_request
+from postsales.core import (
+    LINE,
+    ORDER,
+    SHIPMENT,
+    ZERO,
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    NoParams,
+    Order,
+    OrderLine,
+    Shipment,
+    allowed_sources,
+    check_link,
+    fire,
+    format_amount,
+    hookimpl,
+    order_updated,
+    reserve_stock,
+    ship_stock,
+    shipment_request,
+    stock_status,
+    sync_order_status,
+)
 
 RELEASABLE = allowed_sources(ORDER, "release")
 PICKABLE = allowed_sources(SHIPMENT, "pick")
@@ -97,9 +113,9 @@ def release(order: Order, params: NoParams, ctx: ActionContext) -> None:
     fire(ORDER, order, "release")
     order.status_reason = None
     # In this transaction, by guarded UPDATEs: of two releases of the last unit one gets it.
-    reserved = inventory.reserve(ctx, plan)
+    reserved = reserve_stock(ctx, plan)
     for source, lines in plan.items():
-        status = inventory.status_for(reserved[source])
+        status = stock_status(reserved[source])
         numbers = [line.line_number for line in lines]
         shipment = Shipment(_next_shipment_id(order), source, numbers, status, created_at=ctx.now)
         order.shipments.append(shipment)
@@ -203,7 +219,7 @@ def ship(order: Order, params: ShipParams, ctx: ActionContext) -> None:
             line.status_reason = None
             line.source_id = shipment.source_id
             shipped.append(n)
-    inventory.ship(ctx, [order.line(n) for n in shipped], shipment.source_id)
+    ship_stock(ctx, [order.line(n) for n in shipped], shipment.source_id)
     sync_order_status(order)
     ctx.record(order, "shipment.shipped",
                f"Shipment {shipment.id} shipped by {shipment.carrier}, "

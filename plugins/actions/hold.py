@@ -11,10 +11,18 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, hookimpl
-from postsales.core.domain.orders import Order
-from postsales.core.machines import ORDER, allowed_sources, fire
-from postsales.core.services.messages_out import order_updated
+from postsales.core import (
+    ORDER,
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    NoParams,
+    Order,
+    allowed_sources,
+    fire,
+    hookimpl,
+    order_updated,
+)
 
 REASON_MAX = 500
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from postsales.core import ActionContext, ActionSpec, NoParams, hookimpl
-from postsales.core.domain.history import Lock
-from postsales.core.domain.orders import Order
+from postsales.core import ActionContext, ActionSpec, Lock, NoParams, Order, hookimpl
 
 TAKEOVER = "order.takeover"
 

@@ -12,9 +12,16 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
-from postsales.core.domain.orders import Order, Refund
-from postsales.core.services.refunds import cancel_refund, release_refund
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Order,
+    Refund,
+    cancel_refund,
+    hookimpl,
+    release_refund,
+)
 
 REQUIREMENT = "A-4"
 

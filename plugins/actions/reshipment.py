@@ -17,11 +17,24 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
-from postsales.core.domain.customers import Address
-from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.services import child_orders
-from postsales.core.services.messages_out import notify_reshipment, order_updated
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    Address,
+    BadInput,
+    Order,
+    OrderLine,
+    Refused,
+    add_child_order,
+    free_line,
+    hookimpl,
+    new_child_order,
+    notify_reshipment,
+    order_updated,
+    release_child,
+    reserve_id,
+    return_originals,
+)
 
 REQUIREMENT = "A-7"
 ORDER_TYPE = "RESHIPMENT"
@@ -103,7 +116,7 @@ def free_lines(order: Order, numbers: list[int]) -> list[OrderLine]:
     for n in numbers:
         old = order.line(n)
         parent = renumber.get(old.parent_line_number or 0)
-        lines.append(child_orders.free_line(renumber[n], old, order.currency,
+        lines.append(free_line(renumber[n], old, order.currency,
                                             parent_line_number=parent))  # fmt: skip
     return lines
 
@@ -149,8 +162,8 @@ def run(order: Order, params: ReshipmentParams, ctx: ActionContext) -> None:
             f"{order.sales_channel}; choose one of: {methods}",
             field="shipping_method",
         )
-    new_id = child_orders.reserve_id(ctx, order, ORDER_TYPE)
-    child = child_orders.new_child_order(
+    new_id = reserve_id(ctx, order, ORDER_TYPE)
+    child = new_child_order(
         ctx, order, new_id, ORDER_TYPE, free_lines(order, list(params.lines)),
         shipping_address=new_address(order, params.shipping_address),
         shipping_method=params.shipping_method,
@@ -160,7 +173,7 @@ def run(order: Order, params: ReshipmentParams, ctx: ActionContext) -> None:
         f" ({params.reason_description})" if params.reason_description else "")  # fmt: skip
     detail = {"lines": numbers, "reason": params.reason,
               "reason_description": params.reason_description}  # fmt: skip
-    child_orders.add_child_order(
+    add_child_order(
         ctx, order, child,
         summary=f"Reshipment of order {order.id} created by {ctx.actor}, {what}",
         payload=detail,
@@ -168,12 +181,12 @@ def run(order: Order, params: ReshipmentParams, ctx: ActionContext) -> None:
         parent_payload={**detail, "shipping_method": child.shipping_method},
     )  # fmt: skip
     # Lost or damaged items may never come back: the return waits for the warehouse.
-    ret = child_orders.return_originals(ctx, order, child, numbers, reason=params.reason)
+    ret = return_originals(ctx, order, child, numbers, reason=params.reason)
     # Seed 002's order: the reshipment-create, then the new order's shipment request, then its
     # order-updated.
     ctx.emit("postsales.reshipment.management.create",
              reshipment_created(order, child, params, ctx.actor), order=order)  # fmt: skip
-    child_orders.release_child(ctx, child, channel.sources[0] if channel.sources else None)
+    release_child(ctx, child, channel.sources[0] if channel.sources else None)
     ctx.emit("sales.order_management.updated", order_updated(child), order=child)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
     notify_reshipment(ctx, order, child, ret)

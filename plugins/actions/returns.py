@@ -15,11 +15,20 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
-from postsales.core.domain.orders import Order, Return
-from postsales.core.services.lifecycle import sync_order_status
-from postsales.core.services.messages_out import notify_return, order_updated
-from postsales.core.services.returns import approve_return, cancel_return, create_return
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Order,
+    Return,
+    approve_return,
+    cancel_return,
+    create_return,
+    hookimpl,
+    notify_return,
+    order_updated,
+    sync_order_status,
+)
 
 REQUIREMENT_NEW = "A-2"
 REQUIREMENT_DECIDE = "A-3"

@@ -13,9 +13,7 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
-from postsales.core.domain.orders import Order
-from postsales.core.services.lifecycle import pass_review
+from postsales.core import ActionContext, ActionSpec, BadInput, Order, hookimpl, pass_review
 
 COMMENT_MAX = 1000
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order, Refund, Return
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Rule
+from postsales.core import Order, Refund, Return, Rule, hookimpl
 
 REQUIREMENT = "R-6"
 

@@ -21,10 +21,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.hookspecs import hookimpl
-from postsales.core.money import format_amount
-from postsales.core.rules import Decision, Rule
+from postsales.core import Decision, Order, OrderLine, Rule, format_amount, hookimpl
 
 REQUIREMENT = "R-7"
 EXEMPT_PERMISSION = "refund.approve"

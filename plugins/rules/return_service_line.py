@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Rule
+from postsales.core import Order, Rule, hookimpl
 
 REQUIREMENT = "R-2"
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Decision, Rule
+from postsales.core import Decision, Order, OrderLine, Rule, hookimpl
 
 REQUIREMENT = "R-8"
 

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Rule
+from postsales.core import Order, Rule, hookimpl
 
 REQUIREMENT = "R-3"
 # A physical line in one of these states needs nothing more for onLast to refund shipping.

@@ -13,11 +13,19 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from postsales.core import ActionSpec, BadInput, Rule, hookimpl
-from postsales.core.domain.orders import RefundLine
-from postsales.core.domain.refunds import appeasable_amount
-from postsales.core.money import format_amount, parse_amount, quantum
-from postsales.core.services.refunds import confirm_refund, create_refund
+from postsales.core import (
+    ActionSpec,
+    BadInput,
+    RefundLine,
+    Rule,
+    appeasable_amount,
+    create_refund,
+    format_amount,
+    hookimpl,
+    parse_amount,
+    quantum,
+    settle_refund,
+)
 
 PLUGIN = "store_credit"
 
@@ -53,8 +61,7 @@ def run(order, params: StoreCreditParams, ctx) -> dict:
         description="store credit",
         auto_release=False,
     )
-    refund.status = "PENDING_RELEASE"  # no gateway: the credit is issued right here
-    confirm_refund(ctx, order, refund, "store credit issued", actor=ctx.actor)
+    settle_refund(ctx, order, refund, "store credit issued")  # no gateway: issued right here
     ctx.emit(
         "postsales.store_credit.issued",
         {
