@@ -42,7 +42,23 @@ if TYPE_CHECKING:
     from .machines import LINE, ORDER, REFUND, RETURN, SHIPMENT, allowed_sources, can_fire, fire
     from .money import ZERO, format_amount, parse_amount, quantum
     from .notifiers import EMAIL, Notification, Notifier
-    from .rules import ChildReturn, Decision, Rule, child_order_return_rule, combine
+    from .rules import (
+        APPEASEMENT_APPROVAL,
+        CANCEL_ELIGIBILITY,
+        CHILD_ORDER_RETURN,
+        REFUND_AUTO_RELEASE,
+        REFUND_LINES,
+        RETURN_AUTO_APPROVE,
+        RETURN_COMPOSITION,
+        RETURN_ELIGIBILITY,
+        ChildReturn,
+        Decision,
+        DecisionPoint,
+        Rule,
+        child_order_return_rule,
+        combine,
+        decision_point,
+    )
     from .services.child_orders import (
         add_child_order,
         free_line,
@@ -80,6 +96,16 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "NoParams": (".actions", "NoParams"),
     "ActionContext": (".context", "ActionContext"),
     "hookimpl": (".hookspecs", "hookimpl"),
+    "APPEASEMENT_APPROVAL": (".rules", "APPEASEMENT_APPROVAL"),
+    "CANCEL_ELIGIBILITY": (".rules", "CANCEL_ELIGIBILITY"),
+    "CHILD_ORDER_RETURN": (".rules", "CHILD_ORDER_RETURN"),
+    "REFUND_AUTO_RELEASE": (".rules", "REFUND_AUTO_RELEASE"),
+    "REFUND_LINES": (".rules", "REFUND_LINES"),
+    "RETURN_AUTO_APPROVE": (".rules", "RETURN_AUTO_APPROVE"),
+    "RETURN_COMPOSITION": (".rules", "RETURN_COMPOSITION"),
+    "RETURN_ELIGIBILITY": (".rules", "RETURN_ELIGIBILITY"),
+    "DecisionPoint": (".rules", "DecisionPoint"),
+    "decision_point": (".rules", "decision_point"),
     "ChildReturn": (".rules", "ChildReturn"),
     "Decision": (".rules", "Decision"),
     "Rule": (".rules", "Rule"),
@@ -166,11 +192,19 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "APPEASEMENT_APPROVAL",
+    "CANCEL_ELIGIBILITY",
+    "CHILD_ORDER_RETURN",
     "EMAIL",
     "LINE",
     "ORDER",
     "REFUND",
+    "REFUND_AUTO_RELEASE",
+    "REFUND_LINES",
     "RETURN",
+    "RETURN_AUTO_APPROVE",
+    "RETURN_COMPOSITION",
+    "RETURN_ELIGIBILITY",
     "SHIPMENT",
     "ZERO",
     "ActionContext",
@@ -181,6 +215,7 @@ __all__ = [
     "ConfigError",
     "Customer",
     "Decision",
+    "DecisionPoint",
     "Forbidden",
     "GatewayAnswer",
     "HistoryEvent",
@@ -217,6 +252,7 @@ __all__ = [
     "confirm_refund",
     "create_refund",
     "create_return",
+    "decision_point",
     "fire",
     "format_amount",
     "free_line",

@@ -15,6 +15,7 @@ from ..domain.refunds import apply_refund, check_refund, within_capture
 from ..errors import Refused
 from ..machines import REFUND, fire
 from ..money import ZERO, format_amount
+from ..rules import REFUND_AUTO_RELEASE
 from .messages_out import notify_refund_failed
 
 
@@ -67,7 +68,7 @@ def create_refund(
     )
     ctx.created("refunds", refund.id)
     if auto_release is None:
-        answers = [answer for _, answer in ctx.ask("refund_auto_release", order, refund)]
+        answers = [answer for _, answer in ctx.ask(REFUND_AUTO_RELEASE, order, refund)]
         auto_release = bool(answers) and all(answers)
     if auto_release:
         release_refund(ctx, order, refund)

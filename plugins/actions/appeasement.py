@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from postsales.core import (
+    APPEASEMENT_APPROVAL,
     ZERO,
     ActionContext,
     ActionSpec,
@@ -77,7 +78,7 @@ def _amount(order: Order, value: Decimal) -> Decimal:
 
 def approval(order: Order, line: OrderLine, amount: Decimal, ctx: ActionContext) -> Decision:
     """The strictest answer of the `appeasement_approval` rules (allowed if none answers)."""
-    answers = ctx.ask("appeasement_approval", order, line, amount)
+    answers = ctx.ask(APPEASEMENT_APPROVAL, order, line, amount)
     return combine([Decision(a.outcome, a.reason, name) for name, a in answers])
 
 

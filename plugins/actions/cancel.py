@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 
 from postsales.core import (
+    CANCEL_ELIGIBILITY,
     LINE,
     SHIPMENT,
     ZERO,
@@ -62,7 +63,7 @@ def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
 
 def _rules_decision(order: Order, ctx: ActionContext) -> Decision:
     # A channel may narrow cancel beyond its statuses (SPEC §3: "rules and config may narrow").
-    answers = ctx.ask("cancel_eligibility", order)
+    answers = ctx.ask(CANCEL_ELIGIBILITY, order)
     return combine([Decision(a.outcome, a.reason, name) for name, a in answers])
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core import Order, Rule, hookimpl
+from postsales.core import RETURN_COMPOSITION, Order, Rule, hookimpl
 
 REQUIREMENT = "R-1"
 
@@ -63,7 +63,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
     return [
         Rule(
             name="return_service_order",
-            point="return_composition",
+            point=RETURN_COMPOSITION,
             decide=decide,
             description=(
                 "Order-level service lines (no parent line) are returned with the first return "

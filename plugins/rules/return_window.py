@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from postsales.core import Decision, Order, OrderLine, Rule, hookimpl
+from postsales.core import RETURN_ELIGIBILITY, Decision, Order, OrderLine, Rule, hookimpl
 
 REQUIREMENT = "R-8"
 
@@ -78,7 +78,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
     return [
         Rule(
             name="return_window",
-            point="return_eligibility",
+            point=RETURN_ELIGIBILITY,
             decide=decide,
             description=(
                 "Lines shipped more than return_window_days ago are refused, or need a "
