@@ -12,7 +12,6 @@ import functools
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -138,7 +137,7 @@ def _object_schema(cls: type) -> dict[str, Any]:
         props[field.name] = schema
         if field.default is attrs.NOTHING:
             required.append(field.name)
-    schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+    schema = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
         schema["required"] = required
     return schema
@@ -286,15 +285,3 @@ def parse_params(spec: ActionSpec, raw: Mapping[str, Any]) -> Any:
     """Structure raw parameters (JSON from the API, parsed CLI values, form fields) into the
     action's params class. Errors are BadInput naming the parameter."""
     return _structure(spec.params, raw, "")
-
-
-@attrs.define
-class ActionOutcome:
-    """What running (or previewing) an action produced."""
-
-    order_id: str
-    action: str
-    dry_run: bool
-    result: dict[str, Any] = attrs.field(factory=dict)
-    messages: list[dict[str, Any]] = attrs.field(factory=list)
-    at: datetime | None = None

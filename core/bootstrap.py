@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # loaded with the plugins (a read command loads neither) or t
     from .persistence.replica import ReadReplica
     from .persistence.unit_of_work import UnitOfWork
     from .plugin_manager import PluginInfo
-    from .rules import Rule
+    from .rules import DecisionPoint, Rule
 
 
 @attrs.frozen
@@ -46,8 +46,12 @@ class Registry:
     # SPEC §4's permissions and those the actions declare: all a role or token may name.
     permissions: frozenset[str] = frozenset(PERMISSIONS)
 
-    def rules_for(self, point: str) -> list[Rule]:
-        return [rule for rule in self.rules if rule.point == point]
+    def rules_for(self, point: DecisionPoint | str) -> list[Rule]:
+        """The rules answering a declared point; an unknown point is a ConfigError."""
+        from .rules import decision_point
+
+        name = decision_point(point).name
+        return [rule for rule in self.rules if rule.point == name]
 
     def gateway_for(self, method: str) -> PaymentGateway | None:
         fallback = None
@@ -82,12 +86,17 @@ class Registry:
 
 
 def _collect(pm: Any, hook: str, settings: Settings) -> list[tuple[str, Any]]:
-    """Call a register hook on each plugin, remembering which plugin gave what."""
+    """Call a register hook through pluggy, one plugin at a time, remembering which plugin gave
+    what (a duplicate is reported with both names). Going through `pm` rather than calling the
+    functions keeps pluggy's tracing (`POSTSALES_TRACE_PLUGINS=1`) and call monitoring."""
+    impls = getattr(pm.hook, hook).get_hookimpls()
+    plugins = [impl.plugin for impl in impls]
     out: list[tuple[str, Any]] = []
-    for impl in getattr(pm.hook, hook).get_hookimpls():
-        result = impl.function(**{a: settings for a in impl.argnames if a == "settings"})
-        for item in result or ():
-            out.append((impl.plugin_name, item))
+    for impl in impls:
+        only = pm.subset_hook_caller(hook, [p for p in plugins if p is not impl.plugin])
+        for result in only(settings=settings):
+            for item in result or ():
+                out.append((impl.plugin_name, item))
     return out
 
 
@@ -290,13 +299,16 @@ def load_plugins(
     *,
     entry_points: bool = True,
     extra: Iterable[tuple[str, Any]] = (),
+    only_builtins: bool = False,
 ) -> tuple[Any, Registry]:
     """The plugin manager and what its plugins registered; a plugin's complaint about its
     options names the config file that set them."""
     from .plugin_manager import make_plugin_manager
 
     try:
-        pm, infos = make_plugin_manager(settings, entry_points_enabled=entry_points, extra=extra)
+        pm, infos = make_plugin_manager(
+            settings, entry_points_enabled=entry_points, extra=extra, only_builtins=only_builtins
+        )
         return pm, build_registry(pm, infos, settings)
     except ConfigError as exc:
         raise ConfigError([_in_file(line, settings) for line in exc.lines]) from exc.__cause__

@@ -19,6 +19,7 @@ from .domain.users import User
 if TYPE_CHECKING:
     from .bootstrap import Postsales
     from .persistence.unit_of_work import UnitOfWork
+    from .rules import DecisionPoint
     from .settings import SalesChannel
 
 
@@ -43,9 +44,11 @@ class ActionContext:
         return self.app.settings.sales_channels[order.sales_channel]
 
     # -- rules ---------------------------------------------------------------------------------
-    def ask(self, point: str, *args: Any) -> list[tuple[str, Any]]:
-        """Ask every registered rule of a decision point; returns (rule name, answer) pairs,
-        skipping rules that answered None."""
+    def ask(self, point: DecisionPoint | str, *args: Any) -> list[tuple[str, Any]]:
+        """Ask every registered rule of a decision point (``RETURN_ELIGIBILITY``…); returns
+        (rule name, answer) pairs, skipping rules that answered None. The arguments are the
+        point's signature without the trailing ``ctx``. An unknown point name is refused
+        (ConfigError), never answered by no rule."""
         answers = []
         for rule in self.app.registry.rules_for(point):
             answer = rule.decide(*args, self)
@@ -129,6 +132,3 @@ class ActionContext:
 
     def stock(self, sku: str, sources: tuple[str, ...]) -> dict[str, int]:
         return self.uow.catalog.stock(sku, sources)
-
-    def search_products(self, text: str, limit: int = 20) -> list[Any]:
-        return self.uow.catalog.search(text, limit)

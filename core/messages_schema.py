@@ -891,7 +891,7 @@ class _Amounts:
     def required(self, obj: dict[str, Any], key: str, base: str) -> Decimal:
         value = obj.get(key)
         if value.__class__ is str:
-            amount = self.known.get(value)  # type: ignore[arg-type]
+            amount = self.known.get(value)
             if amount is not None:
                 return amount
         elif value is None:
@@ -987,7 +987,7 @@ def _rate(value: object, base: str, key: str) -> Decimal:
     """A tax rate in percent ("8", "20", "5.5"): any number of decimals."""
     cls = value.__class__
     if cls is str or cls is int:
-        known = _RATES.get(value)  # type: ignore[arg-type]
+        known = _RATES.get(value)  # type: ignore[call-overload]  # str or int, checked above
         if known is not None:
             return known
     rate = _decimal(value, _path(base, key), "a non-negative percentage")

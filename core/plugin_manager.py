@@ -63,9 +63,11 @@ def make_plugin_manager(
     *,
     entry_points_enabled: bool = True,
     extra: Iterable[tuple[str, Any]] = (),
+    only_builtins: bool = False,
 ) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     """Build the plugin manager: built-ins and installed plugins from entry points, then
-    `extra` (name, module-or-object) pairs (for tests), minus what the YAML disables."""
+    `extra` (name, module-or-object) pairs (for tests), minus what the YAML disables.
+    `only_builtins` (or POSTSALES_DISABLE_PLUGIN_AUTOLOAD=1) skips other distributions."""
     pm = pluggy.PluginManager("postsales")
     pm.add_hookspecs(hookspecs)
     infos: list[PluginInfo] = []
@@ -73,7 +75,7 @@ def make_plugin_manager(
     for name in sorted(disabled):
         pm.set_blocked(name)
 
-    only_builtins = os.environ.get("POSTSALES_DISABLE_PLUGIN_AUTOLOAD") == "1"
+    only_builtins = only_builtins or os.environ.get("POSTSALES_DISABLE_PLUGIN_AUTOLOAD") == "1"
     loaded = []
     if entry_points_enabled:
         eps = _sorted_entry_points()

@@ -6,13 +6,20 @@ every enabled rule of a point and applies the answers; rules never change an ord
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
+from .errors import ConfigError
+
 if TYPE_CHECKING:
-    from .domain.orders import Order
+    from .context import ActionContext
+    from .domain.orders import Order, OrderLine, Refund, RefundLine, Return
 
 Outcome = Literal["allowed", "needs_approval", "refused"]
 
@@ -38,20 +45,136 @@ class Decision:
         return cls("refused", reason)
 
 
-# Decision points the core consults, and what a rule's `decide` receives and returns there.
-POINTS: dict[str, str] = {
-    "return_eligibility": "decide(order, line, ctx) -> Decision | None: may the line be returned?",
-    "return_composition": "decide(order, line_numbers, ctx) -> list[int]: lines to add",
-    "return_auto_approve": "decide(order, ret, ctx) -> bool | None: approve a new return now?",
-    "refund_auto_release": "decide(order, refund, ctx) -> bool | None: send a refund now?",
-    "refund_lines": "decide(order, ret, lines, ctx) -> list[RefundLine] | None: adjust amounts",
-    "cancel_eligibility": "decide(order, ctx) -> Decision | None: may the order be cancelled?",
-    "appeasement_approval": "decide(order, line, amount, ctx) -> Decision | None: approval?",
-    "child_order_return": (
-        "decide(order, order_type, line_numbers, ctx) -> ChildReturn | None — does an exchange or "
-        "reshipment return the original lines, and with a refund?"
-    ),
+# -- decision points ------------------------------------------------------------------------------
+# Each point the core (or a plugin) asks is declared once, with the typed signature of the
+# `decide` its rules provide: a Protocol, positional arguments, the action's context last.
+
+
+class ReturnEligibility(Protocol):
+    def __call__(self, order: Order, line: OrderLine, ctx: ActionContext, /) -> Decision | None: ...
+
+
+class ReturnComposition(Protocol):
+    def __call__(
+        self, order: Order, line_numbers: list[int], ctx: ActionContext, /
+    ) -> list[int]: ...
+
+
+class ReturnAutoApprove(Protocol):
+    def __call__(self, order: Order, ret: Return, ctx: ActionContext, /) -> bool | None: ...
+
+
+class RefundAutoRelease(Protocol):
+    def __call__(self, order: Order, refund: Refund, ctx: ActionContext, /) -> bool | None: ...
+
+
+class RefundLines(Protocol):
+    def __call__(
+        self, order: Order, ret: Return, lines: list[RefundLine], ctx: ActionContext, /
+    ) -> list[RefundLine] | None: ...
+
+
+class CancelEligibility(Protocol):
+    def __call__(self, order: Order, ctx: ActionContext, /) -> Decision | None: ...
+
+
+class AppeasementApproval(Protocol):
+    def __call__(
+        self, order: Order, line: OrderLine, amount: Decimal, ctx: ActionContext, /
+    ) -> Decision | None: ...
+
+
+class ChildOrderReturn(Protocol):
+    def __call__(
+        self, order: Order, order_type: str, line_numbers: list[int], ctx: ActionContext, /
+    ) -> ChildReturn | None: ...
+
+
+@attrs.frozen
+class DecisionPoint:
+    """A question the core asks its rules: `ctx.ask(point, *args)` calls every enabled rule's
+    `decide(*args, ctx)`, typed by `signature`."""
+
+    name: str
+    signature: type
+    question: str
+
+    def describe(self) -> str:
+        """`decide(order, line, ctx) -> Decision | None`, read from the signature."""
+        hints = typing.get_type_hints(self.signature.__call__, globalns=_hint_names())
+        params = [p for p in inspect.signature(self.signature.__call__).parameters if p != "self"]
+        returns = _type_text(hints["return"])
+        return f"decide({', '.join(params)}) -> {returns}"
+
+
+RETURN_ELIGIBILITY = DecisionPoint(
+    "return_eligibility", ReturnEligibility, "may the line be returned?"
+)
+RETURN_COMPOSITION = DecisionPoint(
+    "return_composition", ReturnComposition, "which lines does a return add?"
+)
+RETURN_AUTO_APPROVE = DecisionPoint(
+    "return_auto_approve", ReturnAutoApprove, "is a new return approved at once?"
+)
+REFUND_AUTO_RELEASE = DecisionPoint(
+    "refund_auto_release", RefundAutoRelease, "is a new refund sent at once?"
+)
+REFUND_LINES = DecisionPoint(
+    "refund_lines", RefundLines, "how much does an approved return refund? (each rule adjusts)"
+)
+CANCEL_ELIGIBILITY = DecisionPoint(
+    "cancel_eligibility", CancelEligibility, "may the order be cancelled?"
+)
+APPEASEMENT_APPROVAL = DecisionPoint(
+    "appeasement_approval", AppeasementApproval, "does an appeasement need approval?"
+)
+CHILD_ORDER_RETURN = DecisionPoint(
+    "child_order_return",
+    ChildOrderReturn,
+    "does an exchange or reshipment return the original lines, and with a refund?",
+)
+
+POINTS: dict[str, DecisionPoint] = {
+    p.name: p
+    for p in (
+        RETURN_ELIGIBILITY,
+        RETURN_COMPOSITION,
+        RETURN_AUTO_APPROVE,
+        REFUND_AUTO_RELEASE,
+        REFUND_LINES,
+        CANCEL_ELIGIBILITY,
+        APPEASEMENT_APPROVAL,
+        CHILD_ORDER_RETURN,
+    )
 }
+
+
+def decision_point(point: str | DecisionPoint) -> DecisionPoint:
+    """The declared point of that name. An unknown one is a ConfigError: declare the points a
+    module asks at import (``CANCEL = decision_point("cancel_eligibility")``) and a misspelt
+    one stops start-up instead of finding no rule, silently."""
+    if isinstance(point, DecisionPoint):
+        return point
+    found = POINTS.get(point)
+    if found is None:
+        raise ConfigError(
+            [f"unknown decision point {point!r} (declared points: {', '.join(POINTS)})"]
+        )
+    return found
+
+
+def _point_name(point: str | DecisionPoint) -> str:
+    return decision_point(point).name
+
+
+def _type_text(tp: Any) -> str:
+    if tp is type(None):
+        return "None"
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " | ".join(_type_text(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is list:
+        return f"list[{_type_text(typing.get_args(tp)[0])}]"
+    return getattr(tp, "__name__", str(tp))
 
 
 @attrs.frozen
@@ -68,7 +191,8 @@ class Rule:
     reads, so `postsales config check` can show which rule a toggle drives."""
 
     name: str
-    point: str = attrs.field(validator=attrs.validators.in_(tuple(POINTS)))
+    # A DecisionPoint or its name; an unknown name stops start-up (ConfigError).
+    point: str = attrs.field(converter=_point_name)
     decide: Callable[..., Any]
     description: str = ""
     settings_keys: tuple[str, ...] = ()
@@ -96,7 +220,7 @@ def child_order_return_rule(order_type: str, name: str, requirement: str, descri
 
     return Rule(
         name=name,
-        point="child_order_return",
+        point=CHILD_ORDER_RETURN,
         decide=decide,
         description=description,
         settings_keys=(),
@@ -104,7 +228,7 @@ def child_order_return_rule(order_type: str, name: str, requirement: str, descri
     )
 
 
-def combine(decisions: list[Decision | None]) -> Decision:
+def combine(decisions: Iterable[Decision | None]) -> Decision:
     """The strictest answer wins: refused over needs_approval over allowed."""
     rank = {"allowed": 0, "needs_approval": 1, "refused": 2}
     worst = Decision.allowed()
@@ -112,3 +236,21 @@ def combine(decisions: list[Decision | None]) -> Decision:
         if decision is not None and rank[decision.outcome] > rank[worst.outcome]:
             worst = decision
     return worst
+
+
+def _hint_names() -> dict[str, Any]:
+    """What the Protocols' string annotations name, for `DecisionPoint.describe`."""
+    from .context import ActionContext
+    from .domain.orders import Order, OrderLine, Refund, RefundLine, Return
+
+    return {
+        "ActionContext": ActionContext,
+        "Order": Order,
+        "OrderLine": OrderLine,
+        "Refund": Refund,
+        "RefundLine": RefundLine,
+        "Return": Return,
+        "Decision": Decision,
+        "ChildReturn": ChildReturn,
+        "Decimal": Decimal,
+    }

@@ -273,7 +273,8 @@ def _make_converter() -> cattrs.Converter:
             for a in attrs.fields(cls)
             if a.validator
         }
-        return _only(dict, "a mapping", make_dict_structure_fn(cls, conv, **checked))
+        # mypy matches `**checked` against the named flags too; cattrs takes overrides there.
+        return _only(dict, "a mapping", make_dict_structure_fn(cls, conv, **checked))  # type: ignore[arg-type]
 
     conv.register_structure_hook_factory(attrs.has, classes)
     names = conv.get_structure_hook(tuple[str, ...])
@@ -298,10 +299,12 @@ def _make_converter() -> cattrs.Converter:
 
 def _checked(conv: cattrs.Converter, field: attrs.Attribute) -> Hook:
     structure = conv.get_structure_hook(field.type)
+    validator = field.validator
+    assert validator is not None  # only fields with a validator are checked
 
     def hook(value: Any, type_: Any) -> Any:
         result = structure(value, type_)
-        field.validator(None, field, result)
+        validator(None, field, result)
         return result
 
     return hook
@@ -337,6 +340,8 @@ class _Loader(yaml.SafeLoader):
 class _YamlFloat(float):
     """A float from YAML that remembers how it was written, for exact amounts."""
 
+    text: str
+
     def __new__(cls, value: float, text: str | None = None) -> _YamlFloat:
         self = super().__new__(cls, value)
         self.text = str(value) if text is None else text
@@ -351,6 +356,11 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
     construct_mapping = _Loader.construct_mapping
 
 
+def _yaml_float(loader: yaml.SafeLoader, node: yaml.Node) -> _YamlFloat:
+    assert isinstance(node, yaml.ScalarNode)
+    return _YamlFloat(loader.construct_yaml_float(node), node.value)
+
+
 _BOOL = "tag:yaml.org,2002:bool"
 for _cls in (_Loader, _FastLoader):
     _cls.yaml_implicit_resolvers = {
@@ -358,13 +368,10 @@ for _cls in (_Loader, _FastLoader):
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     _cls.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF")
-    _cls.add_constructor(
-        "tag:yaml.org,2002:float",
-        lambda ld, node: _YamlFloat(ld.construct_yaml_float(node), node.value),
-    )
+    _cls.add_constructor("tag:yaml.org,2002:float", _yaml_float)
 _CONVERTER = _make_converter()
 
-Origins = dict[tuple, str]  # key path (as a tuple of keys) -> the file that last set it
+Origins = dict[tuple[str, ...], str]  # key path (as a tuple of keys) -> the file that last set it
 
 
 def _parse(file: Any) -> dict:
@@ -505,8 +512,13 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         name: origins.get(("plugins", name), origins.get(("plugins",), fallback))
         for name in settings.plugins
     }
+    file_of: Origins = {**origins, (): fallback}
+    # mypy's attrs plugin cannot type the generic MappingProxyType converter of `files`.
     return attrs.evolve(
-        settings, origin=origin, files={**origins, (): fallback}, plugin_files=plugin_files
+        settings,
+        origin=origin,
+        files=file_of,  # type: ignore[arg-type]
+        plugin_files=plugin_files,
     )
 
 

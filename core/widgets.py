@@ -254,10 +254,10 @@ def _money_options(order: Any, meta: dict[str, Any], ctx: Any, params: type) -> 
             shown = ", ".join(f"line {n} {v}" for n, v in per_line.items())
             out["x-hint"] = f"at most what is {text} on the line chosen: {shown} ({order.currency})"
         return out
-    top = maximum_of(order, meta, ctx)
-    if top is not None:
-        out["x-maximum"] = format_amount(top, order.currency)
-        out["x-hint"] = f"at most {_money(order, top)} {text}".strip()
+    most = maximum_of(order, meta, ctx)
+    if most is not None:
+        out["x-maximum"] = format_amount(most, order.currency)
+        out["x-hint"] = f"at most {_money(order, most)} {text}".strip()
     return out
 
 
@@ -303,9 +303,9 @@ def resolve(params: type, order: Any, ctx: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _line_limits(params: type, order: Any, ctx: Any) -> dict[str, Callable[[Any], str]]:
+def _line_limits(params: type, order: Any, ctx: Any) -> dict[str, Callable[..., str]]:
     """For each line field that a money field's maximum depends on, the limit of a line."""
-    out = {}
+    out: dict[str, Callable[..., str]] = {}
     for f in attrs.fields(params):
         meta = dict(f.metadata)
         if meta.get("widget") == MONEY and meta.get("line_field") and meta.get("maximum"):
@@ -360,3 +360,23 @@ def check(params_cls: type, params: Any, order: Any, ctx: Any) -> None:
                 f"{f.name}: {_money(order, value)} is more than {_money(order, top)} {text}{where}",
                 field=f.name,
             )
+
+
+class Widget:
+    """The kinds of parameter, as plugins name them: `param(Widget.LINES, …)` (exported by
+    `postsales.core`; a namespace because `LINE`, `RETURN`, `REFUND` and `SHIPMENT` there are
+    the lifecycles of core/machines.py)."""
+
+    LINE = LINE
+    LINES = LINES
+    LINE_ITEMS = LINE_ITEMS
+    SKU = SKU
+    ADDRESS = ADDRESS
+    MONEY = MONEY
+    RETURN = RETURN
+    REFUND = REFUND
+    SHIPMENT = SHIPMENT
+    SOURCE = SOURCE
+    CHOICE = CHOICE
+    LONG_TEXT = LONG_TEXT
+    TEXT = TEXT

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, abort, g, has_request_context, request, session
+from flask import Flask, abort, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from postsales.core.bootstrap import Postsales
@@ -135,8 +135,3 @@ def add_security_headers(response: Any) -> Any:
         # Order pages hold personal data: keep them out of shared caches and the back button.
         response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-def current_user() -> User | None:
-    """The signed-in user of this request (loaded once per request by the app)."""
-    return g.get("user")

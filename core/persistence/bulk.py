@@ -25,7 +25,15 @@ from sqlalchemy import JSON, Connection, Table, text
 
 from .tables import UTCDateTime
 
-_EMPTY = {list: "[]", dict: "{}"}
+_EMPTY: dict[type, str] = {list: "[]", dict: "{}"}
+
+
+def raw_connection(conn: Connection) -> Any:
+    """The DB-API connection (sqlite3 or psycopg) under a SQLAlchemy one, for the raw-cursor
+    paths; a checked-out connection always has one."""
+    driver = conn.connection.driver_connection
+    assert driver is not None, "connection is closed"
+    return driver
 
 
 def _json(value: Any) -> Any:
@@ -52,7 +60,7 @@ def _identity(value: Any) -> Any:
 
 
 def _converters(table: Table, columns: Sequence[str], dialect: str) -> list[Callable[[Any], Any]]:
-    out = []
+    out: list[Callable[[Any], Any]] = []
     for name in columns:
         col_type = table.c[name].type
         if isinstance(col_type, JSON):
@@ -92,7 +100,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if len(columns) == 1 and converted:
         fn = converted[0][1]
         params = [(fn(value),) for (value,) in params]
-    driver = conn.connection.driver_connection
+    driver = raw_connection(conn)
     cursor = driver.cursor()
     try:
         if len(params) == 1:
@@ -171,44 +179,3 @@ def allocate_seqs(conn: Connection, table: Table, count: int) -> list[int]:
         {"n": count},
     ).scalars()
     return sorted(rows)
-
-
-_UPDATE_SQL: dict[tuple[Any, ...], tuple[str, list[Callable[[Any], Any]]]] = {}
-
-
-def update_row(
-    conn: Connection,
-    table: Table,
-    keys: dict[str, Any],
-    values: dict[str, Any],
-    *,
-    bump_version: bool = False,
-) -> int:
-    """UPDATE one row identified by `keys` with `values` on the raw cursor; returns the row
-    count. The statement text is built once per (table, columns) and cached."""
-    dialect = conn.dialect.name
-    columns, key_names = tuple(values), tuple(keys)
-    cache_key = (dialect, table.name, columns, key_names, bump_version)
-    if cache_key not in _UPDATE_SQL:
-        quote = conn.dialect.identifier_preparer.quote
-        mark = "?" if dialect == "sqlite" else "%s"
-        sets = [f"{quote(c)} = {mark}" for c in columns]
-        if bump_version:
-            sets.append(f"{quote('version')} = {quote('version')} + 1")
-        where = " AND ".join(f"{quote(k)} = {mark}" for k in key_names)
-        sql = f"UPDATE {quote(table.name)} SET {', '.join(sets)} WHERE {where}"
-        _UPDATE_SQL[cache_key] = (sql, _converters(table, columns, dialect))
-    sql, convert = _UPDATE_SQL[cache_key]
-    params = [fn(values[c]) for c, fn in zip(columns, convert, strict=True)]
-    params += list(keys.values())
-    return execute(conn, sql, params)
-
-
-def execute(conn: Connection, sql: str, params: Sequence[Any]) -> int:
-    """Run one statement on the raw cursor (SQLite `?` or psycopg `%s` marks); row count."""
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        cursor.execute(sql, tuple(params))
-        return cursor.rowcount
-    finally:
-        cursor.close()

@@ -91,7 +91,7 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
 
 def _configure_postgresql(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record):
         # No JIT: the planner prices a common partial-text count or a large export past
         # `jit_above_cost` and spends 5 ms compiling statements that run in 1 to 20 (at a
         # million orders, bench/search.py); nothing here runs long enough to repay it.
@@ -114,11 +114,11 @@ def _ping_when_idle(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+    def _on_checkin(_dbapi_connection, record):
         record.info[_IDLE_SINCE] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+    def _on_checkout(dbapi_connection, record, _proxy):
         idle_since = record.info.get(_IDLE_SINCE)
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
             return
@@ -140,7 +140,7 @@ def _seconds(value: object, default: float, *, name: str = "database URL: timeou
 
 def _configure_sqlite(engine: Engine, busy_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -155,7 +155,7 @@ def _configure_sqlite(engine: Engine, busy_seconds: float = BUSY_TIMEOUT_SECONDS
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn):
         # On the driver itself: through exec_driver_sql this one statement cost as much Python
         # as a flush. Errors are wrapped as SQLAlchemy would ("database is locked" must stay an
         # sqlalchemy OperationalError: the inbox retries on it).

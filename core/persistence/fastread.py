@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection, Table
 
+from .bulk import raw_connection
 from .tables import UTCDateTime
 
 
@@ -46,7 +47,7 @@ class Reader:
     def __init__(self, table: Table, key: str, order_by: str | None = None) -> None:
         self.table = table
         self.columns = [c.name for c in table.columns]
-        self.row = namedtuple(f"{table.name}_row", self.columns)  # type: ignore[misc]
+        self.row: Any = namedtuple(f"{table.name}_row", self.columns)  # type: ignore[misc]
         self.key = key
         self.order_by = order_by
         self.decoders: list[tuple[int, Callable[[Any], Any]]] = []
@@ -94,7 +95,7 @@ class Reader:
         if cursor is not None:
             cursor.execute(self.sql(conn, lock), (value,))
             return self.decode(cursor.fetchall())
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = raw_connection(conn).cursor()
         try:
             cursor.execute(self.sql(conn, lock), (value,))
             raw = cursor.fetchall()
@@ -124,7 +125,7 @@ def fetch_together(
     """PostgreSQL: the order row (locked first if `lock`) and its children, in one round trip.
     The server runs them in order, so the children are read once the lock is held. With
     `channels`, an order of another sales channel is found by none of them."""
-    raw = conn.connection.driver_connection
+    raw = raw_connection(conn)
     scoped = channels is not None
     params: tuple[Any, ...] = (order_id, list(channels)) if channels is not None else (order_id,)
     cursors = []

@@ -22,7 +22,7 @@ from ..crypto import BillingCipher
 from ..domain.orders import Order
 from . import rows as R
 from . import tables as T
-from .bulk import _converters, copy_rows_pg, insert_many_sqlite
+from .bulk import _converters, copy_rows_pg, insert_many_sqlite, raw_connection
 
 
 def _columns(names: str) -> tuple[str, ...]:
@@ -220,7 +220,7 @@ def known(
     taken: set[str] = set()
     seqs: list[int] = []
     sqlite = conn.dialect.name == "sqlite"
-    driver = conn.connection.driver_connection
+    driver = raw_connection(conn)
     cursor = driver.cursor()
     seq_cursor = None if sqlite or not draw else driver.cursor()
     try:
@@ -263,7 +263,7 @@ def record_inbound(
     conn: Connection, message_id: str, type_: str, order_id: str | None, received_at: Any
 ) -> None:
     """The idempotency record of one applied message (`received_at` in the driver's form)."""
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = raw_connection(conn).cursor()
     try:
         cursor.execute(
             _insert_sql(conn, T.inbound_messages, INBOUND_COLUMNS),
@@ -305,7 +305,7 @@ def write_orders(
     if not orders:
         return
     sqlite = conn.dialect.name == "sqlite"
-    driver = conn.connection.driver_connection
+    driver = raw_connection(conn)
     cursor = driver.cursor()
     try:
         if len(seqs) >= len(orders):

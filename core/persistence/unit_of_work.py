@@ -22,7 +22,7 @@ from ..errors import NotFound, Refused
 from ..observe import current_request_id
 from . import rows as R
 from . import tables as T
-from .bulk import bulk_insert
+from .bulk import bulk_insert, raw_connection
 from .catalog import Catalog
 from .changes import Snapshot, snapshot_of, write_changes
 from .database import LOCK_WAIT, READ_ONLY
@@ -175,13 +175,15 @@ class UnitOfWork:
 
     def _load_children(self, o: Any, *, history: bool) -> Order:
         seq, c = o.seq, self.conn
-        cursor = c.connection.driver_connection.cursor()
+        cursor = raw_connection(c).cursor()
         try:
-            children = [reader.fetch(c, seq, cursor=cursor) for reader in _READ_CHILDREN]
+            lines, pays, ops, ships, rets, refs = (
+                reader.fetch(c, seq, cursor=cursor) for reader in _READ_CHILDREN
+            )
             past = _READ_HISTORY.fetch(c, seq, cursor=cursor) if history else []
         finally:
             cursor.close()
-        return R.order_from_rows(o, *children, past, billing=self.billing)
+        return R.order_from_rows(o, lines, pays, ops, ships, rets, refs, past, billing=self.billing)
 
     def add_order(self, order: Order) -> None:
         """Insert a new order aggregate (its seq is assigned by the database)."""

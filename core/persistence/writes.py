@@ -27,7 +27,7 @@ import attrs
 from sqlalchemy import Connection, Table
 
 from ..errors import Refused
-from .bulk import _converters, _identity, _sqlite_time
+from .bulk import _converters, _identity, _sqlite_time, raw_connection
 
 
 @attrs.frozen
@@ -101,7 +101,7 @@ class Batch:
         sql, convert, pairs = _SQL[key]
         getter = itemgetter(*columns)
         if len(columns) == 1:
-            params = [(convert[0](row[columns[0]]),) for row in rows]
+            params: list[Sequence[Any]] = [(convert[0](row[columns[0]]),) for row in rows]
         else:
             params = []
             for row in rows:
@@ -122,7 +122,14 @@ class Batch:
     ) -> None:
         """UPDATE the row identified by `keys`: `values`, the guard's terms, `version + 1`."""
         columns, key_names = tuple(values), tuple(keys)
-        cache_key = ("update", self.dialect, table.name, columns, key_names, bump_version)
+        cache_key: tuple[Any, ...] = (
+            "update",
+            self.dialect,
+            table.name,
+            columns,
+            key_names,
+            bump_version,
+        )
         cache_key += (guard.name if guard else None,)
         if cache_key not in _SQL:
             quote = self.conn.dialect.identifier_preparer.quote
@@ -156,7 +163,7 @@ class Batch:
         ops, self.ops = self.ops, []
         if not ops:
             return False
-        raw = self.conn.connection.driver_connection
+        raw = raw_connection(self.conn)
         if self.dialect != "postgresql":
             cursor = raw.cursor()
             try:

@@ -134,7 +134,7 @@ def needed(keys: Sequence[str]) -> list[ColumnElement[Any]]:
     out: dict[str, ColumnElement[Any]] = {"seq": o.seq}
     for key in keys:
         for column in COLUMNS[key].needs:
-            out.setdefault(column.key, column)
+            out.setdefault(str(column.key), column)
     return list(out.values())
 
 
@@ -160,7 +160,7 @@ def _result_function() -> Callable[[Any], dict[str, Any]]:
         return None if value is None else value.isoformat()
 
     namespace = {"amount": _amount, "customer": _customer, "iso": iso}
-    return eval(source, namespace)  # type: ignore[no-any-return]
+    return eval(source, namespace)
 
 
 result_dict: Callable[[Any], dict[str, Any]] = _result_function()
@@ -226,7 +226,7 @@ def export_cells(keys: Sequence[str], zone: ZoneInfo) -> Callable[[Any], list[st
 
     source = f"lambda r: [{', '.join(parts)}]"
     namespace = {"when": when, "money": money, "formula": FORMULA_STARTS}
-    return eval(source, namespace)  # type: ignore[no-any-return]
+    return eval(source, namespace)
 
 
 _MISSING: Any = object()

@@ -88,12 +88,6 @@ def stream_chunks(conn: Connection, plan: Plan, keys: Sequence[str]) -> Iterator
     yield from streamed.partitions()
 
 
-def stream_rows(conn: Connection, plan: Plan, keys: Sequence[str]) -> Iterator[Any]:
-    """The rows of the export one by one (for callers that want rows, not chunks)."""
-    for chunk in stream_chunks(conn, plan, keys):
-        yield from chunk
-
-
 def _xml_cell(value: str) -> str:
     return f'<Cell><Data ss:Type="String">{escape(value.translate(_XML_BAD))}</Data></Cell>'
 

@@ -20,7 +20,6 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     exists,
-    false,
     not_,
     or_,
     select,
@@ -135,9 +134,12 @@ def _demoted(column: Any) -> Any:
 _PLAIN: dict[int, Any] = {}  # id of a demoted column -> the column
 
 
+NO_OPTS: dict[str, Any] = {}  # replacement_traverse options: none
+
+
 def undemoted(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     """`condition` with its broad columns indexable again (see `Compiler.col`)."""
-    return replacement_traverse(condition, {}, lambda e: _PLAIN.get(id(e)))
+    return replacement_traverse(condition, NO_OPTS, lambda element, **_: _PLAIN.get(id(element)))
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -441,7 +443,8 @@ def _free_text(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnE
     digits = phone_digits(raw)
     if len(digits) >= 6 and len(digits) >= len(raw.replace(" ", "")) // 2:
         phone = _phone(comp, raw)
-        parts.append(select(o.seq).where(phone))
+        if phone is not None:
+            parts.append(select(o.seq).where(phone))
     text = raw.replace("%", " ")
     folded = fold_text(text)
     # Names and comments are searched for words, not for ids or numbers: a trigram search of a
@@ -681,7 +684,3 @@ def condition(
     if not values:
         raise BadInput(f"{name}: no value given", field=name)
     return field.build(comp, op, values, top)
-
-
-def never() -> ColumnElement[bool]:
-    return false()

@@ -71,7 +71,7 @@ SORTS: dict[str, Any] = {
 DEFAULT_SORT = "-arrival"
 
 
-_ONE = literal_column("1")
+_ONE: ColumnElement[Any] = literal_column("1")
 _APART_DESC = (T.orders.c.seq + literal_column("0")).desc()
 _APART_ASC = (T.orders.c.seq + literal_column("0")).asc()
 
@@ -610,7 +610,11 @@ def _probe(
         # A plain column map: ClauseAdapter looked each column up among the window's 42
         # (2 ms of CPU a search).
         return replacement_traverse(
-            cond, {}, lambda e: w[e.key] if getattr(e, "table", None) is T.orders else None
+            cond,
+            F.NO_OPTS,
+            lambda element, **_: (
+                w[element.key] if getattr(element, "table", None) is T.orders else None
+            ),
         )
 
     query = (
@@ -688,7 +692,7 @@ class Page(typing.NamedTuple):
     """One page of rows; `known_total` is the exact total when the page showed the end of
     the result (then no count is needed: a lookup by id or email is one statement)."""
 
-    rows: list[Any]
+    rows: Sequence[Any]
     more: bool
     known_total: int | None
     counted: tuple[int, bool] | None = None  # (total, capped), when counted before the page

@@ -28,6 +28,7 @@ from ..domain.orders import Order, OrderLine, Return, Shipment
 from ..errors import Refused
 from ..machines import LINE, ORDER, fire
 from ..money import ZERO, format_amount
+from ..rules import CHILD_ORDER_RETURN
 from . import inventory
 from .messages_out import PENDING_PICKING, shipment_request
 from .returns import create_return
@@ -146,7 +147,7 @@ def return_originals(
     return skips auto-approval: the items have not come back yet (and lost ones may never), so
     it stays pending until the warehouse receives them (seed 000).
     """
-    answers = [a for _, a in ctx.ask("child_order_return", order, child.order_type, lines)]
+    answers = [a for _, a in ctx.ask(CHILD_ORDER_RETURN, order, child.order_type, lines)]
     answer = next((a for a in answers if a.request_return), None)
     if answer is None:
         return None

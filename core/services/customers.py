@@ -11,6 +11,7 @@ A customer seen only through another store's orders is not found, as an unknown 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -216,7 +217,7 @@ def _open_post_sales(conn: Any, seqs: list[int]) -> tuple[_Returns, _Refunds, se
     return returns, refunds, waiting
 
 
-def _addresses(app: Postsales, rows: list[Any], book: Any) -> list[CustomerAddress]:
+def _addresses(app: Postsales, rows: Sequence[Any], book: Any) -> list[CustomerAddress]:
     """The addresses of the newest orders and of the address book, each once, newest first."""
     found: dict[tuple[str, ...], tuple[dict[str, str], list[str], str | None]] = {}
 

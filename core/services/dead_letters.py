@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, String, insert
 
 from ..crypto import BillingCipher, BillingKeyError
 from ..persistence import tables as T
@@ -15,8 +16,8 @@ from ..persistence.keys import cipher_for
 from ..persistence.sealing import seal_dead_letter
 
 RAW_MAX = 1_000_000
-_ID_MAX = T.dead_letters.c.message_id.type.length
-_TYPE_MAX = T.dead_letters.c.type.type.length
+_ID_MAX = cast(String, T.dead_letters.c.message_id.type).length
+_TYPE_MAX = cast(String, T.dead_letters.c.type.type).length
 
 
 def envelope_head(raw: str) -> tuple[str | None, str | None]:

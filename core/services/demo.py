@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -146,7 +146,8 @@ def _order(
     email = f"{first}.{last}{n % 97}@example.com".lower()
     phone = f"(555) {rnd.randint(200, 999)}-{rnd.randint(1000, 9999)}"
     rate = TAX.get(channel, Decimal("8"))
-    lines, number = [], 0
+    lines: list[dict[str, Any]] = []
+    number = 0
     for _ in range(rnd.randint(1, 4)):
         style, name = rnd.choice(STYLES)
         size, color = rnd.choice(SIZES), rnd.choice(COLORS)
@@ -209,7 +210,7 @@ def _order(
             },
         }
     )
-    total = sum(Decimal(ln["amount"]["gross_amount"]) for ln in lines)
+    total = sum((Decimal(ln["amount"]["gross_amount"]) for ln in lines), Decimal(0))
     address = {
         "reference": "1",
         "address_type": "customer",
@@ -369,7 +370,7 @@ def _shipped(app: Postsales, rnd: random.Random, order: dict[str, Any], at: date
 
 
 def _after_shipping(
-    rnd: random.Random, order: dict[str, Any], reasons: list[str]
+    rnd: random.Random, order: dict[str, Any], reasons: Sequence[str]
 ) -> tuple[str, dict[str, Any]] | None:
     """What an agent does for the customer of a shipped order, if anything."""
     roll = rnd.random()
@@ -397,6 +398,11 @@ def _after_shipping(
     return None
 
 
+def _at(moment: datetime) -> Callable[[], datetime]:
+    """A clock stopped at `moment`."""
+    return lambda: moment
+
+
 def _play(
     app: Postsales,
     importer: Importer,
@@ -415,7 +421,7 @@ def _play(
 
     def flush() -> None:
         if batch:
-            app.clock = lambda: batch_at
+            app.clock = _at(batch_at)
             # Within half an hour no order ships (that takes 18 h): orders first is safe.
             orders.run(raw for kind, raw in batch if kind == "order")
             others.run(raw for kind, raw in batch if kind != "order")
@@ -434,7 +440,7 @@ def _play(
         name, params = what
         if name not in app.registry.actions:
             continue
-        app.clock = lambda at=at: at
+        app.clock = _at(at)
         try:
             run_action(app, order_id, name, params, agent)
         except PostsalesError:

@@ -40,7 +40,7 @@ class Minor:
             minor = self.known.get(value)  # type: ignore[call-overload]
             if minor is not None:
                 return minor
-            found = self.match(value)  # type: ignore[arg-type]
+            found = self.match(value)  # type: ignore[call-overload]  # a str, checked above
             if found is None:
                 return None
             whole, frac = found.group(1, 2) if self.scale > 1 else (found.group(0), None)
@@ -52,7 +52,7 @@ class Minor:
             self.known[value] = minor  # type: ignore[index]
             return minor
         if cls is int and 0 <= value < 10**12:  # type: ignore[operator]
-            return value * self.scale  # type: ignore[operator]
+            return value * self.scale
         return None
 
 
@@ -71,7 +71,7 @@ def _rate_text(value: object) -> str | None:
     """The stored text of a tax rate sent as a string ("8" → "8"); None otherwise."""
     if value.__class__ is not str:
         return None
-    text = _RATE_TEXT.get(value)  # type: ignore[call-overload]
+    text = _RATE_TEXT.get(value)
     if text is None:
         try:
             text = str(rate(value, "", ""))
@@ -79,7 +79,7 @@ def _rate_text(value: object) -> str | None:
             return None
         if len(_RATE_TEXT) >= _MEMO_MAX:
             _RATE_TEXT.clear()
-        _RATE_TEXT[value] = text  # type: ignore[index]
+        _RATE_TEXT[value] = text
     return text
 
 
@@ -87,7 +87,7 @@ def _plain_objects(value: object) -> bool:
     """A list of JSON objects with scalar values only (stored as sent)."""
     if value.__class__ is not list:
         return False
-    for item in value:  # type: ignore[attr-defined]
+    for item in value:
         if item.__class__ is not dict:
             return False
         for v in item.values():
@@ -112,13 +112,13 @@ def _taxes_ok(taxes: list[dict[str, Any]], reader: Minor) -> bool:
 def opt_text(value: object, default: str) -> str | None:
     """An optional text field: the string, the default when absent, None when malformed."""
     if value.__class__ is str:
-        return value  # type: ignore[return-value]
+        return value
     return default if value is None else None
 
 
 def req_text(value: object) -> str | None:
     """A required, non-empty string; None otherwise."""
-    return value if value.__class__ is str and value else None  # type: ignore[return-value]
+    return value if value.__class__ is str and value else None
 
 
 def read_payments(
@@ -162,7 +162,7 @@ def read_lines(
     read = reader.read
     if raw_lines.__class__ is not list or not raw_lines:
         return None
-    lines = []  # (row, quantity)
+    lines: list[tuple[list[Any], int]] = []  # (row, quantity)
     numbers: set[int] = set()
     parents = []
     ship_ref = None
@@ -237,7 +237,7 @@ def read_lines(
             promotions_json = _DUMPS(promotions)
         else:
             return None
-        row = [
+        row: list[Any] = [
             None,
             number,
             sku,
@@ -268,7 +268,7 @@ def read_lines(
 
     # Units beyond the first of a quantity take numbers after the highest one sent.
     extra = max(numbers) + 1
-    line_rows = []
+    line_rows: list[list[Any]] = []
     grand_total = 0
     for row, quantity in lines:
         line_rows.append(row)

@@ -98,7 +98,7 @@ class OrderRowsBuilder:
         if currency.__class__ is not str or not CURRENCY_PATTERN.fullmatch(currency):
             return None
         channel_id = req_text(get("sales_channel_id"))
-        channel = self.channels.get(channel_id) if channel_id else None  # type: ignore[arg-type]
+        channel = self.channels.get(channel_id) if channel_id else None
         if channel is None or channel[0] != currency:
             return None
         reader = reader_for(currency)

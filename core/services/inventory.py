@@ -163,7 +163,9 @@ def assign_after_commit(
     Who waits is read here, in the freeing transaction, after its stock row moved: a release
     racing with it either waited for that row and saw the stock, or locked it first and is seen
     here waiting (see `StockLedger.reserve`)."""
-    work = [(pair, uow.stock.waiting(*pair)) for pair in sorted(pairs)]
+    work: list[tuple[Pair | None, Candidates]] = [
+        (pair, uow.stock.waiting(*pair)) for pair in sorted(pairs)
+    ]
     work = [(pair, found) for pair, found in work if found]
     if shipments:
         work.append((None, list(shipments)))

@@ -20,7 +20,7 @@ def load_visible(uow: Any, order_id: str, user: User, *, history: bool = False) 
     its timing tells the two apart."""
     if not user.can("orders.view"):
         raise Forbidden("you lack the permission orders.view")
-    return uow.get_order(order_id, history=history, channels=user.channels)  # type: ignore[no-any-return]
+    return uow.get_order(order_id, history=history, channels=user.channels)
 
 
 def show_order(app: Postsales, order_id: str, user: User) -> dict[str, Any]:

@@ -108,10 +108,15 @@ def pending(app: Postsales, *, limit: int = BATCH_SIZE, after_seq: int = 0) -> l
         return _opened(uow, uow.conn.execute(_pending_query(limit, after_seq)).all())
 
 
+def _stored(row: Any) -> tuple[int, str, str, str | None, datetime]:
+    """seq, id, type, order id and time: the columns `_pending_query` reads first."""
+    return row[0], row[1], row[2], row[3], row[4]
+
+
 def _opened(uow: Any, rows: Sequence[Any]) -> list[OutboxMessage]:
     cipher = uow.billing() if any(is_sealed(row.payload) for row in rows) else None
     return [
-        OutboxMessage(*row[:5], open_outbox_payload(cipher, row.message_id, row.payload))
+        OutboxMessage(*_stored(row), open_outbox_payload(cipher, row.message_id, row.payload))
         for row in rows
     ]
 

@@ -15,6 +15,7 @@ from ..domain.refunds import apply_refund, check_refund, within_capture
 from ..errors import Refused
 from ..machines import REFUND, fire
 from ..money import ZERO, format_amount
+from ..rules import REFUND_AUTO_RELEASE
 from .messages_out import notify_refund_failed
 
 
@@ -67,7 +68,7 @@ def create_refund(
     )
     ctx.created("refunds", refund.id)
     if auto_release is None:
-        answers = [answer for _, answer in ctx.ask("refund_auto_release", order, refund)]
+        answers = [answer for _, answer in ctx.ask(REFUND_AUTO_RELEASE, order, refund)]
         auto_release = bool(answers) and all(answers)
     if auto_release:
         release_refund(ctx, order, refund)
@@ -79,7 +80,10 @@ def refund_owed(
     order: Order,
     kind: str,
     lines: list[RefundLine],
-    **details: str,
+    *,
+    reason: str = "",
+    description: str = "",
+    return_id: str | None = None,
 ) -> Refund | None:
     """Refund what a return or a cancellation owes, up to what is left of the captured amount.
 
@@ -107,14 +111,16 @@ def refund_owed(
             },
         )
         ctx.result.setdefault("notes", []).append(note)
-    return create_refund(ctx, order, kind, kept, **details) if kept else None
+    if not kept:
+        return None
+    return create_refund(
+        ctx, order, kind, kept, reason=reason, description=description, return_id=return_id
+    )
 
 
 def release_refund(ctx: ActionContext, order: Order, refund: Refund) -> None:
     """Send to the payment gateway of the payment's method (REQUESTED -> PENDING_RELEASE)."""
-    payment = order.payments and next(
-        (p for p in order.payments if p.reference == refund.payment_reference), None
-    )
+    payment = next((p for p in order.payments if p.reference == refund.payment_reference), None)
     if not payment:
         raise Refused(f"refund {refund.id}: the order has no payment to refund to")
     gateway = ctx.app.registry.gateway_for(payment.method)
@@ -134,6 +140,22 @@ def release_refund(ctx: ActionContext, order: Order, refund: Refund) -> None:
             confirm_refund(ctx, order, refund, answer.response, actor=f"gateway:{gateway.name}")
         else:
             fail_refund(ctx, order, refund, answer.response, actor=f"gateway:{gateway.name}")
+
+
+def settle_refund(ctx: ActionContext, order: Order, refund: Refund, how: str) -> None:
+    """Settle a REQUESTED refund without a payment gateway (store credit, a voucher, cash at the
+    till): released and confirmed at once through the refund's lifecycle, with both history
+    entries and the customer's notification, as a gateway's confirmation would. `how` is
+    recorded as the answer (``"store credit issued"``)."""
+    fire(REFUND, refund, "release", label=f"refund {refund.id}")
+    refund.updated_at = ctx.now
+    ctx.record(
+        order,
+        "refund.released",
+        f"Refund {refund.id} settled without a payment gateway ({how})",
+        {"refund_id": refund.id, "gateway": None},
+    )
+    confirm_refund(ctx, order, refund, how, actor=ctx.actor)
 
 
 def confirmation_mismatch(

@@ -10,7 +10,14 @@ from ..domain.orders import Order, RefundLine, Return
 from ..domain.refunds import return_refund_lines
 from ..errors import BadInput, Refused
 from ..machines import LINE, RETURN, fire
-from ..rules import Decision, combine
+from ..rules import (
+    REFUND_LINES,
+    RETURN_AUTO_APPROVE,
+    RETURN_COMPOSITION,
+    RETURN_ELIGIBILITY,
+    Decision,
+    combine,
+)
 from .lifecycle import sync_order_status
 from .refunds import refund_owed
 
@@ -21,7 +28,7 @@ def eligibility(ctx: ActionContext, order: Order, line_number: int) -> Decision:
     if line.status != "SHIPPED":
         return Decision.refused(f"line {line_number} is {line.status}; a return needs SHIPPED")
     decisions = []
-    for name, answer in ctx.ask("return_eligibility", order, line):
+    for name, answer in ctx.ask(RETURN_ELIGIBILITY, order, line):
         decisions.append(Decision(answer.outcome, answer.reason, name))
     return combine(decisions)
 
@@ -67,7 +74,7 @@ def create_return(
     # or reshipment return holds only its own lines, or it would take those charges off the
     # order without ever refunding them.
     if refunds:
-        for _name, extra in ctx.ask("return_composition", order, list(chosen)):
+        for _name, extra in ctx.ask(RETURN_COMPOSITION, order, list(chosen)):
             for n in extra:
                 if n not in chosen and order.line(n).status == "SHIPPED":
                     chosen.append(n)
@@ -101,7 +108,7 @@ def create_return(
     ctx.created("returns", ret.id)
     sync_order_status(order)
     if not needs_approval and not approval_override:
-        answers = [a for _, a in ctx.ask("return_auto_approve", order, ret)]
+        answers = [a for _, a in ctx.ask(RETURN_AUTO_APPROVE, order, ret)]
         if answers and all(answers):
             approve_return(ctx, order, ret, actor="system")
     return ret
@@ -122,7 +129,7 @@ def approve_return(
     ctx.emit("postsales.return.management.approved", _return_message(order, ret), order=order)
     if ret.refunds:
         refund_lines: list[RefundLine] = return_refund_lines(order, ret.lines)
-        for rule in ctx.app.registry.rules_for("refund_lines"):  # each adjusts the previous
+        for rule in ctx.app.registry.rules_for(REFUND_LINES):  # each adjusts the previous
             adjusted = rule.decide(order, ret, refund_lines, ctx)
             if adjusted is not None:
                 refund_lines = adjusted

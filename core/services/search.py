@@ -163,7 +163,7 @@ class ExportStream:
         self.rows = 0
         self._app, self._user, self._plan, self._keys = app, user, plan, keys
         self._fmt, self._detail = fmt, detail
-        self._chunks = self._generate()
+        self._chunks: typing.Generator[bytes, None, None] = self._generate()
 
     def __iter__(self) -> ExportStream:
         return self
@@ -174,7 +174,7 @@ class ExportStream:
     def close(self) -> None:
         self._chunks.close()
 
-    def _generate(self) -> typing.Iterator[bytes]:
+    def _generate(self) -> typing.Generator[bytes, None, None]:
         counter = [0]
         cells = C.export_cells(self._keys, _zone(self._user))
         finished = False

@@ -70,7 +70,7 @@ def _hash(token: str) -> str:
 def _stored(value: Any) -> Scope:
     """A scope as the `scope` column holds it: NULL, "read" or a JSON list."""
     if value is None or value == "read":
-        return value  # type: ignore[no-any-return]
+        return value
     return tuple(value)
 
 
@@ -174,6 +174,7 @@ def create_token(
                 expires_at=expires_at,
             )
         )
+        assert result.inserted_primary_key is not None  # an INSERT of one row
         token_id = int(result.inserted_primary_key[0])
         audit.append(
             uow.conn,

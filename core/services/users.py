@@ -99,6 +99,7 @@ def add_user(
                 created_at=app.now(),
             )
         )
+        assert result.inserted_primary_key is not None  # an INSERT of one row
         user_id = result.inserted_primary_key[0]
         detail: dict[str, Any] = {"user": name, "roles": list(roles), "timezone": timezone}
         if email:

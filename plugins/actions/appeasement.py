@@ -12,13 +12,27 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
-from postsales.core.domain.orders import Order, OrderLine, RefundLine
-from postsales.core.domain.refunds import appeasable_amount, order_refundable
-from postsales.core.money import ZERO, format_amount, parse_amount
-from postsales.core.rules import Decision, combine
-from postsales.core.services.refunds import create_refund
-from postsales.core.widgets import LINE, LONG_TEXT, MONEY, TEXT, param
+from postsales.core import (
+    APPEASEMENT_APPROVAL,
+    ZERO,
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Decision,
+    Order,
+    OrderLine,
+    RefundLine,
+    Refused,
+    Widget,
+    appeasable_amount,
+    combine,
+    create_refund,
+    format_amount,
+    hookimpl,
+    order_refundable,
+    param,
+    parse_amount,
+)
 
 REQUIREMENT = "A-5"
 
@@ -27,13 +41,13 @@ REQUIREMENT = "A-5"
 class AppeasementParams:
     """One line, an amount up to what is left to appease, a reason and a comment."""
 
-    line: int = param(LINE, label="Line", eligible=lambda o, ln, ctx: not_appeasable(o, ln))
+    line: int = param(Widget.LINE, label="Line", eligible=lambda o, ln, ctx: not_appeasable(o, ln))
     amount: Decimal = param(
-        MONEY, label="Amount", line_field="line", maximum_text="left to appease",
+        Widget.MONEY, label="Amount", line_field="line", maximum_text="left to appease",
         maximum=lambda o, ctx, ln: appeasable(o, ln),
     )  # fmt: skip
-    reason: str = param(TEXT, label="Reason", help="Refund reason")
-    comment: str = param(LONG_TEXT, label="Comment", default="", help="Description")
+    reason: str = param(Widget.TEXT, label="Reason", help="Refund reason")
+    comment: str = param(Widget.LONG_TEXT, label="Comment", default="", help="Description")
 
 
 def appeasable(order: Order, line: OrderLine) -> Decimal:
@@ -80,7 +94,7 @@ def _amount(order: Order, value: Decimal) -> Decimal:
 
 def approval(order: Order, line: OrderLine, amount: Decimal, ctx: ActionContext) -> Decision:
     """The strictest answer of the `appeasement_approval` rules (allowed if none answers)."""
-    answers = ctx.ask("appeasement_approval", order, line, amount)
+    answers = ctx.ask(APPEASEMENT_APPROVAL, order, line, amount)
     return combine([Decision(a.outcome, a.reason, name) for name, a in answers])
 
 

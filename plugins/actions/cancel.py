@@ -9,17 +9,32 @@ from __future__ import annotations
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
-from postsales.core.domain.orders import Order, OrderLine, RefundLine
-from postsales.core.domain.refunds import refundable_remainder
-from postsales.core.machines import LINE, SHIPMENT, can_fire, fire
-from postsales.core.money import ZERO, format_amount
-from postsales.core.rules import Decision, combine
-from postsales.core.services import inventory
-from postsales.core.services.lifecycle import sync_order_status
-from postsales.core.services.messages_out import order_updated
-from postsales.core.services.refunds import refund_owed
-from postsales.core.widgets import LINES, LONG_TEXT, param
+from postsales.core import (
+    CANCEL_ELIGIBILITY,
+    LINE,
+    SHIPMENT,
+    ZERO,
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Decision,
+    Order,
+    OrderLine,
+    RefundLine,
+    Refused,
+    Widget,
+    can_fire,
+    combine,
+    fire,
+    format_amount,
+    give_back_stock,
+    hookimpl,
+    order_updated,
+    param,
+    refund_owed,
+    refundable_remainder,
+    sync_order_status,
+)
 
 REQUIREMENT = "A-1"
 CANCELLABLE = ("NEW", "ALLOCATED")  # the line machine's sources of `cancel`
@@ -30,11 +45,11 @@ class CancelParams:
     """Which lines to cancel (none given: the whole order) and why."""
 
     lines: list[int] | None = param(
-        LINES, label="Lines", default=None, eligible=lambda o, ln, ctx: not_cancellable(ln),
+        Widget.LINES, label="Lines", default=None, eligible=lambda o, ln, ctx: not_cancellable(ln),
         help="Lines to cancel; none ticked cancels the whole order",
     )  # fmt: skip
     reason: str = param(
-        LONG_TEXT, label="Reason", default="", required_in_forms=True,
+        Widget.LONG_TEXT, label="Reason", default="", required_in_forms=True,
         help="Why the order is cancelled; the customer's e-mail says it",
     )  # fmt: skip
 
@@ -72,7 +87,7 @@ def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
 
 def _rules_decision(order: Order, ctx: ActionContext) -> Decision:
     # A channel may narrow cancel beyond its statuses (SPEC §3: "rules and config may narrow").
-    answers = ctx.ask("cancel_eligibility", order)
+    answers = ctx.ask(CANCEL_ELIGIBILITY, order)
     return combine([Decision(a.outcome, a.reason, name) for name, a in answers])
 
 
@@ -141,7 +156,7 @@ def run(order: Order, params: CancelParams, ctx: ActionContext) -> dict[str, obj
         line.status_reason = None
     # What the lines held goes back to its source; once this commits, it is assigned to the
     # shipments waiting for it, oldest first.
-    stock = inventory.give_back(ctx, order, lines)
+    stock = give_back_stock(ctx, order, lines)
     cancelled = {ln.line_number for ln in order.lines if ln.status == "CANCELLED"}
     shipments = _release_shipments(order, cancelled)
     whole = cancelled == {ln.line_number for ln in order.lines}

@@ -10,9 +10,15 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
-from postsales.core.domain.orders import Order
-from postsales.core.widgets import LONG_TEXT, param
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Order,
+    Widget,
+    hookimpl,
+    param,
+)
 
 TEXT_MAX = 4000  # a long call summary fits; a pasted e-mail thread does not
 
@@ -28,7 +34,7 @@ def _text(_inst: Any, _attr: Any, value: str) -> None:
 @attrs.frozen
 class CommentParams:
     text: str = param(
-        LONG_TEXT, label="Comment", validator=_text, max_length=TEXT_MAX,
+        Widget.LONG_TEXT, label="Comment", validator=_text, max_length=TEXT_MAX,
         help=f"the comment (at most {TEXT_MAX} characters)",
     )  # fmt: skip
 

@@ -12,15 +12,31 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, Refused, hookimpl
-from postsales.core import widgets as w
-from postsales.core.domain.customers import Address
-from postsales.core.domain.orders import Order, OrderLine, Payment, PaymentOperation
-from postsales.core.domain.pricing import catalog_lines, listed_price, reprice
-from postsales.core.machines import LINE, ORDER, fire
-from postsales.core.money import ZERO, format_amount, parse_amount
-from postsales.core.services.messages_out import order_updated
-from postsales.core.widgets import param
+from postsales.core import (
+    LINE,
+    ORDER,
+    ZERO,
+    ActionContext,
+    ActionSpec,
+    Address,
+    BadInput,
+    NoParams,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentOperation,
+    Refused,
+    Widget,
+    catalog_lines,
+    fire,
+    format_amount,
+    hookimpl,
+    listed_price,
+    order_updated,
+    param,
+    parse_amount,
+    reprice,
+)
 
 EDITABLE = ("DRAFT", "NEW", "RECEIVED", "ONHOLD")  # not yet released to shipping (A-14)
 PAYABLE = EDITABLE  # 004: an order must be paid before it is released
@@ -51,13 +67,13 @@ def _amount(value: Any, order: Order, path: str) -> Decimal:
 
 @attrs.frozen
 class PaymentParams:
-    method: str = param(w.CHOICE, label="Payment method", choices_from="payment_methods")
+    method: str = param(Widget.CHOICE, label="Payment method", choices_from="payment_methods")
     amount: Decimal = param(
-        w.MONEY, label="Amount", help="The amount paid", maximum_text="due",
+        Widget.MONEY, label="Amount", help="The amount paid", maximum_text="due",
         maximum=lambda order, ctx: order.total_due,
     )  # fmt: skip
     payment_id: str = param(
-        w.TEXT, label="Payment ID", default="", help="The provider's reference", max_length=128
+        Widget.TEXT, label="Payment ID", default="", help="The provider's reference", max_length=128
     )
 
 
@@ -118,19 +134,19 @@ def add_payment(order: Order, params: PaymentParams, ctx: ActionContext) -> dict
 class LineEdit:
     """`{"line": n, "remove": true}` removes a NEW line; `{"sku", "quantity", "price"?}` adds."""
 
-    line: int | None = param(w.LINE, label="Line", default=None, help="the line to remove")
+    line: int | None = param(Widget.LINE, label="Line", default=None, help="the line to remove")
     remove: bool = param(label="Remove", default=False, help="remove this line")
-    sku: str | None = param(w.SKU, label="Add SKU", default=None, help="the SKU to add")
+    sku: str | None = param(Widget.SKU, label="Add SKU", default=None, help="the SKU to add")
     quantity: int = param(label="Quantity", default=1, help="units to add (one line each)")
     price: Decimal | None = param(
-        w.MONEY, label="Price", default=None, help="default: channel price"
+        Widget.MONEY, label="Price", default=None, help="default: channel price"
     )
 
 
 @attrs.frozen
 class DiscountEdit:
-    line: int = param(w.LINE, label="Line")
-    amount: Decimal = param(w.MONEY, label="Discount", help="its new discount, e.g. 5.00")
+    line: int = param(Widget.LINE, label="Line")
+    amount: Decimal = param(Widget.MONEY, label="Discount", help="its new discount, e.g. 5.00")
 
 
 @attrs.frozen
@@ -138,11 +154,11 @@ class EditParams:
     # Typed objects: parse_params checks their keys and types, and the forms and the API schema
     # show their fields. The address is never validated further (A-7 allows any address).
     shipping_address: Address | None = param(
-        w.ADDRESS, label="Shipping address", default=None, prefill="shipping_address",
+        Widget.ADDRESS, label="Shipping address", default=None, prefill="shipping_address",
         help="The new shipping address (the form starts from the order's)",
     )  # fmt: skip
     shipping_method: str | None = param(
-        w.CHOICE, label="Shipping method", default=None, choices_from="shipping_methods"
+        Widget.CHOICE, label="Shipping method", default=None, choices_from="shipping_methods"
     )
     save_to_address_book: bool = param(
         label="Save to address book", default=False,
@@ -150,7 +166,7 @@ class EditParams:
     )  # fmt: skip
     lines: list[LineEdit] | None = param(label="Remove or add lines", default=None)
     discounts: list[DiscountEdit] | None = param(
-        w.LINE_ITEMS, label="Discounts", default=None, help="A new discount for NEW lines",
+        Widget.LINE_ITEMS, label="Discounts", default=None, help="A new discount for NEW lines",
         eligible=lambda o, ln, ctx: None if ln.status == "NEW" else "only NEW lines are edited",
     )  # fmt: skip
 

@@ -18,11 +18,25 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
-from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.services import child_orders
-from postsales.core.services.messages_out import notify_exchange, order_updated
-from postsales.core.widgets import LINE, LINE_ITEMS, SKU, TEXT, param
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Order,
+    OrderLine,
+    Refused,
+    Widget,
+    add_child_order,
+    free_line,
+    hookimpl,
+    new_child_order,
+    notify_exchange,
+    order_updated,
+    param,
+    release_child,
+    reserve_id,
+    return_originals,
+)
 
 REQUIREMENT = "A-6"
 ORDER_TYPE = "EXCHANGE"
@@ -32,8 +46,8 @@ ORDER_TYPE = "EXCHANGE"
 class ExchangeItem:
     """One line to exchange and the sibling SKU the customer gets instead."""
 
-    line: int = param(LINE, label="Line", help="Line number to exchange")
-    sku: str = param(SKU, label="New SKU", help="Another SKU of the same product, in stock")
+    line: int = param(Widget.LINE, label="Line", help="Line number to exchange")
+    sku: str = param(Widget.SKU, label="New SKU", help="Another SKU of the same product, in stock")
 
 
 @attrs.frozen
@@ -41,10 +55,11 @@ class ExchangeParams:
     """The lines to exchange, each with its new SKU, and why."""
 
     items: list[ExchangeItem] = param(
-        LINE_ITEMS, label="Lines to exchange", eligible=lambda o, ln, ctx: not_exchangeable(ln),
+        Widget.LINE_ITEMS, label="Lines to exchange",
+        eligible=lambda o, ln, ctx: not_exchangeable(ln),
         help="For each line to exchange, the SKU the customer gets instead",
     )  # fmt: skip
-    reason: str = param(TEXT, label="Reason", default="", help="Reason for the exchange")
+    reason: str = param(Widget.TEXT, label="Reason", default="", help="Reason for the exchange")
 
 
 def not_exchangeable(line: OrderLine) -> str | None:
@@ -128,24 +143,24 @@ def check_items(
 def run(order: Order, params: ExchangeParams, ctx: ActionContext) -> None:
     """Create the exchange order, link it both ways, request the return of the originals."""
     checked = check_items(order, params, ctx)
-    new_id = child_orders.reserve_id(ctx, order, ORDER_TYPE)
+    new_id = reserve_id(ctx, order, ORDER_TYPE)
     # The new SKU at no charge; the original price stays for display, fully discounted.
     lines = [
-        child_orders.free_line(
+        free_line(
             number, old, order.currency, sku=product.sku, name=product.name,
             product_type="PHYSICAL", parent_sku=product.parent_sku,
             image_url=product.image_url or "", source_id=source,
         )
         for number, (old, product, source) in enumerate(checked, start=1)
     ]  # fmt: skip
-    child = child_orders.new_child_order(ctx, order, new_id, ORDER_TYPE, lines)
+    child = new_child_order(ctx, order, new_id, ORDER_TYPE, lines)
     swaps = [
         {"line_number": old.line_number, "sku": old.sku, "new_line_number": n,
          "new_sku": product.sku, "source_id": source}
         for n, (old, product, source) in enumerate(checked, start=1)
     ]  # fmt: skip
     text = ", ".join(f"line {s['line_number']} {s['sku']} -> {s['new_sku']}" for s in swaps)
-    child_orders.add_child_order(
+    add_child_order(
         ctx, order, child,
         summary=f"Exchange of order {order.id} created by {ctx.actor}: {text}",
         payload={"items": swaps, "reason": params.reason},
@@ -154,7 +169,7 @@ def run(order: Order, params: ExchangeParams, ctx: ActionContext) -> None:
         parent_payload={"items": swaps, "reason": params.reason},
     )  # fmt: skip
     lines_back = [old.line_number for old, _, _ in checked]
-    ret = child_orders.return_originals(ctx, order, child, lines_back,
+    ret = return_originals(ctx, order, child, lines_back,
                                         reason=params.reason or "Exchange")  # fmt: skip
     ctx.emit(
         "postsales.exchange.management.create",
@@ -169,7 +184,7 @@ def run(order: Order, params: ExchangeParams, ctx: ActionContext) -> None:
     # Nothing to pay and the stock checked: the new order goes to its warehouse at once, like a
     # reshipment's (seed 002), instead of waiting for someone to release it.
     channel = ctx.channel(order)
-    child_orders.release_child(ctx, child, channel.sources[0] if channel.sources else None)
+    release_child(ctx, child, channel.sources[0] if channel.sources else None)
     ctx.emit("sales.order_management.updated", order_updated(child), order=child)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
     notify_exchange(ctx, order, child, swaps, ret)

@@ -18,16 +18,32 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, hookimpl
-from postsales.core import widgets as w
-from postsales.core.domain.orders import Order, OrderLine, Shipment
-from postsales.core.links import check_link
-from postsales.core.machines import LINE, ORDER, SHIPMENT, allowed_sources, fire
-from postsales.core.money import ZERO, format_amount
-from postsales.core.services import inventory
-from postsales.core.services.lifecycle import sync_order_status
-from postsales.core.services.messages_out import order_updated, shipment_request
-from postsales.core.widgets import param
+from postsales.core import (
+    LINE,
+    ORDER,
+    SHIPMENT,
+    ZERO,
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    NoParams,
+    Order,
+    OrderLine,
+    Shipment,
+    Widget,
+    allowed_sources,
+    check_link,
+    fire,
+    format_amount,
+    hookimpl,
+    order_updated,
+    param,
+    reserve_stock,
+    ship_stock,
+    shipment_request,
+    stock_status,
+    sync_order_status,
+)
 
 RELEASABLE = allowed_sources(ORDER, "release")
 PICKABLE = allowed_sources(SHIPMENT, "pick")
@@ -99,9 +115,9 @@ def release(order: Order, params: NoParams, ctx: ActionContext) -> None:
     fire(ORDER, order, "release")
     order.status_reason = None
     # In this transaction, by guarded UPDATEs: of two releases of the last unit one gets it.
-    reserved = inventory.reserve(ctx, plan)
+    reserved = reserve_stock(ctx, plan)
     for source, lines in plan.items():
-        status = inventory.status_for(reserved[source])
+        status = stock_status(reserved[source])
         numbers = [line.line_number for line in lines]
         shipment = Shipment(_next_shipment_id(order), source, numbers, status, created_at=ctx.now)
         order.shipments.append(shipment)
@@ -152,7 +168,7 @@ def _link(_inst: Any, attribute: Any, value: str) -> None:
 @attrs.frozen
 class PickParams:
     shipment_id: str = param(
-        w.SHIPMENT, label="Shipment", help="the shipment to add to the picklist",
+        Widget.SHIPMENT, label="Shipment", help="the shipment to add to the picklist",
         accepts=lambda o, s, ctx: None if s.status in PICKABLE else f"it is {s.status}",
     )  # fmt: skip
 
@@ -160,19 +176,21 @@ class PickParams:
 @attrs.frozen
 class ShipParams:
     shipment_id: str = param(
-        w.SHIPMENT, label="Shipment", help="the shipment that left the source",
+        Widget.SHIPMENT, label="Shipment", help="the shipment that left the source",
         accepts=lambda o, s, ctx: None if s.status in SHIPPABLE else f"it is {s.status}",
     )  # fmt: skip
-    carrier: str = param(w.TEXT, label="Carrier", validator=_text(64, required=True), max_length=64)
+    carrier: str = param(
+        Widget.TEXT, label="Carrier", validator=_text(64, required=True), max_length=64
+    )
     tracking_number: str = param(
-        w.TEXT, label="Tracking number", validator=_text(128, required=True), max_length=128,
+        Widget.TEXT, label="Tracking number", validator=_text(128, required=True), max_length=128,
         help="the carrier's tracking number",
     )  # fmt: skip
     tracking_link: str = param(
-        w.TEXT, label="Tracking link", default="", validator=_link, help="an http or https URL"
+        Widget.TEXT, label="Tracking link", default="", validator=_link, help="an http or https URL"
     )
     box_number: str = param(
-        w.TEXT, label="Box number", default="", validator=_text(32), max_length=32
+        Widget.TEXT, label="Box number", default="", validator=_text(32), max_length=32
     )
 
 
@@ -214,7 +232,7 @@ def ship(order: Order, params: ShipParams, ctx: ActionContext) -> None:
             line.status_reason = None
             line.source_id = shipment.source_id
             shipped.append(n)
-    inventory.ship(ctx, [order.line(n) for n in shipped], shipment.source_id)
+    ship_stock(ctx, [order.line(n) for n in shipped], shipment.source_id)
     sync_order_status(order)
     ctx.record(order, "shipment.shipped",
                f"Shipment {shipment.id} shipped by {shipment.carrier}, "

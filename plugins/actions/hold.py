@@ -11,11 +11,20 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, NoParams, hookimpl
-from postsales.core.domain.orders import Order
-from postsales.core.machines import ORDER, allowed_sources, fire
-from postsales.core.services.messages_out import order_updated
-from postsales.core.widgets import LONG_TEXT, param
+from postsales.core import (
+    ORDER,
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    NoParams,
+    Order,
+    Widget,
+    allowed_sources,
+    fire,
+    hookimpl,
+    order_updated,
+    param,
+)
 
 REASON_MAX = 500
 
@@ -28,7 +37,7 @@ def _reason(_inst: Any, _attr: Any, value: str) -> None:
 @attrs.frozen
 class HoldParams:
     reason: str = param(
-        LONG_TEXT, label="Reason", default="", validator=_reason, max_length=REASON_MAX,
+        Widget.LONG_TEXT, label="Reason", default="", validator=_reason, max_length=REASON_MAX,
         help="why the order is held (optional)",
     )  # fmt: skip
 

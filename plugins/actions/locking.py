@@ -12,10 +12,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from postsales.core import ActionContext, ActionSpec, NoParams, hookimpl
-from postsales.core.domain.history import Lock
-from postsales.core.domain.orders import Order
-from postsales.core.wording import local_time
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    Lock,
+    NoParams,
+    Order,
+    hookimpl,
+    local_time,
+)
 
 TAKEOVER = "order.takeover"
 

@@ -12,10 +12,18 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
-from postsales.core.domain.orders import Order, Refund
-from postsales.core.services.refunds import cancel_refund, release_refund
-from postsales.core.widgets import LONG_TEXT, REFUND, param
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Order,
+    Refund,
+    Widget,
+    cancel_refund,
+    hookimpl,
+    param,
+    release_refund,
+)
 
 REQUIREMENT = "A-4"
 
@@ -25,7 +33,7 @@ class ApproveRefundParams:
     """The refund to send to the payment gateway."""
 
     refund_id: str = param(
-        REFUND, label="Refund", help="A requested refund, e.g. RF-000000101-1",
+        Widget.REFUND, label="Refund", help="A requested refund, e.g. RF-000000101-1",
         accepts=lambda o, refund, ctx: not_approvable(o, refund, ctx),
     )  # fmt: skip
 
@@ -52,11 +60,11 @@ class CancelRefundParams:
     """The refund to cancel, and optionally why (shown in history)."""
 
     refund_id: str = param(
-        REFUND, label="Refund", help="A refund not yet released, e.g. RF-000000101-1",
+        Widget.REFUND, label="Refund", help="A refund not yet released, e.g. RF-000000101-1",
         accepts=lambda o, refund, ctx: None
         if refund.status in ("REQUESTED", "PENDING_RELEASE") else f"it is {refund.status}",
     )  # fmt: skip
-    reason: str = param(LONG_TEXT, label="Reason", default="", help="Why it is cancelled")
+    reason: str = param(Widget.LONG_TEXT, label="Reason", default="", help="Why it is cancelled")
 
 
 def _refund(order: Order, refund_id: str) -> Refund:

@@ -19,11 +19,20 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, NoParams, Refused, hookimpl
-from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.domain.pricing import catalog_price, reprice
-from postsales.core.money import ZERO, parse_amount
-from postsales.core.wording import local_time
+from postsales.core import (
+    ZERO,
+    ActionContext,
+    ActionSpec,
+    NoParams,
+    Order,
+    OrderLine,
+    Refused,
+    catalog_price,
+    hookimpl,
+    local_time,
+    parse_amount,
+    reprice,
+)
 
 ID_INFIX = "-RO"  # not "-R": `<original>-R<n>` is a reshipment
 ORDER_ID_MAX = 64  # the width of orders.id

@@ -19,12 +19,26 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, Refused, hookimpl
-from postsales.core.domain.customers import Address
-from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.services import child_orders
-from postsales.core.services.messages_out import notify_reshipment, order_updated
-from postsales.core.widgets import ADDRESS, CHOICE, LINES, LONG_TEXT, TEXT, param
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    Address,
+    BadInput,
+    Order,
+    OrderLine,
+    Refused,
+    Widget,
+    add_child_order,
+    free_line,
+    hookimpl,
+    new_child_order,
+    notify_reshipment,
+    order_updated,
+    param,
+    release_child,
+    reserve_id,
+    return_originals,
+)
 
 REQUIREMENT = "A-7"
 ORDER_TYPE = "RESHIPMENT"
@@ -41,17 +55,17 @@ class ReshipmentParams:
     """The shipped lines to send again, why, and optionally a new address and method."""
 
     lines: list[int] = param(
-        LINES, label="Lines", help="Shipped lines to send again",
+        Widget.LINES, label="Lines", help="Shipped lines to send again",
         eligible=lambda o, ln, ctx: not_reshippable(ln),
     )  # fmt: skip
-    reason: str = param(TEXT, label="Reason", help="e.g. Warehouse mistake")
-    reason_description: str = param(LONG_TEXT, label="Description", default="")
+    reason: str = param(Widget.TEXT, label="Reason", help="e.g. Warehouse mistake")
+    reason_description: str = param(Widget.LONG_TEXT, label="Description", default="")
     shipping_method: str | None = param(
-        CHOICE, label="Shipping method", default=None, choices_from="shipping_methods",
+        Widget.CHOICE, label="Shipping method", default=None, choices_from="shipping_methods",
         help="Default: the order's",
     )  # fmt: skip
     shipping_address: dict[str, Any] | None = param(
-        ADDRESS, label="Shipping address", default=None, prefill="shipping_address",
+        Widget.ADDRESS, label="Shipping address", default=None, prefill="shipping_address",
         help="Not validated; fields left alone keep the order's",
     )  # fmt: skip
 
@@ -122,11 +136,11 @@ def free_lines(order: Order, numbers: list[int]) -> list[OrderLine]:
     for n in numbers:
         old = order.line(n)
         parent = renumber.get(old.parent_line_number or 0)
-        lines.append(child_orders.free_line(renumber[n], old, order.currency,
+        lines.append(free_line(renumber[n], old, order.currency,
                                             parent_line_number=parent))  # fmt: skip
     shipping = next((ln for ln in order.lines if ln.product_type == "SHIPPING"), None)
     lines.append(
-        child_orders.free_line(
+        free_line(
             len(lines) + 1, shipping or SEED_SHIPPING_LINE, order.currency,
             source_id=lines[0].source_id if lines else None,
         )
@@ -177,8 +191,8 @@ def run(order: Order, params: ReshipmentParams, ctx: ActionContext) -> None:
             f"{order.sales_channel}; choose one of: {methods}",
             field="shipping_method",
         )
-    new_id = child_orders.reserve_id(ctx, order, ORDER_TYPE)
-    child = child_orders.new_child_order(
+    new_id = reserve_id(ctx, order, ORDER_TYPE)
+    child = new_child_order(
         ctx, order, new_id, ORDER_TYPE, free_lines(order, list(params.lines)),
         shipping_address=new_address(order, params.shipping_address),
         shipping_method=params.shipping_method,
@@ -188,7 +202,7 @@ def run(order: Order, params: ReshipmentParams, ctx: ActionContext) -> None:
         f" ({params.reason_description})" if params.reason_description else "")  # fmt: skip
     detail = {"lines": numbers, "reason": params.reason,
               "reason_description": params.reason_description}  # fmt: skip
-    child_orders.add_child_order(
+    add_child_order(
         ctx, order, child,
         summary=f"Reshipment of order {order.id} created by {ctx.actor}, {what}",
         payload=detail,
@@ -200,10 +214,10 @@ def run(order: Order, params: ReshipmentParams, ctx: ActionContext) -> None:
     ctx.emit("postsales.reshipment.management.create",
              reshipment_created(order, child, params, ctx.user.message_name),
              order=order)  # fmt: skip
-    child_orders.release_child(ctx, child, channel.sources[0] if channel.sources else None)
+    release_child(ctx, child, channel.sources[0] if channel.sources else None)
     ctx.emit("sales.order_management.updated", order_updated(child), order=child)
     # Lost or damaged items may never come back: the return waits for the warehouse.
-    ret = child_orders.return_originals(ctx, order, child, numbers, reason=params.reason)
+    ret = return_originals(ctx, order, child, numbers, reason=params.reason)
     ctx.emit("sales.order_management.updated", order_updated(order), order=order)
     notify_reshipment(ctx, order, child, ret)
 

@@ -15,17 +15,23 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
-from postsales.core.domain.orders import Order, Return
-from postsales.core.services.lifecycle import sync_order_status
-from postsales.core.services.messages_out import notify_return, order_updated
-from postsales.core.services.returns import (
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Order,
+    Return,
+    Widget,
     approve_return,
     cancel_return,
     create_return,
-    eligibility,
+    hookimpl,
+    notify_return,
+    order_updated,
+    param,
+    return_eligibility,
+    sync_order_status,
 )
-from postsales.core.widgets import CHOICE, LINES, LONG_TEXT, RETURN, SOURCE, param
 
 REQUIREMENT_NEW = "A-2"
 REQUIREMENT_DECIDE = "A-3"
@@ -36,13 +42,13 @@ class ReturnParams:
     """A-2: the lines, a reason from the channel's list, a mandatory comment, maybe a source."""
 
     lines: list[int] = param(
-        LINES, label="Lines", help="Shipped lines to return",
+        Widget.LINES, label="Lines", help="Shipped lines to return",
         eligible=lambda o, ln, ctx: not_returnable(o, ln, ctx),
     )  # fmt: skip
-    reason: str = param(CHOICE, label="Reason", choices_from="return_reasons")
-    comment: str = param(LONG_TEXT, label="Comment", help="Mandatory")
+    reason: str = param(Widget.CHOICE, label="Reason", choices_from="return_reasons")
+    comment: str = param(Widget.LONG_TEXT, label="Comment", help="Mandatory")
     source: str | None = param(
-        SOURCE, label="Returned to", default=None,
+        Widget.SOURCE, label="Returned to", default=None,
         help="The source receiving the parcel (only where the channel lets agents choose)",
         accepts=lambda o, src, ctx: source_refused(o, src, ctx),
     )  # fmt: skip
@@ -53,14 +59,14 @@ class ReturnIdParams:
     """A-3: the return to approve or cancel."""
 
     return_id: str = param(
-        RETURN, label="Return", help="A requested return, e.g. RET-000000101-1",
+        Widget.RETURN, label="Return", help="A requested return, e.g. RET-000000101-1",
         accepts=lambda o, ret, ctx: None if ret.status == "REQUESTED" else "not requested",
     )  # fmt: skip
 
 
 def not_returnable(order: Order, line: Any, ctx: ActionContext) -> str | None:
     """Why a line cannot be returned (its state, the return window, the SKU), or None."""
-    decision = eligibility(ctx, order, line.line_number)
+    decision = return_eligibility(ctx, order, line.line_number)
     return decision.reason if decision.outcome == "refused" else None
 
 

@@ -13,10 +13,16 @@ from typing import Any
 
 import attrs
 
-from postsales.core import ActionContext, ActionSpec, BadInput, hookimpl
-from postsales.core.domain.orders import Order
-from postsales.core.services.lifecycle import pass_review
-from postsales.core.widgets import CHOICE, LONG_TEXT, param
+from postsales.core import (
+    ActionContext,
+    ActionSpec,
+    BadInput,
+    Order,
+    Widget,
+    hookimpl,
+    param,
+    pass_review,
+)
 
 COMMENT_MAX = 1000
 
@@ -25,9 +31,9 @@ COMMENT_MAX = 1000
 class ReviewParams:
     """Why the order passed review, from the channel's `review_reasons`."""
 
-    reason: str = param(CHOICE, label="Reason", choices_from="review_reasons")
+    reason: str = param(Widget.CHOICE, label="Reason", choices_from="review_reasons")
     comment: str = param(
-        LONG_TEXT, label="Comment", default="", help="Optional", max_length=COMMENT_MAX
+        Widget.LONG_TEXT, label="Comment", default="", help="Optional", max_length=COMMENT_MAX
     )
 
 

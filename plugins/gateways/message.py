@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order, Payment, Refund
-from postsales.core.gateways import PaymentGateway
-from postsales.core.hookspecs import hookimpl
-from postsales.core.money import format_amount
+from postsales.core import Order, Payment, PaymentGateway, Refund, format_amount, hookimpl
 
 
 def refund_requested(order: Order, refund: Refund, payment: Payment) -> dict[str, Any]:

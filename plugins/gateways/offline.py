@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order, Payment, Refund
-from postsales.core.gateways import GatewayAnswer, PaymentGateway
-from postsales.core.hookspecs import hookimpl
+from postsales.core import GatewayAnswer, Order, Payment, PaymentGateway, Refund, hookimpl
 
 METHODS = ("cash", "cheque")
 

@@ -25,9 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from postsales.core.errors import ConfigError
-from postsales.core.hookspecs import hookimpl
-from postsales.core.notifiers import EMAIL, Notification, Notifier
+from postsales.core import EMAIL, ConfigError, Notification, Notifier, hookimpl
 
 PLUGIN = "outbox_notifier"
 BUILT_IN = Path(__file__).resolve().parent / "templates"

@@ -28,9 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from postsales.core.errors import ConfigError
-from postsales.core.hookspecs import hookimpl
-from postsales.core.notifiers import EMAIL, Notifier
+from postsales.core import EMAIL, ConfigError, Notifier, hookimpl
 
 if TYPE_CHECKING:  # smtplib, ssl and email load when a message is sent, not at start-up
     import smtplib

@@ -15,9 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order, Refund, Return
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Rule
+from postsales.core import (
+    REFUND_AUTO_RELEASE,
+    RETURN_AUTO_APPROVE,
+    Order,
+    Refund,
+    Return,
+    Rule,
+    hookimpl,
+)
 
 REQUIREMENT = "R-6"
 
@@ -38,7 +44,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
     return [
         Rule(
             name="auto_approve_return",
-            point="return_auto_approve",
+            point=RETURN_AUTO_APPROVE,
             decide=auto_approve_return,
             description="A new return is approved at once when the channel says so.",
             settings_keys=("auto_approve_return",),
@@ -46,7 +52,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
         ),
         Rule(
             name="auto_release_refund",
-            point="refund_auto_release",
+            point=REFUND_AUTO_RELEASE,
             decide=auto_release_refund,
             description="A new refund goes to the payment gateway at once if the channel says so.",
             settings_keys=("auto_release_refund",),

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Decision, Rule
+from postsales.core import RETURN_ELIGIBILITY, Decision, Order, OrderLine, Rule, hookimpl
 
 REQUIREMENT = "R-8"
 
@@ -58,7 +56,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
     return [
         Rule(
             name="non_returnable",
-            point="return_eligibility",
+            point=RETURN_ELIGIBILITY,
             decide=decide,
             description="Listed SKUs (or styles) and product types cannot be returned.",
             settings_keys=("non_returnable_skus", "non_returnable_product_types"),

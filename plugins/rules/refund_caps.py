@@ -21,10 +21,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.hookspecs import hookimpl
-from postsales.core.money import format_amount
-from postsales.core.rules import Decision, Rule
+from postsales.core import (
+    APPEASEMENT_APPROVAL,
+    Decision,
+    Order,
+    OrderLine,
+    Rule,
+    format_amount,
+    hookimpl,
+)
 
 REQUIREMENT = "R-7"
 EXEMPT_PERMISSION = "refund.approve"
@@ -87,7 +92,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
     return [
         Rule(
             name="appeasement_limit",
-            point="appeasement_approval",
+            point=APPEASEMENT_APPROVAL,
             decide=decide,
             description=(
                 "An appeasement above the agent's role limit waits for a supervisor; the caps "

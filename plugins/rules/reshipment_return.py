@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Rule, child_order_return_rule
+from postsales.core import Rule, child_order_return_rule, hookimpl
 
 REQUIREMENT = "R-4"
 ORDER_TYPE = "RESHIPMENT"

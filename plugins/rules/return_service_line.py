@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Rule
+from postsales.core import RETURN_COMPOSITION, Order, Rule, hookimpl
 
 REQUIREMENT = "R-2"
 
@@ -56,7 +54,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
     return [
         Rule(
             name="return_service_line",
-            point="return_composition",
+            point=RETURN_COMPOSITION,
             decide=decide,
             description="A service line (e.g. gift wrap) is returned with its parent line.",
             settings_keys=("return_service_line",),

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Rule
+from postsales.core import RETURN_COMPOSITION, ActionContext, Order, Rule, hookimpl
 
 REQUIREMENT = "R-1"
 
@@ -48,12 +46,8 @@ def service_lines_to_add(order: Order, line_numbers: list[int]) -> list[int]:
     ]
 
 
-def decide(order: Order, line_numbers: list[int], ctx: Any) -> list[int]:
-    """``return_composition``: the order-level service lines to add to this return.
-
-    ``ctx`` is the action's ``ActionContext``; it is typed loosely because importing
-    ``postsales.core.context`` would pull SQLAlchemy into a plugin's import graph.
-    """
+def decide(order: Order, line_numbers: list[int], ctx: ActionContext) -> list[int]:
+    """``return_composition``: the order-level service lines to add to this return."""
     if not ctx.channel(order).postsales.return_service_order:
         return []
     return service_lines_to_add(order, line_numbers)
@@ -65,7 +59,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
     return [
         Rule(
             name="return_service_order",
-            point="return_composition",
+            point=RETURN_COMPOSITION,
             decide=decide,
             description=(
                 "Order-level service lines (no parent line) are returned with the first return "

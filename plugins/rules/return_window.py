@@ -15,9 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from postsales.core.domain.orders import Order, OrderLine
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Decision, Rule
+from postsales.core import RETURN_ELIGIBILITY, Decision, Order, OrderLine, Rule, hookimpl
 
 REQUIREMENT = "R-8"
 
@@ -80,7 +78,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
     return [
         Rule(
             name="return_window",
-            point="return_eligibility",
+            point=RETURN_ELIGIBILITY,
             decide=decide,
             description=(
                 "Lines shipped more than return_window_days ago are refused, or need a "

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postsales.core.domain.orders import Order
-from postsales.core.hookspecs import hookimpl
-from postsales.core.rules import Rule
+from postsales.core import RETURN_COMPOSITION, Order, Rule, hookimpl
 
 REQUIREMENT = "R-3"
 # A physical line in one of these states needs nothing more for onLast to refund shipping.
@@ -96,7 +94,7 @@ def postsales_register_rules(settings: Any) -> list[Rule]:
     return [
         Rule(
             name="shipping_refund_rule",
-            point="return_composition",
+            point=RETURN_COMPOSITION,
             decide=decide,
             description=(
                 "The shipping line is returned with the first (onFirst) or the last (onLast) "

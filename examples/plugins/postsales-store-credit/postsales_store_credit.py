@@ -13,12 +13,21 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from postsales.core import ActionSpec, BadInput, Rule, hookimpl, param
-from postsales.core.domain.orders import RefundLine
-from postsales.core.domain.refunds import appeasable_amount
-from postsales.core.money import format_amount, parse_amount, quantum
-from postsales.core.services.refunds import confirm_refund, create_refund
-from postsales.core.widgets import LINE, MONEY, TEXT
+from postsales.core import (
+    ActionSpec,
+    BadInput,
+    RefundLine,
+    Rule,
+    Widget,
+    appeasable_amount,
+    create_refund,
+    format_amount,
+    hookimpl,
+    param,
+    parse_amount,
+    quantum,
+    settle_refund,
+)
 
 PLUGIN = "store_credit"
 
@@ -33,16 +42,16 @@ def _not_creditable(order, line, ctx) -> str | None:
 # above the maximum next to the field before `run` is called.
 @attrs.frozen
 class StoreCreditParams:
-    line: int = param(LINE, label="Line", help="Line to credit", eligible=_not_creditable)
+    line: int = param(Widget.LINE, label="Line", help="Line to credit", eligible=_not_creditable)
     amount: Decimal = param(
-        MONEY,
+        Widget.MONEY,
         label="Amount",
         help="Store credit amount",
         line_field="line",
         maximum=lambda order, ctx, line: appeasable_amount(line),
         maximum_text="left to credit",
     )
-    reason: str = param(TEXT, label="Reason", default="Store credit")
+    reason: str = param(Widget.TEXT, label="Reason", default="Store credit")
 
 
 def why_unavailable(order, ctx) -> str | None:
@@ -69,8 +78,7 @@ def run(order, params: StoreCreditParams, ctx) -> dict:
         description="store credit",
         auto_release=False,
     )
-    refund.status = "PENDING_RELEASE"  # no gateway: the credit is issued right here
-    confirm_refund(ctx, order, refund, "store credit issued", actor=ctx.actor)
+    settle_refund(ctx, order, refund, "store credit issued")  # no gateway: issued right here
     ctx.emit(
         "postsales.store_credit.issued",
         {
