@@ -87,6 +87,29 @@ def _relay_summary(r: RelayReport) -> str:
     return text
 
 
+def _metrics_and_json(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `relay` and `consume` share: the metrics port and JSON totals."""
+    for option in reversed(
+        (
+            click.option(
+                "--metrics-port",
+                type=click.IntRange(1, 65535),
+                envvar="POSTSALES_METRICS_PORT",
+                help="Serve Prometheus metrics on this port of --metrics-address (off by default).",
+            ),
+            click.option(
+                "--metrics-address",
+                default="127.0.0.1",
+                show_default=True,
+                help="Address of the metrics port (keep it off the public network).",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.option("--broker", envvar="POSTSALES_BROKER_URL", help=BROKER_HELP)
 @click.option("--once", is_flag=True, help="Send what is pending now, then exit.")
@@ -105,19 +128,7 @@ def _relay_summary(r: RelayReport) -> str:
     type=click.IntRange(1, 10_000),
     help="Messages published, confirmed and marked sent together.",
 )
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(1, 65535),
-    envvar="POSTSALES_METRICS_PORT",
-    help="Serve Prometheus metrics on this port of --metrics-address (off by default).",
-)
-@click.option(
-    "--metrics-address",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address of the metrics port (keep it off the public network).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
+@_metrics_and_json
 @handled
 def relay(
     broker: str | None,
@@ -200,19 +211,7 @@ def relay(
     type=click.FloatRange(0.05),
     help="With --once: seconds without a message that mean the queue is empty.",
 )
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(1, 65535),
-    envvar="POSTSALES_METRICS_PORT",
-    help="Serve Prometheus metrics on this port of --metrics-address (off by default).",
-)
-@click.option(
-    "--metrics-address",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address of the metrics port (keep it off the public network).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
+@_metrics_and_json
 @handled
 def consume(
     broker: str,

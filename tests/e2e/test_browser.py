@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,16 +39,25 @@ FLAGS = [
 ]
 
 
+@contextmanager
+def serving(app: Postsales) -> Iterator[str]:
+    """The web app on a free local port, for the length of a test; its base URL."""
+    web = create_app(app, secret_key="e2e-" + "k" * 40)
+    httpd = make_server("127.0.0.1", 0, web, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+
+
 @pytest.fixture
 def server(sqlite_app: Postsales) -> Iterator[str]:
     import_examples(sqlite_app, "order-create.json", "shipment-shipped.json")
     add_user(sqlite_app, "anna", ["supervisor"], "password-123", "Europe/Berlin")
-    web = create_app(sqlite_app, secret_key="e2e-" + "k" * 40)
-    httpd = make_server("127.0.0.1", 0, web, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(sqlite_app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,33 +6,26 @@ plugin's form. Screenshots go to $POSTSALES_SHOTS when set (else the test's tmp 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright import sync_api as playwright
-from werkzeug.serving import make_server
 
-from postsales.adapters.web import create_app
 from postsales.core.bootstrap import Postsales
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import add_user, get_user
 from tests.adapters.forms_data import IN_STOCK, NEW, OUT_OF_STOCK, SHIPPED, load
-from tests.e2e.test_browser import CHROMIUM, FLAGS, sign_in
+from tests.e2e.test_browser import CHROMIUM, FLAGS, serving, sign_in
 
 
 @pytest.fixture
 def server(sqlite_app: Postsales) -> Iterator[str]:
     load(sqlite_app)
     add_user(sqlite_app, "anna", ["supervisor"], "password-123", "Europe/Berlin")
-    web = create_app(sqlite_app, secret_key="e2e-" + "k" * 40)
-    httpd = make_server("127.0.0.1", 0, web, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(sqlite_app) as url:
+        yield url
 
 
 @pytest.fixture

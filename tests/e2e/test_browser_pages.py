@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright import sync_api as playwright
-from werkzeug.serving import make_server
 
-from postsales.adapters.web import create_app
 from postsales.core.bootstrap import Postsales
 from postsales.core.services.actions import run_action
 from postsales.core.services.users import add_user, get_user
 from tests.conftest import import_examples
-from tests.e2e.test_browser import CHROMIUM, FLAGS
+from tests.e2e.test_browser import CHROMIUM, FLAGS, serving
 
 ORDER = "000000101"
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
@@ -62,12 +59,8 @@ def server(sqlite_app: Postsales) -> Iterator[str]:
     run_action(
         sqlite_app, ORDER, "comment", {"text": "Customer called about the parcel " * 4}, anna
     )
-    web = create_app(sqlite_app, secret_key="e2e-" + "k" * 40)
-    httpd = make_server("127.0.0.1", 0, web, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(sqlite_app) as url:
+        yield url
 
 
 @pytest.fixture

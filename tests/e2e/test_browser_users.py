@@ -4,19 +4,16 @@ disable and enable the user — who, signed in in another browser, is signed out
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright import sync_api as playwright
-from werkzeug.serving import make_server
 
-from postsales.adapters.web import create_app
 from postsales.core.bootstrap import Postsales
 from postsales.core.services.users import add_user
 from tests.conftest import import_examples
-from tests.e2e.test_browser import CHROMIUM, FLAGS
+from tests.e2e.test_browser import CHROMIUM, FLAGS, serving
 
 PASSWORD = "password-123"
 
@@ -26,11 +23,8 @@ def server(sqlite_app: Postsales) -> Iterator[str]:
     import_examples(sqlite_app, "order-create.json", "shipment-shipped.json")
     add_user(sqlite_app, "ada", ["admin"], PASSWORD, "Europe/Berlin")
     add_user(sqlite_app, "anna", ["agent"], PASSWORD)
-    httpd = make_server("127.0.0.1", 0, create_app(sqlite_app, secret_key="e2e-" + "k" * 40))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(sqlite_app) as url:
+        yield url
 
 
 @pytest.fixture
