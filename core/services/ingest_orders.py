@@ -32,6 +32,7 @@ from ..domain.customers import (
     normalise_email,
     phone_digits,
 )
+from ..limits import utc
 from ..messages_schema import (
     ADDRESS_FIELDS,
     CURRENCY_PATTERN,
@@ -159,6 +160,8 @@ class OrderRowsBuilder:
         except ValueError:
             return None
         if origin_date.tzinfo is None or origin_date.utcoffset() is None:
+            return None
+        if utc(origin_date) is None:  # the schema's path words the range
             return None
         time = self.time
         origin_value = time(origin_date)
