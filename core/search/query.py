@@ -43,7 +43,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from ..bootstrap import Postsales
 from ..domain.users import User
 from ..errors import BadInput
-from ..limits import MAX_PAGE
+from ..limits import MAX_PAGE, check_depth
 from ..persistence import tables as T
 from ..persistence.keys import cipher_for
 from . import fields as F
@@ -194,6 +194,7 @@ def make_plan(
 ) -> Plan:
     """Compile filters (S-1) and an expression (S-2) for `user`, always within their stores;
     `extra` conditions are ANDed in (the work queue's) before `search_max_results` applies."""
+    check_depth("expression", expression)  # before anything below recurses into it
     configured = app.settings.sales_channels
     visible = None if user.channels is None else sorted(user.channels)
     comp = F.Compiler(
