@@ -25,6 +25,7 @@ from postsales.core.services.orders import show_order
 from postsales.core.services.search import search_orders, work_queue
 from postsales.core.services.users import add_user, get_user
 from tests.adapters.test_api import PASSWORD, make_api, problem
+from tests.adapters.test_web import csrf as _csrf
 from tests.adapters.test_web import make_web, sign_in
 from tests.conftest import example, import_examples
 
@@ -94,7 +95,15 @@ def test_far_dates_through_cli_api_and_web(shipped_order: str, app: Postsales) -
     web = make_web(app).test_client()
     assert sign_in(web, "wendy", PASSWORD).status_code == 302
     response = web.get("/orders?from_date=0001-01-01&to_date=9999-12-31")
-    assert response.status_code < 500
+    assert response.status_code in (200, 302) and ORDER in response.text
+    for page in ("/orders", "/queue"):
+        response = web.get(f"{page}?page={10**20}")
+        assert response.status_code in (400, 422) and "page: at most 1000000" in response.text
+    response = web.get("/orders?q=a%00b")
+    assert response.status_code in (400, 422) and "q: must not contain a NUL" in response.text
+    csrf = {"csrf_token": _csrf(web)}
+    response = web.post(f"/orders/{ORDER}/actions/comment", data={"text": "a\x00b", **csrf})
+    assert response.status_code < 500 and "must not contain a NUL" in response.text
 
 
 def test_an_imported_time_beyond_the_calendar_is_dead_lettered(app: Postsales) -> None:
