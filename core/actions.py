@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .errors import BadInput
+from .limits import MAX_INT, bounded_int, check_count, check_depth, check_strings, check_text
 from .widgets import static_schema
 
 if TYPE_CHECKING:
@@ -197,6 +198,9 @@ def channel_schema(schema: dict[str, Any], channel: Any) -> dict[str, Any]:
     return {**schema, "properties": props}
 
 
+MAX_AMOUNT_DIGITS = 15  # 10^15 in minor units of a 3-decimal currency fits 64 bits
+
+
 def _coerce(value: Any, tp: Any, path: str) -> Any:
     tp, optional = _unwrap_optional(tp)
     if value is None:
@@ -205,12 +209,13 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
         raise BadInput(f"{path}: a value is required", field=path)
     origin = typing.get_origin(tp)
     if tp is Any:
+        check_strings(path, value)
         return value
     if tp is str:
         if isinstance(value, str):
-            return value
+            return check_text(path, value)
         if isinstance(value, int | Decimal) and not isinstance(value, bool):
-            return str(value)  # a CLI `--param reason=42` parses as JSON 42
+            return check_text(path, str(value))  # a CLI `--param reason=42` parses as JSON 42
         raise BadInput(f"{path}: expected text, got {value!r}", field=path)
     if tp is bool:
         if isinstance(value, bool):
@@ -221,12 +226,13 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
     if tp is int:
         if isinstance(value, bool):
             raise BadInput(f"{path}: expected a whole number, got {value!r}", field=path)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, Decimal) and value == value.to_integral_value():
-            return int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
+        if isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 19:
+            if value == value.to_integral_value():
+                value = int(value)
+        elif isinstance(value, str) and len(value) < 25 and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, int):  # a database integer has 64 bits
+            return bounded_int(path, value, -MAX_INT, MAX_INT)
         raise BadInput(f"{path}: expected a whole number, got {value!r}", field=path)
     if tp is Decimal:
         if isinstance(value, float):
@@ -239,16 +245,23 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
             raise BadInput(f"{path}: expected an amount, got {value!r}", field=path) from None
         if not amount.is_finite():
             raise BadInput(f"{path}: expected an amount, got {value!r}", field=path)
+        if amount and amount.adjusted() >= MAX_AMOUNT_DIGITS:  # stored in minor units, 64 bits
+            raise BadInput(
+                f"{path}: at most {MAX_AMOUNT_DIGITS} digits before the decimal point",
+                field=path,
+            )
         return amount
     if origin in (list, tuple):
         (item,) = typing.get_args(tp)[:1] or (Any,)
         if not isinstance(value, list | tuple):
             value = [value]  # `--param lines=2` given once
+        check_count(path, value)
         items = [_coerce(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
         return items if origin is list else tuple(items)
     if origin is dict or tp is dict:
         if not isinstance(value, Mapping):
             raise BadInput(f"{path}: expected an object, got {value!r}", field=path)
+        check_strings(path, value)
         return dict(value)
     if attrs.has(tp):
         return _structure(tp, value, path)
@@ -284,4 +297,5 @@ def _structure(cls: type, raw: Any, prefix: str) -> Any:
 def parse_params(spec: ActionSpec, raw: Mapping[str, Any]) -> Any:
     """Structure raw parameters (JSON from the API, parsed CLI values, form fields) into the
     action's params class. Errors are BadInput naming the parameter."""
+    check_depth("parameters", raw)  # before anything below recurses into it
     return _structure(spec.params, raw, "")

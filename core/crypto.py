@@ -154,7 +154,10 @@ class BillingCipher:
 
     def _seal(self, aad: bytes, plain: str) -> str:
         nonce = secrets.token_bytes(12)
-        sealed = self._aead[self.current_id].encrypt(nonce, plain.encode(), aad)
+        # surrogatepass: a dead letter's text may hold a lone surrogate; it opens as it was.
+        sealed = self._aead[self.current_id].encrypt(
+            nonce, plain.encode("utf-8", "surrogatepass"), aad
+        )
         return f"{PREFIX}.{self.current_id}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
     def _open(self, aad: bytes, value: str, what: str) -> str:
@@ -172,7 +175,7 @@ class BillingCipher:
             )
         raw = base64.urlsafe_b64decode(body)
         try:
-            return aead.decrypt(raw[:12], raw[12:], aad).decode()
+            return aead.decrypt(raw[:12], raw[12:], aad).decode("utf-8", "surrogatepass")
         except InvalidTag:
             raise BillingKeyError(
                 f"{what} does not decrypt (wrong key, or a value copied from another place)"

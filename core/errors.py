@@ -16,6 +16,8 @@ class PostsalesError(Exception):
     exit_code = 2
 
     def __init__(self, message: str) -> None:
+        if not message.isascii():  # a message quoting input must be printable and storable:
+            message = message.encode("utf-8", "backslashreplace").decode()  # a lone \ud800
         super().__init__(message)
         self.message = message
 
@@ -27,6 +29,8 @@ class BadInput(PostsalesError):
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
+        if field is not None and not field.isascii():  # as the message: a field may be typed
+            field = field.encode("utf-8", "backslashreplace").decode()
         self.field = field
 
 

@@ -133,3 +133,30 @@ def _os_fault(exc: OSError) -> PostsalesError | None:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
         return Unavailable(f"{reason}:{name}", denied=exc.errno == errno.EROFS)
     return None
+
+
+def refused_value(exc: BaseException) -> BadInput | None:
+    """The BadInput for a value the database (or its driver) would not store — a NUL, a lone
+    surrogate, text longer than its column, an integer beyond 64 bits — or None when `exc` is
+    anything else (a database that is down is no reason to refuse a message)."""
+    if isinstance(exc, BadInput):
+        return exc
+    orig = getattr(exc, "orig", None)
+    source = orig if isinstance(orig, BaseException) else exc
+    if isinstance(source, UnicodeEncodeError | OverflowError):
+        return BadInput(f"the database cannot store a value: {first_line(source)}")
+    state = getattr(source, "sqlstate", None) or ""
+    sqlite_code = getattr(source, "sqlite_errorname", None) or ""
+    # SQLSTATE 22 data exception, 23 integrity constraint, 54 program limit exceeded.
+    driver = _is_psycopg(source) or type(source).__module__ == "sqlite3"
+    kind = type(source).__name__ if driver else ""
+    refused = kind in ("DataError", "IntegrityError") or state[:2] in ("22", "23", "54")
+    refused = refused or sqlite_code.startswith(
+        ("SQLITE_CONSTRAINT", "SQLITE_TOOBIG", "SQLITE_MISMATCH", "SQLITE_RANGE")
+    )
+    if not refused:
+        return None
+    diag = getattr(source, "diag", None)
+    where = getattr(diag, "context", None) or ""
+    where = f" ({where.strip().splitlines()[0]})" if where else ""
+    return BadInput(f"the database refused a value: {first_line(source)}{where}")

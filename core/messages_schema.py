@@ -27,6 +27,7 @@ import attrs
 from .domain.customers import CUSTOMER_TYPES, Address, Customer
 from .domain.orders import PRODUCT_TYPES, Order, OrderLine, Payment, PaymentOperation
 from .errors import BadInput
+from .limits import DATE_RANGE, MAX_INT, MAX_LIST, utc
 from .links import check_link
 from .money import parse_amount, quantum
 
@@ -459,7 +460,8 @@ def _parse_line(
     if parent is not None:
         parent = _req_int(raw, "parent_line_number", base, 1)
     quantity = get("quantity")
-    quantity = 1 if quantity is None else _req_int(raw, "quantity", base, 1)
+    # Each unit becomes a line of its own (SPEC §2): a bound on the order's size.
+    quantity = 1 if quantity is None else _req_int(raw, "quantity", base, 1, MAX_LIST)
 
     amount = get("amount")
     if amount.__class__ is not dict:
@@ -805,13 +807,15 @@ def _req_id(obj: dict[str, Any], key: str, base: str) -> str:
     return value
 
 
-def _req_int(obj: dict[str, Any], key: str, base: str, minimum: int) -> int:
+def _req_int(obj: dict[str, Any], key: str, base: str, minimum: int, maximum: int = MAX_INT) -> int:
     value = obj.get(key)
     # bool is an int subclass, and `true` is never a count or a line number.
     if not isinstance(value, int) or isinstance(value, bool):
         _wrong(_path(base, key), value, "an integer")
     if value < minimum:
         _fail(_path(base, key), f"must be at least {minimum}, got {value}")
+    if value > maximum:  # a database integer has 64 bits
+        _fail(_path(base, key), f"must be at most {maximum}, got {value}")
     return value
 
 
@@ -869,6 +873,8 @@ def _time(value: object, path: str) -> datetime:
         _wrong(path, value, "an ISO-8601 time with offset")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         _fail(path, f"{_show(value)} has no UTC offset (naive times are ambiguous)")
+    if utc(parsed) is None:
+        _fail(path, f"{_show(value)} is outside {DATE_RANGE}")
     return parsed
 
 

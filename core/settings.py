@@ -24,7 +24,8 @@ from cattrs.cols import homogenous_tuple_structure_factory, mapping_structure_fa
 from cattrs.errors import ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, override
 
-from .errors import ConfigError
+from .errors import BadInput, ConfigError
+from .limits import MAX_DEPTH, check_depth
 
 # fmt: off
 PERMISSIONS = (
@@ -380,8 +381,13 @@ def _parse(file: Any) -> dict:
         text = file.read_text(encoding="utf-8")
         try:
             doc = yaml.load(text, Loader=_FastLoader)
-        except yaml.YAMLError:
+        except yaml.MarkedYAMLError as exc:
+            if exc.problem == "exceeded maximum nesting depth":  # libyaml's own bound
+                raise  # the pure-Python parser would recurse into it level by level
             doc = yaml.load(text, Loader=_Loader)  # for its wording of what is wrong, and where
+        except yaml.YAMLError:
+            doc = yaml.load(text, Loader=_Loader)
+        check_depth(str(file), doc)  # what is read below recurses into it
     except FileNotFoundError:
         raise _Invalid(f"{file}: no such file or folder") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -392,6 +398,10 @@ def _parse(file: Any) -> dict:
         raise _Invalid(f"{file}: YAML syntax error{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise _Invalid(f"{file}: YAML syntax error: {exc}") from None
+    except RecursionError:  # the YAML parsers recurse per level of nesting
+        raise _Invalid(f"{file}: nested deeper than {MAX_DEPTH} levels") from None
+    except BadInput as exc:
+        raise _Invalid(exc.message) from None
     if not isinstance(doc, dict):
         got = "the file is empty" if doc is None else f"got {_show(doc)}"
         raise _Invalid(f"{file}: expected a mapping of {', '.join(TOP_LEVEL_KEYS)}; {got}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
 import click
 
 from postsales.core.errors import BadInput
+from postsales.core.limits import read_json
 
 from .act_help import ActCommand
 from .errors import handled
@@ -127,10 +127,10 @@ def actions(order_id: str, as_json: bool) -> None:
     )
 
 
-def _param_value(text: str) -> Any:
+def _param_value(key: str, text: str) -> Any:
     """A --param value that parses as JSON is JSON (numbers as Decimal), else a string."""
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=int)
+        return read_json(key, text, parse_float=Decimal)
     except ValueError:
         return text
 
@@ -144,7 +144,7 @@ def parse_param_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
         key = key.strip()
         if not key:
             raise BadInput(f"--param {pair!r}: the key is empty", field="param")
-        value = _param_value(raw)
+        value = _param_value(key, raw)
         if key in params:  # a repeated key builds a list: --param lines=1 --param lines=2
             prev = params[key]
             params[key] = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from postsales.core.errors import BadInput, Forbidden
+from postsales.core.limits import read_json
 
 from .errors import handled
 from .files import replacing
@@ -49,7 +49,7 @@ def parse_expression(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        value = json.loads(raw)
+        value = read_json("expression", raw)
     except ValueError as exc:
         raise BadInput(f"--expr: not valid JSON ({exc})", field="expression") from None
     if not isinstance(value, dict):

@@ -18,6 +18,7 @@ import attrs
 from werkzeug.datastructures import MultiDict
 
 from postsales.core.errors import BadInput
+from postsales.core.limits import read_json
 
 # Fields the web app itself puts in action forms; never passed to an action.
 CONTROL_FIELDS = frozenset({"csrf_token", "preview"})
@@ -174,7 +175,7 @@ def shown(field: FormField) -> bool:
 
 def _json(name: str, text: str) -> Any:
     try:
-        return json.loads(text, parse_float=Decimal)
+        return read_json(name, text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise BadInput(
             f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",

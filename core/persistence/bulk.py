@@ -14,6 +14,7 @@ is parsed and executed on the server.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -21,8 +22,10 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, text
+from sqlalchemy import JSON, Connection, String, Table, text
 
+from ..errors import BadInput
+from ..limits import MAX_TEXT, text_problem
 from .tables import UTCDateTime
 
 _EMPTY: dict[type, str] = {list: "[]", dict: "{}"}
@@ -59,6 +62,25 @@ def _identity(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _text_check(column: str, length: int) -> Callable[[Any], Any]:
+    """The last guard of text on its way to a column, whatever door it came through: the
+    length the column holds (PostgreSQL refuses more, SQLite would keep it), no NUL (PostgreSQL
+    refuses it), no lone surrogate (neither driver can encode it). A door that checked the field
+    by its own name has already refused it; this names the column."""
+
+    def check(value: Any) -> Any:
+        if value.__class__ is str and (
+            len(value) > length or "\x00" in value or not value.isascii()
+        ):
+            problem = text_problem(value, length)
+            if problem is not None:
+                raise BadInput(f"{column}: {problem}", field=column)
+        return value
+
+    return check
+
+
 def _converters(table: Table, columns: Sequence[str], dialect: str) -> list[Callable[[Any], Any]]:
     out: list[Callable[[Any], Any]] = []
     for name in columns:
@@ -67,6 +89,8 @@ def _converters(table: Table, columns: Sequence[str], dialect: str) -> list[Call
             out.append(_json)
         elif isinstance(col_type, UTCDateTime):
             out.append(_sqlite_time if dialect == "sqlite" else _pg_time)
+        elif isinstance(col_type, String):  # Text too
+            out.append(_text_check(name, col_type.length or MAX_TEXT))
         else:
             out.append(_identity)
     return out

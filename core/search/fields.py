@@ -38,6 +38,7 @@ from ..domain.customers import (
 )
 from ..domain.orders import normalise_sku
 from ..errors import BadInput
+from ..limits import MAX_LIST, MAX_SEARCH_TEXT, check_count, check_text
 from ..machines import ORDER
 from ..persistence import tables as T
 from ..phones import national_candidates
@@ -164,14 +165,19 @@ def read_when(field: str, value: str, comp: Compiler) -> tuple[datetime, datetim
     """An ISO-8601 time with offset (an instant), or a plain date (a day in the user's zone).
 
     Returns (start, end): end is the start of the next day for a date, None for an instant.
+    Days and times at the calendar's edges (9999-12-31, "until further notice") reach as far as
+    the calendar does instead of overflowing.
     """
-    text = str(value).strip()
+    text = check_text(field, str(value), MAX_SEARCH_TEXT).strip()
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            start = datetime.combine(day, time(), comp.zone())
-            end = datetime.combine(day + timedelta(days=1), time(), comp.zone())
-            return start.astimezone(UTC), end.astimezone(UTC)
+            zone = comp.zone()
+            start = _edge(lambda: datetime.combine(day, time(), zone), day.year < 5000)
+            end = _edge(
+                lambda: datetime.combine(day + timedelta(days=1), time(), zone), day.year < 5000
+            )
+            return start, end
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise BadInput(
@@ -181,7 +187,15 @@ def read_when(field: str, value: str, comp: Compiler) -> tuple[datetime, datetim
         ) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=comp.zone())
-    return at.astimezone(UTC), None
+    return _edge(lambda: at, at.year < 5000), None
+
+
+def _edge(make: Callable[[], datetime], low: bool) -> datetime:
+    """`make()` in UTC, or the calendar's first or last instant when it lies beyond it."""
+    try:
+        return make().astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if low else datetime.max).replace(tzinfo=UTC)
 
 
 # -- fields ---------------------------------------------------------------------------------------
@@ -683,4 +697,9 @@ def condition(
         )
     if not values:
         raise BadInput(f"{name}: no value given", field=name)
+    # One bound for filters and expressions: storable text, and no more values than one
+    # statement can carry (PostgreSQL's 65,535 parameters, SQLite's variables).
+    check_count(name, values, MAX_LIST)
+    for value in values:
+        check_text(name, value, MAX_SEARCH_TEXT)
     return field.build(comp, op, values, top)

@@ -43,6 +43,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from ..bootstrap import Postsales
 from ..domain.users import User
 from ..errors import BadInput
+from ..limits import MAX_PAGE, check_depth
 from ..persistence import tables as T
 from ..persistence.keys import cipher_for
 from . import fields as F
@@ -193,6 +194,7 @@ def make_plan(
 ) -> Plan:
     """Compile filters (S-1) and an expression (S-2) for `user`, always within their stores;
     `extra` conditions are ANDed in (the work queue's) before `search_max_results` applies."""
+    check_depth("expression", expression)  # before anything below recurses into it
     configured = app.settings.sales_channels
     visible = None if user.channels is None else sorted(user.channels)
     comp = F.Compiler(
@@ -720,3 +722,8 @@ def check_paging(page: int, per_page: int) -> None:
         raise BadInput(f"per_page: must be one of {sizes}, got {per_page}", field="per_page")
     if page < 1:
         raise BadInput(f"page: must be 1 or more, got {page}", field="page")
+    if page > MAX_PAGE:  # OFFSET is a 64-bit integer; deeper pages go by cursor (`after`)
+        raise BadInput(
+            f"page: at most {MAX_PAGE}, got {page}; use next_cursor (after) to go deeper",
+            field="page",
+        )

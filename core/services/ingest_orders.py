@@ -33,6 +33,7 @@ from ..domain.customers import (
     phone_digits,
 )
 from ..domain.history import order_received
+from ..limits import utc
 from ..messages_schema import (
     ADDRESS_FIELDS,
     CURRENCY_PATTERN,
@@ -161,6 +162,8 @@ class OrderRowsBuilder:
         except ValueError:
             return None
         if origin_date.tzinfo is None or origin_date.utcoffset() is None:
+            return None
+        if utc(origin_date) is None:  # the schema's path words the range
             return None
         time = self.time
         origin_value = time(origin_date)

@@ -13,6 +13,7 @@ other type runs one message per transaction through a handler.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -27,6 +28,7 @@ from ..domain.history import HistoryEvent, order_received
 from ..domain.orders import Order
 from ..domain.users import User
 from ..errors import BadInput, Forbidden, PostsalesError, Refused
+from ..faults import refused_value
 from ..message_stream import iter_units, read_unit
 from ..messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
 from ..money import format_amount
@@ -238,7 +240,8 @@ class Importer:
             envelope = parse_envelope(value if isinstance(value, dict) else raw)
             type_ = strip_prefix(envelope.type, self.app.settings.messages.type_prefix)
             if type_ == ORDER_CREATE:
-                self._batch.append(_Pending(number, raw, envelope, self._order_rows(envelope)))
+                rows = self._order_rows(envelope, unusual=_UNUSUAL.search(raw) is not None)
+                self._batch.append(_Pending(number, raw, envelope, rows))
                 if len(self._batch) >= self.batch_size:
                     self.flush()
                 return
@@ -249,10 +252,11 @@ class Importer:
         self.flush()  # keep the stream's order: pending orders first
         self._apply_one(number, raw, envelope, type_, payload)
 
-    def _order_rows(self, envelope: Envelope) -> NewOrder:
+    def _order_rows(self, envelope: Envelope, *, unusual: bool = False) -> NewOrder:
         """The new order's rows: in one pass for the usual payload, else through the payload
-        records and the aggregate, which word the error when there is one."""
-        rows = self._rows.build(envelope)
+        records and the aggregate, which word the error when there is one. `unusual` text (a
+        NUL, a surrogate) goes the long way, whose rows are checked column by column."""
+        rows = None if unusual else self._rows.build(envelope)
         if rows is None:
             rows = object_path_rows(self.app, envelope)
         return rows
@@ -282,12 +286,38 @@ class Importer:
             self.report.applied += 1
         except PostsalesError as exc:
             self._refuse(number, raw, exc, env)
+        except Exception as exc:  # a value the database refuses: this message's fault alone
+            refused = refused_value(exc)
+            if refused is None:
+                raise
+            self._refuse(number, raw, refused, env)
 
     def flush(self) -> None:
         batch, self._batch = self._batch, []
         if not batch:
             return
+        try:
+            self._write(batch)
+        except Exception as exc:
+            refusal = refused_value(exc)
+            if refusal is None:
+                raise
+            if len(batch) == 1:  # this message is the one the database refuses
+                p = batch[0]
+                self._refuse(p.line, p.raw, refusal, p.envelope)
+                return
+            for p in batch:  # find it: each alone, the good ones imported all the same
+                self.flush_one(p)
+
+    def flush_one(self, pending: _Pending) -> None:
+        self._batch.append(pending)
+        self.flush()
+
+    def _write(self, batch: list[_Pending]) -> None:
+        """Every new order of `batch` in one transaction; the report is told once it commits."""
         app = self.app
+        duplicates = 0
+        refused: list[Refusal] = []
         with app.uow() as uow:
             conn = uow.conn
             seen, taken, seqs = known(
@@ -300,12 +330,12 @@ class Importer:
             fresh: list[NewOrder] = []
             for p in batch:
                 if p.envelope.id in seen:
-                    self.report.duplicates += 1
+                    duplicates += 1
                     continue
                 order_id = p.rows.order_id
                 if order_id in taken:
                     reason = f"payload.order.id: order {order_id} already exists"
-                    self.report.refused.append(Refusal(p.line, p.envelope.id, Refused(reason)))
+                    refused.append(Refusal(p.line, p.envelope.id, Refused(reason)))
                     _dead_letter(conn, app, p.raw, reason, p.envelope)
                     continue
                 seen.add(p.envelope.id)
@@ -313,7 +343,13 @@ class Importer:
                 fresh.append(p.rows)
             write_orders(conn, fresh, time_converter(self._dialect)(app.now()), seqs)
             uow.commit()
+        self.report.duplicates += duplicates
+        self.report.refused += refused
         self.report.applied += len(fresh)
+
+
+# A NUL or a UTF-16 surrogate escaped in the JSON text (a raw NUL is never valid JSON).
+_UNUSUAL = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def _counted(lines: Iterable[str], progress: Callable[[int], None] | None) -> Iterator[str]:

@@ -305,7 +305,7 @@ def test_json_numbers_reach_the_core_as_decimal(api: Api, monkeypatch: pytest.Mo
         ("appeasement", b'{"line": 1, "amount": "lots", "reason": "x", "comment": "y"}', 422,
          "amount"),
         ("return", b'{"lines": [99999999999999999999], "reason": "Damaged", "comment": "x"}',
-         422, "lines"),
+         422, "lines[0]"),  # the element beyond 64 bits
         ("cancel", b"{}", 409, None),
         ("no_such_action", b"{}", 404, None),
     ],

@@ -13,6 +13,7 @@ Python API directly: `operation.as_strategy()` under Hypothesis's `@given`, and
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -27,7 +28,8 @@ from postsales.core.bootstrap import Postsales, bootstrap
 from tests.adapters.test_api import ORDER, make_api
 from tests.conftest import import_examples
 
-EXAMPLES = 100
+# 100 a run; POSTSALES_SCHEMATHESIS_EXAMPLES=300 for the deeper run recorded in docs/benchmarks.md.
+EXAMPLES = int(os.environ.get("POSTSALES_SCHEMATHESIS_EXAMPLES", "100"))
 CHECKS = [
     getattr(C, name)
     for name in (

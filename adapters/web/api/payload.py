@@ -18,6 +18,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from postsales.core.errors import BadInput
+from postsales.core.limits import read_json
 
 JSON = "application/json"
 
@@ -39,8 +40,8 @@ def parse(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise MalformedJSON("The body is not valid UTF-8 JSON.") from None
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
-    except (ValueError, RecursionError) as exc:
+        return read_json("body", text, parse_float=Decimal, parse_constant=_no_constants)
+    except ValueError as exc:
         raise MalformedJSON(f"The body is not valid JSON: {exc}.") from None
 
 
@@ -49,7 +50,7 @@ def body_or_raw() -> Any:
     raw = request.get_data()
     try:
         return parse(raw) if raw.strip() else {}
-    except MalformedJSON:
+    except (MalformedJSON, BadInput):
         return raw
 
 
