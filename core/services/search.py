@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select
 from ..bootstrap import Postsales
 from ..domain.users import User
 from ..errors import BadInput, Forbidden
+from ..limits import text_problem
 from ..persistence import tables as T
 from ..persistence.sealing import seal_audit_filters
 from ..search import columns as C
@@ -273,8 +274,8 @@ def exact_order_id(app: Postsales, user: User, text: str) -> str | None:
     another store is None, as an unknown id is (SPEC §4)."""
     _require(user, "orders.view")
     wanted = text.strip()
-    if not wanted or len(wanted) > 64:
-        return None
+    if not wanted or text_problem(wanted, 64) is not None:
+        return None  # no order has such an id (NUL, a lone surrogate, too long): search says why
     o = T.orders.c
     query = select(o.id).where(o.id == wanted)
     if user.channels is not None:

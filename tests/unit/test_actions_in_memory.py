@@ -125,7 +125,8 @@ def test_appeasement_refunds_part_of_a_line(app: InMemoryPostsales) -> None:
 
 def test_appeasement_above_the_line_is_refused(app: InMemoryPostsales) -> None:
     app.store.add(shipped_order())
-    with pytest.raises(Refused):
+    # Money above its maximum is refused before the action runs, naming the field (issue 13).
+    with pytest.raises(BadInput, match=r"amount: 10\.01 USD is more than 10\.00 USD left"):
         run(app, ID, "appeasement", {"line": 2, "amount": "10.01", "reason": "Late delivery"})
     assert app.store.saved(ID).refunds == []
 
@@ -229,7 +230,11 @@ def test_reshipment_creates_a_free_child_order(app: InMemoryPostsales) -> None:
     (child_id,) = outcome.result["orders"]
     child = app.store.saved(child_id)
     assert child.order_type == "RESHIPMENT" and child.parent_order_id == ID
-    assert [ln.sku for ln in child.lines] == ["SKU-1"]
+    # The line again, free, and the seed's 0.00 shipping line (002; issue 16 item 7).
+    assert [(ln.sku, ln.gross_amount) for ln in child.lines] == [
+        ("SKU-1", Decimal("0.00")),
+        ("STANDARD", Decimal("0.00")),
+    ]
     assert outcome.result["returns"]  # the original line goes back
 
 
