@@ -417,11 +417,11 @@ def _play(
     agent = get_user(app, "agent") if any(u == "agent" for u, _ in report.users) else system
     orders, others = Importer(app), importer  # orders counted apart from the warehouses' news
     batch: list[tuple[str, str]] = []
-    batch_at = datetime.min
+    batch_at = batch_end = datetime.min
 
     def flush() -> None:
         if batch:
-            app.clock = _at(batch_at)
+            app.clock = _at(batch_end)  # stored after its last message was sent, never before
             # Within half an hour no order ships (that takes 18 h): orders first is safe.
             orders.run(raw for kind, raw in batch if kind == "order")
             others.run(raw for kind, raw in batch if kind != "order")
@@ -431,10 +431,12 @@ def _play(
 
     for at, _n, kind, order_id, what in events:
         if kind != "action":
-            if not batch or at - batch_at > timedelta(minutes=30):
+            if batch and at - batch_at > timedelta(minutes=30):
                 flush()
+            if not batch:
                 batch_at = at
             batch.append((kind, what))
+            batch_end = at
             continue
         flush()
         name, params = what

@@ -31,6 +31,11 @@ def test_a_month_of_orders_and_events_after_them(sqlite_app: Postsales) -> None:
             for r in c.execute(select(T.orders.c.seq, T.orders.c.created_at))
         }
         events = list(c.execute(select(T.history.c.order_seq, T.history.c.kind, T.history.c.at)))
+        placed = list(c.execute(select(T.orders.c.origin_date, T.orders.c.created_at)))
+    # Stored after the customer placed it, as a store's import is (never a minute before).
+    assert all(
+        p.created_at.replace(tzinfo=UTC) >= p.origin_date.replace(tzinfo=UTC) for p in placed
+    )
     days = {at.date() for at in created.values()}
     assert len(days) >= DAYS - 3
     assert min(created.values()) >= NOW - timedelta(days=DAYS)
