@@ -22,6 +22,8 @@ from datetime import datetime
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
+from sqlalchemy import String
+
 from ..bootstrap import Postsales
 from ..crypto import BillingCipher
 from ..domain.customers import (
@@ -42,7 +44,14 @@ from ..messages_schema import (
     Envelope,
 )
 from ..money import format_amount, from_minor
-from ..persistence.ingest_rows import NewOrder, time_converter
+from ..persistence import tables as T
+from ..persistence.ingest_rows import (
+    LINE_COLUMNS,
+    ORDER_COLUMNS,
+    PAYMENT_COLUMNS,
+    NewOrder,
+    time_converter,
+)
 from ..persistence.keys import cipher_for
 from ..persistence.rows import person_name
 from ..phones import national_number
@@ -256,6 +265,34 @@ class OrderRowsBuilder:
             ",".join([_UPDATED_LINE % (r[1], _quote(r[2])) for r in line_rows]),
         )
         outbox = [f"out-{uuid.uuid4().hex}", self.outbox_type, order_id, updated, now]
+        if _too_long(order_row, _ORDER_TEXT) or any(_too_long(r, _LINE_TEXT) for r in line_rows):
+            return None  # the full reader refuses it, naming the field and its limit
+        if any(_too_long(r, _PAYMENT_TEXT) for r in payments):
+            return None
         return NewOrder(
             env.id, order_id, order_row, line_rows, payments, operations, history, outbox
         )
+
+
+def _text_limits(table: Any, columns: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """(position, length) of each bounded text column among `columns`."""
+    return tuple(
+        (i, table.c[name].type.length)
+        for i, name in enumerate(columns)
+        if isinstance(table.c[name].type, String) and table.c[name].type.length
+    )
+
+
+# SQLite keeps text longer than its column and PostgreSQL refuses it: the fast reader sends
+# an order with any such value to the full one, which refuses it on both (issue 12 item 2).
+_ORDER_TEXT = _text_limits(T.orders, ORDER_COLUMNS)
+_LINE_TEXT = _text_limits(T.order_lines, LINE_COLUMNS)
+_PAYMENT_TEXT = _text_limits(T.payments, PAYMENT_COLUMNS)
+
+
+def _too_long(row: list[Any], limits: tuple[tuple[int, int], ...]) -> bool:
+    for i, length in limits:
+        value = row[i]
+        if value.__class__ is str and len(value) > length:
+            return True
+    return False
