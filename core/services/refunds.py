@@ -126,14 +126,7 @@ def release_refund(ctx: ActionContext, order: Order, refund: Refund) -> None:
     gateway = ctx.app.registry.gateway_for(payment.method)
     if gateway is None:
         raise Refused(f"refund {refund.id}: no payment gateway handles method {payment.method!r}")
-    fire(REFUND, refund, "release", label=f"refund {refund.id}")
-    refund.updated_at = ctx.now
-    ctx.record(
-        order,
-        "refund.released",
-        f"Refund {refund.id} sent to {gateway.name}",
-        {"refund_id": refund.id, "gateway": gateway.name},
-    )
+    _released(ctx, order, refund, f"sent to {gateway.name}", gateway.name)
     answer = gateway.send(order, refund, payment, ctx)
     if answer is not None:
         if answer.confirmed:
@@ -147,15 +140,22 @@ def settle_refund(ctx: ActionContext, order: Order, refund: Refund, how: str) ->
     till): released and confirmed at once through the refund's lifecycle, with both history
     entries and the customer's notification, as a gateway's confirmation would. `how` is
     recorded as the answer (``"store credit issued"``)."""
+    _released(ctx, order, refund, f"settled without a payment gateway ({how})", None)
+    confirm_refund(ctx, order, refund, how, actor=ctx.actor)
+
+
+def _released(
+    ctx: ActionContext, order: Order, refund: Refund, how: str, gateway: str | None
+) -> None:
+    """REQUESTED -> PENDING_RELEASE, recorded as "Refund RF-… <how>"."""
     fire(REFUND, refund, "release", label=f"refund {refund.id}")
     refund.updated_at = ctx.now
     ctx.record(
         order,
         "refund.released",
-        f"Refund {refund.id} settled without a payment gateway ({how})",
-        {"refund_id": refund.id, "gateway": None},
+        f"Refund {refund.id} {how}",
+        {"refund_id": refund.id, "gateway": gateway},
     )
-    confirm_refund(ctx, order, refund, how, actor=ctx.actor)
 
 
 def confirmation_mismatch(
