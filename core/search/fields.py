@@ -306,7 +306,7 @@ def _order_id(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnEl
     if "%" in value:
         return o.id.like(X.pattern("order_id", value).like, escape="\\")
     if comp.sqlite:  # GLOB keeps SQLite on the unique index; LIKE would read every order
-        return o.id.op("GLOB")(X.prefix_glob(value))
+        return X.glob(o.id, X.prefix_glob(value))
     return o.id.like(X.prefix_like(value), escape="\\")  # varchar_pattern_ops index
 
 
@@ -327,7 +327,7 @@ def _text(column_name: str, field: str) -> Build:
             if top:
                 comp.trigram.append(cond)
             return cond
-        cond = fts_column.op("GLOB")(pat.glob)  # the padded FTS5 content: words too
+        cond = X.glob(fts_column, pat.glob)  # the padded FTS5 content: words too
         if top:
             comp.fts.append(cond)
             return None
@@ -471,11 +471,11 @@ def _free_text(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnE
         h = T.history.c
         if comp.sqlite:
             parts.append(
-                select(X.orders_fts.c.rowid).where(X.orders_fts.c.name_norm.op("GLOB")(name.glob))
+                select(X.orders_fts.c.rowid).where(X.glob(X.orders_fts.c.name_norm, name.glob))
             )
             if comment is not None:
                 hits = select(X.comments_fts.c.rowid).where(
-                    X.comments_fts.c.summary.op("GLOB")(comment.glob)
+                    X.glob(X.comments_fts.c.summary, comment.glob)
                 )
                 parts.append(select(h.order_seq).where(h.id.in_(hits)))
         else:

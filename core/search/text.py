@@ -113,12 +113,17 @@ def matches(column: Any, pat: Pattern, sqlite: bool) -> ColumnElement[bool]:
     if pat.word:
         if sqlite:
             padded = literal(" ").concat(column).concat(" ")
-            return padded.op("GLOB")(pat.glob)
+            return glob(padded, pat.glob)
         likes = (column.like(like, escape="\\") for like in pat.word_likes)
         return or_(column == pat.text, *likes)
     if sqlite:
-        return column.op("GLOB")(pat.glob)
+        return glob(column, pat.glob)
     return column.like(pat.like, escape="\\")
+
+
+def glob(column: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
+    """SQLite's GLOB, typed as a comparison so `not` (S-2) negates it as a condition."""
+    return column.op("GLOB", is_comparison=True)(pattern)
 
 
 def prefix_glob(value: str) -> str:

@@ -17,6 +17,7 @@ import os
 import random
 import re
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -638,6 +639,22 @@ def test_expressions(world: World) -> None:
     assert both == world.ids(
         lambda d: d["sales_channel"] == "ST1" and _partial("main")(_ship_line(d))
     )
+
+
+def test_not_over_an_order_id_prefix_excludes_that_prefix(world: World) -> None:
+    """S-1/S-2: `not` of an order-id prefix is the other orders. On SQLite the prefix is a
+    GLOB, which SQLAlchemy once took for a non-boolean value (a deprecation warning, and a
+    `NOT` it may stop compiling)."""
+    prefix = sorted(d["id"] for d in world.docs)[0][:-1]
+    like = {
+        "exp": "like",
+        "args": [{"exp": "field", "args": [{"value": "order_id"}]}, {"value": prefix}],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hits = found(world, expression={"exp": "not", "args": [like]})
+    assert hits == world.ids(lambda d: not d["id"].startswith(prefix))
+    assert hits and len(hits) < len(world.docs)
 
 
 @pytest.mark.parametrize(
