@@ -78,6 +78,9 @@ class SearchResult:
             out["total_capped"] = True
         if self.single:
             out["single"] = self.single
+        if self.read_from == "replica":  # the API and `--json` say so, as the orders view does
+            out["read_from"] = "replica"
+            out["lag_seconds"] = self.lag_seconds
         return out
 
 

@@ -33,6 +33,7 @@ from postsales.core.services.messages import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.schema import upgrade_database
 from postsales.core.services.search import search_orders, work_queue
+from postsales.core.services.tokens import issue_token
 from postsales.core.services.users import add_user, get_user
 from tests.adapters.test_web import PASSWORD, sign_in
 from tests.conftest import import_examples
@@ -233,6 +234,10 @@ def test_the_orders_page_says_its_figures_come_from_the_replica(
     sign_in(client)
     page = client.get("/orders").text
     assert "from a read replica" in page
+    bearer = {"Authorization": f"Bearer {issue_token(app, 'anna')}"}
+    api = client.get("/api/v1/orders", headers=bearer).json  # the API says it too, with its lag
+    assert api["read_from"] == "replica" and api["total"] == 1
+    assert api["lag_seconds"] is None or 0 <= api["lag_seconds"] <= 30
     queue = client.get("/queue")
     assert queue.status_code == 200  # empty here; a full queue's pager carries the same note
     ready = client.get("/readyz").json
@@ -242,6 +247,7 @@ def test_the_orders_page_says_its_figures_come_from_the_replica(
     assert "postsales_read_replica_lag_seconds" in metrics.text
     app.replica = None
     assert "from a read replica" not in client.get("/orders").text
+    assert "read_from" not in client.get("/api/v1/orders", headers=bearer).json
 
 
 def test_a_replica_that_is_down_falls_back_to_the_primary(

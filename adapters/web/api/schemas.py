@@ -303,6 +303,16 @@ SEARCH_RESULT: Schema = obj(
             "type": "string",
             "description": "The id of the one order found, when exactly one was.",
         },
+        "read_from": {
+            "type": "string",
+            "enum": ["replica"],
+            "description": "Present when a read replica answered: figures may be behind.",
+        },
+        "lag_seconds": {
+            "type": "number",
+            "nullable": True,
+            "description": "With `read_from`: the replica's lag at its last check, in seconds.",
+        },
     },
     required=["total", "page", "per_page", "orders"],
     description="Search output of SPEC §11 (as `postsales orders search --json`).",
