@@ -15,23 +15,22 @@ class PostsalesError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        """`field`: the parameter or key path the error is about ("items[0].sku"), so a form
+        can show it next to that field; a refusal may name one too (no stock for that SKU)."""
         if not message.isascii():  # a message quoting input must be printable and storable:
             message = message.encode("utf-8", "backslashreplace").decode()  # a lone \ud800
         super().__init__(message)
         self.message = message
+        if field is not None and not field.isascii():  # as the message: a field may be typed
+            field = field.encode("utf-8", "backslashreplace").decode()
+        self.field = field
 
 
 class BadInput(PostsalesError):
     """Input that cannot be accepted: a malformed message, parameter, filter or config (exit 2)."""
 
     exit_code = 2
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        if field is not None and not field.isascii():  # as the message: a field may be typed
-            field = field.encode("utf-8", "backslashreplace").decode()
-        self.field = field
 
 
 class ConfigError(BadInput):

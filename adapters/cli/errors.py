@@ -31,8 +31,8 @@ def report(exc: PostsalesError, *, as_json: bool) -> None:
     if as_json:
         kind = "unavailable" if isinstance(exc, Unavailable) else KINDS.get(exc.exit_code, "bug")
         body = {"error": kind, "message": exc.message}
-        if getattr(exc, "field", None):
-            body["field"] = exc.field  # type: ignore[attr-defined]
+        if exc.field:
+            body["field"] = exc.field
         click.echo(json.dumps(body), err=True)
     elif isinstance(exc, ConfigError):
         for line in exc.lines:

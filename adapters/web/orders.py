@@ -329,7 +329,7 @@ def act(order_id: str, name: str) -> Page:
             raise
         # Bad input naming a field is shown next to it too (and the field marked invalid),
         # with the field's label rather than its name; reasons in the agent's words.
-        field = field_of(getattr(exc, "field", None), fields)
+        field = field_of(exc.field, fields)
         message = said(services(), name, exc.message, type(exc))
         errors = {}
         if field:
@@ -337,7 +337,7 @@ def act(order_id: str, name: str) -> Page:
             message = re.sub(rf"^{re.escape(field)}(\[\d+\])?(\.\w+)?: ",
                              f"{form_field.label}: ", message)  # fmt: skip
             errors[field] = message
-            if row_input := input_of(getattr(exc, "field", None), form_field, params):
+            if row_input := input_of(exc.field, form_field, params):
                 errors[row_input] = message
         return _order_page(
             order_id,

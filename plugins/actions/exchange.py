@@ -134,7 +134,8 @@ def check_items(
             raise Refused(
                 f"{item.sku} has no stock in sources {', '.join(channel.sources)} of "
                 f"{order.sales_channel}"
-                + (f" ({demand[item.sku]} needed)" if demand[item.sku] > 1 else "")
+                + (f" ({demand[item.sku]} needed)" if demand[item.sku] > 1 else ""),
+                field=f"{where}.sku",
             )
         out.append((line, product, source))
     return out

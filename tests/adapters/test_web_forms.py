@@ -224,6 +224,24 @@ def test_wrong_values_are_shown_next_to_their_field(
     assert len(after["history"]) == len(before["history"])
 
 
+def test_an_out_of_stock_sku_sent_anyway_is_refused_next_to_its_line(
+    services: Postsales, client: FlaskClient
+) -> None:
+    """The form disables it, but a page left open while the stock ran out still sends it: the
+    refusal (409) is shown by that line's SKU, not only at the top of the page."""
+    before = doc(services)
+    sent = {"items-1-sku": OUT_OF_STOCK, "preview": "1"}
+    response = post(client, f"/orders/{SHIPPED}/actions/exchange", sent)
+    assert response.status_code == 409, response.text[:300]
+    error = re.search(
+        r'<p class="field-error" id="f-exchange-items-error">([^<]*)</p>', response.text
+    )
+    assert error and f"{OUT_OF_STOCK} has no stock in sources" in error.group(1)
+    select = re.search(r'<select id="f-exchange-items-1-sku"[^>]*>', response.text)
+    assert select and 'aria-invalid="true"' in select.group(0)
+    assert doc(services)["related_order_ids"] == before["related_order_ids"]
+
+
 def test_cancel_asks_for_a_reason(services: Postsales, client: FlaskClient) -> None:
     form = form_of(client.get(f"/orders/{NEW}").text, NEW, "cancel")
     assert '<textarea id="f-cancel-reason" name="reason" rows="3" required>' in form

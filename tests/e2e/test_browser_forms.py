@@ -169,6 +169,7 @@ def test_wrong_values_in_every_field(
         appease("1", amount)
         assert said in _error_of(page, "f-appeasement-amount"), amount
         assert page.locator("#f-appeasement-amount").get_attribute("aria-invalid") == "true"
+        assert page.evaluate("document.activeElement.id") == "f-appeasement-amount"  # focus on it
     page.locator("details.action[open]").screenshot(path=str(shots / "appeasement-error.png"))
     appease("99", "5")
     assert "Line: order 000000101 has no line 99" in _error_of(page, "f-appeasement-line")
@@ -179,6 +180,7 @@ def test_wrong_values_in_every_field(
     form.get_by_label("Comment").fill("   ")
     form.get_by_role("button", name="Review…").click()
     assert "Comment: a comment is required" in _error_of(page, "f-return-comment")
+    assert page.evaluate("document.activeElement.id") == "f-return-comment"
 
     form = open_action(page, server, SHIPPED, "New reshipment")
     form.locator("input[name=lines][value='2']").check()
@@ -196,6 +198,8 @@ def test_wrong_values_in_every_field(
     form.get_by_role("button", name="Review…").click()
     assert "NOPE-1 is not in the catalog" in _error_of(page, "f-exchange-items")
     assert page.locator("#f-exchange-items-1-sku").get_attribute("aria-invalid") == "true"
+    # The first invalid input of the line rows: the SKU choice of line 1.
+    assert page.evaluate("document.activeElement.name") == "items-1-sku"
 
     after = doc(sqlite_app, SHIPPED)
     assert after["refunds"] == before["refunds"] and after["returns"] == before["returns"]

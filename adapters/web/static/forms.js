@@ -15,3 +15,14 @@ document.querySelectorAll("[data-per-line]").forEach(function (hint) {
   line.addEventListener("change", update);
   update();
 });
+
+// A form sent back with an error: the agent lands on the first field marked invalid (its
+// message is tied to it by aria-describedby), not at the top of the page.
+(function () {
+  var invalid = document.querySelector("main form [aria-invalid='true']");
+  if (!invalid) return;
+  var target = invalid.matches("fieldset")
+    ? invalid.querySelector("input:not([disabled]), select:not([disabled]), textarea:not([disabled])")
+    : invalid;
+  if (target) target.focus();
+})();
