@@ -19,7 +19,7 @@ Nothing here knows an action: the callables in the metadata are the plugin's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -90,7 +90,9 @@ def param(
       the items it accepts are offered (a source is its ``(id, Source)`` pair).
     - ``maximum(order, ctx)`` or, with ``line_field``, ``maximum(order, ctx, line)`` (money):
       the most that may be given, said as "at most 32.80 USD {maximum_text}".
-    - ``prefill``: an attribute of the order (``"shipping_address"``) or ``f(order)`` (address).
+    - ``prefill``: an attribute of the order (``"shipping_address"``) or ``f(order)`` (address):
+      the form starts from it, and an address given in part (API, CLI) keeps its other fields
+      from it (:func:`filled`); an empty string clears a field.
     - ``required_in_forms``: the web form asks for it even though the API and CLI may leave it
       out (cancel's reason).
     """
@@ -327,6 +329,23 @@ def _item_type(params: type, name: str) -> type | None:
     tp, _ = _unwrap_optional(_hints(params)[name])
     args = typing.get_args(tp)
     return args[0] if args and attrs.has(args[0]) else None
+
+
+def filled(params_cls: type, raw: Mapping[str, Any], order: Any) -> Mapping[str, Any]:
+    """`raw` with each prefilled address completed from the order: the fields given replace
+    the order's, the others keep their value (an API call that sends only the city changes
+    only the city). Whatever is not an object is left for `parse_params` to refuse."""
+    if not attrs.has(params_cls):
+        return raw
+    out: dict[str, Any] | None = None
+    for f in attrs.fields(params_cls):
+        meta = f.metadata
+        given = raw.get(f.name)
+        if meta.get("widget") != ADDRESS or "prefill" not in meta or not isinstance(given, dict):
+            continue
+        out = dict(raw) if out is None else out
+        out[f.name] = {**_prefill(order, meta), **given}
+    return raw if out is None else out
 
 
 def check(params_cls: type, params: Any, order: Any, ctx: Any) -> None:

@@ -210,7 +210,7 @@ def _run_action(
         blocker = _blocker(spec, order, ctx)
         if blocker and blocker[1] is Forbidden:
             raise Forbidden(blocker[0])
-        params = parse_params(spec, raw_params)
+        params = parse_params(spec, widgets.filled(spec.params, raw_params, order))
         if blocker:
             raise blocker[1](blocker[0])
         widgets.check(spec.params, params, order, ctx)

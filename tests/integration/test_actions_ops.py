@@ -405,6 +405,21 @@ def test_edit_a_draft_recomputes_totals(app: Postsales, clock: list) -> None:
         _act(app, order_id, "edit", discounts=[{"line": 1, "amount": "60"}])
 
 
+def test_an_address_given_in_part_keeps_the_order_s_other_fields(app: Postsales) -> None:
+    """A-14 over the API and CLI: `{"city": "Calder"}` changes the city, not the names,
+    country and zip (they were wiped); an empty string clears a field. (A reshipment's
+    address already did: test_actions_orders.py::test_reshipment_to_a_new_address.)"""
+    _catalog(app, "MJ01-M-RED", "50.00", {"SOU1": 5})
+    order_id = _phone_order(app, _system(app))["id"]
+    before = show_order(app, order_id, _system(app))["shipping_address"]
+    doc = _act(app, order_id, "edit", shipping_address={"city": "Calder", "zip": ""}).order
+    assert doc["shipping_address"] == {**before, "city": "Calder", "zip": ""}
+    assert doc["shipping_address"]["first_name"] == "Mercy"
+    assert doc["shipping_address"]["country_code"] == "US"
+    with raises(BadInput, "shipping_address.city"):  # still typed: a list is no city
+        _act(app, order_id, "edit", shipping_address={"city": ["x"]})
+
+
 def test_delete_is_only_for_drafts(app: Postsales, placed: str) -> None:
     with raises(Refused, "order is NEW; delete is allowed in DRAFT"):
         _act(app, placed, "delete")
