@@ -18,6 +18,7 @@ from .domain.users import User
 
 if TYPE_CHECKING:
     from .bootstrap import Postsales
+    from .domain.customers import Address
     from .persistence.unit_of_work import UnitOfWork
     from .rules import DecisionPoint
     from .settings import SalesChannel
@@ -115,6 +116,11 @@ class ActionContext:
         locked in this unit of work, or None."""
         draft_id = self.uow.customer_draft_id(order.customer.id, order.sales_channel)
         return None if draft_id is None or draft_id == order.id else self.get_order(draft_id)
+
+    def save_address(self, order: Order, address: Address) -> bool:
+        """Keep `address` in the address book of the order's customer (shown on the customer
+        page), with this action's transaction; False when it is there already."""
+        return self.uow.save_address(order.customer, address, self.now)
 
     def order_exists(self, order_id: str) -> bool:
         return self.uow.order_exists(order_id)

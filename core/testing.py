@@ -236,6 +236,7 @@ class InMemoryUnitOfWork:
         self.orders: dict[str, Order] = {}  # committed state
         self.messages: list[dict[str, Any]] = []  # committed outbox, in order
         self.stock_levels: dict[tuple[str, str], list[int]] = {}  # (source, sku): [on hand, held]
+        self.address_books: dict[str, list[dict[str, str]]] = {}  # committed, by customer id
         self.catalog = InMemoryCatalog(self)
         self.stock = InMemoryStock(self)
         self.commits = 0
@@ -263,6 +264,7 @@ class InMemoryUnitOfWork:
         self._outbox: list[dict[str, Any]] = []
         self._after_commit: list[Callable[[], None]] = []
         self._stock_before = copy.deepcopy(self.stock_levels)
+        self._books: dict[str, list[dict[str, str]]] = {}
 
     def __enter__(self) -> InMemoryUnitOfWork:
         self._begin()
@@ -299,6 +301,14 @@ class InMemoryUnitOfWork:
 
     def order_exists(self, order_id: str) -> bool:
         return order_id in self._working or order_id in self.orders
+
+    def save_address(self, customer: Any, address: Any, now: datetime) -> bool:
+        book = self._books.setdefault(customer.id, list(self.address_books.get(customer.id, [])))
+        entry = address.to_dict()
+        if entry in book:
+            return False
+        book.append(entry)
+        return True
 
     def customer_draft_id(self, customer_id: str, sales_channel: str) -> str | None:
         drafts = [
@@ -341,17 +351,18 @@ class InMemoryUnitOfWork:
             self.orders.pop(order_id, None)
         self.orders.update(self._working)
         self.messages.extend(self._outbox)
+        self.address_books.update(self._books)
         self.commits += 1
         work, self._after_commit = self._after_commit, []
         self._stock_before = copy.deepcopy(self.stock_levels)
-        self._working, self._deleted, self._outbox = {}, set(), []
+        self._working, self._deleted, self._outbox, self._books = {}, set(), [], {}
         for step in work:
             step()
 
     def rollback(self) -> None:
         self.stock_levels.clear()
         self.stock_levels.update(self._stock_before)
-        self._working, self._deleted, self._outbox = {}, set(), []
+        self._working, self._deleted, self._outbox, self._books = {}, set(), [], {}
         self._after_commit = []
 
 

@@ -14,9 +14,12 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..crypto import BillingCipher
+from ..domain.customers import Address, Customer, normalise_email
 from ..domain.orders import Order
 from ..errors import NotFound, Refused
 from ..observe import current_request_id
@@ -166,6 +169,33 @@ class UnitOfWork:
             .limit(1)
         )
         return self.conn.execute(query).scalar()
+
+    def save_address(self, customer: Customer, address: Address, now: datetime) -> bool:
+        """Add `address` to the customer's address book (the `customers` row, made on first
+        use, locked while it changes); False when the book already holds it."""
+        c = T.customers.c
+        insert_new = (sqlite_insert if self.conn.dialect.name == "sqlite" else pg_insert)(
+            T.customers
+        )
+        self.conn.execute(
+            insert_new.on_conflict_do_nothing(index_elements=["id"]),
+            {"id": customer.id, "type": customer.type, "first_name": customer.first_name,
+             "last_name": customer.last_name, "email": customer.email,
+             "email_norm": normalise_email(customer.email), "phone": customer.phone,
+             "addresses": [], "updated_at": now},
+        )  # fmt: skip
+        book = self.conn.execute(
+            select(c.addresses).where(c.id == customer.id).with_for_update()
+        ).scalar_one()
+        entry = address.to_dict()
+        if entry in book:
+            return False
+        self.conn.execute(
+            update(T.customers)
+            .where(c.id == customer.id)
+            .values(addresses=[*book, entry], updated_at=now)
+        )
+        return True
 
     def order_exists(self, order_id: str) -> bool:
         return (

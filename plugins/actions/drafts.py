@@ -285,11 +285,11 @@ def edit(order: Order, params: EditParams, ctx: ActionContext) -> None:
             "which refund the difference"
         )
     summary = f"Edited by {ctx.actor}: " + "; ".join(done)
-    if params.save_to_address_book:
-        # No address-book store exists yet: the request is kept here so nothing is lost.
-        payload["address_book"] = {"customer_id": order.customer.id, "saved": False}
-        summary += ("; saving to the customer's address book is not supported yet, "
-                    "the address is kept in this history entry")  # fmt: skip
+    if params.save_to_address_book and order.shipping_address is not None:
+        saved = ctx.save_address(order, order.shipping_address)
+        payload["address_book"] = {"customer_id": order.customer.id, "saved": saved}
+        summary += ("; address saved to the customer's address book" if saved
+                    else "; the address was in the customer's address book already")  # fmt: skip
     payload.update(changes=done, grand_total=str(order.grand_total))
     ctx.record(order, "order.edited", summary, payload)
     if order.status != "DRAFT" and len(done) > lines_before:

@@ -394,7 +394,7 @@ def test_edit_a_draft_recomputes_totals(app: Postsales, clock: list) -> None:
     ]
     assert doc["shipping_address"]["city"] == "Calder"
     assert doc["shipping_method"] == "flatrate Fixed"
-    assert "address book is not supported yet" in doc["history"][-1]["summary"]
+    assert "address saved to the customer's address book" in doc["history"][-1]["summary"]
     with raises(BadInput, "shipping_method: 'teleport' is not offered"):
         _act(app, order_id, "edit", shipping_method="teleport")
     with raises(Refused, "line 2 is CANCELLED"):

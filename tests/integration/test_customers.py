@@ -124,3 +124,26 @@ def test_a_long_history_shows_the_newest_with_the_count(
     monkeypatch.setattr(customers, "MAX_ORDERS", 2)
     shown = show_customer(world, get_user(world, "root"), "C-1001")
     assert [o.id for o in shown.orders] == ["000000102", ORDER] and shown.total == 3
+
+
+def test_an_edit_saves_its_address_to_the_customer_s_address_book(world: Postsales) -> None:
+    """004's "save to the customer's address book" (issue 13 item 6): the address lands on the
+    customer page, a preview saves nothing, and the same address is kept once."""
+    root = get_user(world, "root")
+    params = {"shipping_address": {"address1": "9 Book Lane"}, "save_to_address_book": True}
+
+    def book() -> list[dict[str, str]]:
+        return [
+            a.address for a in show_customer(world, root, "C-1001").addresses
+            if "address book" in a.kinds
+        ]  # fmt: skip
+
+    run_action(world, "000000102", "edit", params, root, dry_run=True)
+    assert book() == []
+    done = run_action(world, "000000102", "edit", params, root)
+    assert done.order["history"][-1]["summary"].endswith("saved to the customer's address book")
+    (saved,) = book()
+    assert saved["address1"] == "9 Book Lane" and saved["first_name"] == "Veronica"
+    again = run_action(world, "000000102", "edit", params, root)
+    assert "in the customer's address book already" in again.order["history"][-1]["summary"]
+    assert len(book()) == 1
