@@ -94,6 +94,11 @@ def _permissions(_inst: Any, _attr: Any, value: tuple[str, ...]) -> None:
         raise _Invalid(f"expected permissions like orders.view, got {', '.join(map(repr, bad))}")
 
 
+def _percentage(_inst: Any, _attr: Any, value: Decimal) -> None:
+    if not Decimal(0) <= value < Decimal(100) or value.as_tuple().exponent < -4:  # type: ignore[operator]
+        raise _Invalid(f'expected a percentage from 0 to under 100 like "8" or "19.5", got {value}')
+
+
 def _amounts(_inst: Any, _attr: Any, value: dict[str, Decimal] | None) -> None:
     negative = [f"{amount} for {role!r}" for role, amount in (value or {}).items() if amount < 0]
     if negative:
@@ -140,6 +145,10 @@ class SalesChannel:
     )
     payment_methods: tuple[str, ...] = ("card", "paypal", "cash", "cheque")
     shipping_methods: tuple[str, ...] = ("flatrate Fixed", "express")
+    # Lines an agent adds (a new order, an edit) are taxed as the store's imported lines are:
+    # net is the price, tax is `tax_rate` percent of it, gross = net + tax (seed 004, A-12).
+    tax_rate: Decimal = attrs.field(default=Decimal(0), validator=_percentage)
+    tax_type: str = "SALES"
     postsales: PostsalesSettings = PostsalesSettings()
 
 

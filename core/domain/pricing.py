@@ -95,12 +95,20 @@ def catalog_price(product: CatalogProduct | None, channel_id: str, currency: str
 
 
 def catalog_lines(
-    product: CatalogProduct, quantity: int, price: Decimal, first_number: int
+    product: CatalogProduct,
+    quantity: int,
+    price: Decimal,
+    first_number: int,
+    *,
+    currency: str,
+    tax_rate: Decimal = ZERO,
+    tax_type: str = "SALES",
 ) -> list[OrderLine]:
-    """`quantity` unit lines of a catalog product at `price`, numbered from `first_number`.
-
-    There is no tax catalog yet, so lines an agent adds carry no tax: net = gross = price.
-    """
+    """`quantity` unit lines of a catalog product at `price`, numbered from `first_number`,
+    taxed at the channel's `tax_rate` (a percentage) as its imported lines are: net is the
+    price, gross = net + tax, one tax entry of `tax_type`."""
+    taxes = [{"type": tax_type, "amount": "0", "rate": str(tax_rate)}] if tax_rate else []
+    amounts = line_amounts(price, ZERO, tax_rate, taxes, currency)
     return [
         OrderLine(
             line_number=first_number + i,
@@ -110,8 +118,11 @@ def catalog_lines(
             parent_sku=product.parent_sku,
             image_url=product.image_url or "",
             original_price=price,
-            net_amount=price,
-            gross_amount=price,
+            net_amount=amounts.net,
+            tax_amount=amounts.tax,
+            gross_amount=amounts.gross,
+            tax_rate=tax_rate,
+            taxes=[dict(t) for t in amounts.taxes],
         )
         for i in range(quantity)
     ]

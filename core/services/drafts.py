@@ -100,7 +100,9 @@ def line_params(ctx: ActionContext, raw: Any, path: str, channel_id: str, curren
             raise BadInput(str(exc), field=f"{path}.price") from None
         if price < ZERO:
             raise _bad(f"{path}.price", "must not be negative")
-    return catalog_lines(product, quantity, price, first_number)
+    channel = ctx.settings.sales_channels[channel_id]
+    return catalog_lines(product, quantity, price, first_number, currency=currency,
+                         tax_rate=channel.tax_rate, tax_type=channel.tax_type)  # fmt: skip
 
 
 # -- the service ------------------------------------------------------------------------------

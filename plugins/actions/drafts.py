@@ -211,7 +211,9 @@ def _add(order: Order, edit: LineEdit, path: str, ctx: ActionContext) -> list[Or
                            "give one", field=f"{path}.price")  # fmt: skip
     price = _amount(price, order, f"{path}.price")
     first = max((ln.line_number for ln in order.lines), default=0) + 1
-    return catalog_lines(product, edit.quantity, price, first)
+    channel = ctx.channel(order)
+    return catalog_lines(product, edit.quantity, price, first, currency=order.currency,
+                         tax_rate=channel.tax_rate, tax_type=channel.tax_type)  # fmt: skip
 
 
 def _edit_lines(order: Order, edits: list[LineEdit], ctx: ActionContext, done: list[str]) -> None:

@@ -255,7 +255,11 @@ def test_create_pay_release_pick_ship(app: Postsales, clock: list[datetime]) -> 
     doc = _phone_order(app, sue)
     order_id = doc["id"]
     assert order_id == "P000000001"
-    assert (doc["status"], doc["totals"]["grand_total"]) == ("DRAFT", "100.00")
+    # Two lines at 50.00, taxed at ST1's 8 % as its imported orders are (A-12).
+    assert (doc["status"], doc["totals"]["grand_total"]) == ("DRAFT", "108.00")
+    assert [(ln["tax_amount"], ln["gross_amount"]) for ln in doc["lines"]] == [
+        ("4.00", "54.00")
+    ] * 2
     assert [ln["line_number"] for ln in doc["lines"]] == [1, 2]
     assert doc["history"][0]["summary"] == "Created by sue for Mercy Taylor (mercy@example.com)"
     assert _phone_order(app, sue)["id"] == "P000000002"
@@ -267,11 +271,11 @@ def test_create_pay_release_pick_ship(app: Postsales, clock: list[datetime]) -> 
     with raises(BadInput, "method: 'bitcoin' is not a payment method of ST1"):
         _act(app, order_id, "add_payment", sue, method="bitcoin", amount="10")
     # The declared maximum (issue 13 item 1) refuses it before the action runs, naming the field.
-    with raises(BadInput, "amount: 120.00 USD is more than 100.00 USD due"):
+    with raises(BadInput, "amount: 120.00 USD is more than 108.00 USD due"):
         _act(app, order_id, "add_payment", sue, method="card", amount="120")
     out = _act(app, order_id, "add_payment", sue, method="card", amount="40.00")
-    assert out.order["status"] == "DRAFT" and out.order["totals"]["total_due"] == "60.00"
-    out = _act(app, order_id, "add_payment", sue, method="cash", amount="60.00")
+    assert out.order["status"] == "DRAFT" and out.order["totals"]["total_due"] == "68.00"
+    out = _act(app, order_id, "add_payment", sue, method="cash", amount="68.00")
     assert out.order["status"] == "NEW"
     assert "sales.order_management.updated" in _outbox_types(out)
 
@@ -332,13 +336,13 @@ def test_release_waits_for_inventory_and_needs_payment(app: Postsales, clock: li
     with raises(Refused, "order is DRAFT; release is allowed in NEW, RECEIVED"):
         _act(app, doc["id"], "release")
     assert (
-        _act(app, doc["id"], "add_payment", method="card", amount="20.00").order["status"] == "NEW"
+        _act(app, doc["id"], "add_payment", method="card", amount="21.60").order["status"] == "NEW"
     )
     # A placed order can still be edited before release; what it adds must be paid first.
     _act(app, doc["id"], "edit", lines=[{"sku": "MJ01-M-RED", "quantity": 1, "price": "5.00"}])
-    with raises(Refused, "order is not fully paid: 5.00 USD due"):
+    with raises(Refused, "order is not fully paid: 5.40 USD due"):  # 5.00 and its 8 % tax
         _act(app, doc["id"], "release")
-    _act(app, doc["id"], "add_payment", method="card", amount="5.00")
+    _act(app, doc["id"], "add_payment", method="card", amount="5.40")
     out = _act(app, doc["id"], "release")
     assert [(s["source_id"], s["status"]) for s in out.order["shipments"]] == [
         ("SOU1", "AWAITING_INVENTORY")
@@ -386,7 +390,9 @@ def test_edit_a_draft_recomputes_totals(app: Postsales, clock: list) -> None:
         save_to_address_book=True,
     )
     doc = out.order
-    assert doc["totals"]["grand_total"] == "70.00"  # 50 - 10 + 30; line 2 removed
+    # (50 - 10) + 30, each taxed at 8 %; line 2 removed.
+    assert doc["totals"]["grand_total"] == "75.60"
+    assert doc["lines"][2]["tax_amount"] == "2.40"  # the added line is taxed too
     assert [(ln["line_number"], ln["status"]) for ln in doc["lines"]] == [
         (1, "NEW"),
         (2, "CANCELLED"),

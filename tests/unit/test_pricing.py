@@ -77,8 +77,8 @@ def test_catalog_price_of_a_channel() -> None:
 
 
 @pytest.mark.parametrize("quantity", [1, 3])
-def test_catalog_lines_are_untaxed_unit_lines(quantity: int) -> None:
-    lines = catalog_lines(product(), quantity, D("50.00"), first_number=4)
+def test_catalog_lines_are_unit_lines_taxed_at_the_channel_rate(quantity: int) -> None:
+    lines = catalog_lines(product(), quantity, D("50.00"), first_number=4, currency="USD")
     assert [ln.line_number for ln in lines] == list(range(4, 4 + quantity))
     first = lines[0]
     assert (first.sku, first.name, first.parent_sku, first.image_url) == (
@@ -87,8 +87,21 @@ def test_catalog_lines_are_untaxed_unit_lines(quantity: int) -> None:
         "MJ01",
         "",
     )
+    # A channel without a tax rate: untaxed, net = gross = price.
     assert (first.original_price, first.net_amount, first.gross_amount) == (D("50.00"),) * 3
     assert (first.tax_amount, first.taxes, first.status) == (D(0), [], "NEW")
+    # At 8 % (ST1's rate), as the imported lines of seed 004: gross = net + tax.
+    taxed = catalog_lines(product(), quantity, D("50.00"), 1, currency="USD", tax_rate=D("8"))
+    assert all(
+        (ln.net_amount, ln.tax_amount, ln.gross_amount, ln.tax_rate)
+        == (D("50.00"), D("4.00"), D("54.00"), D("8"))
+        for ln in taxed
+    )
+    assert taxed[0].taxes == [{"type": "SALES", "amount": "4.00", "rate": "8"}]
+    vat = catalog_lines(product(), 1, D("9.99"), 1, currency="EUR", tax_rate=D("19"),
+                        tax_type="VAT")  # fmt: skip
+    assert (vat[0].tax_amount, vat[0].gross_amount) == (D("1.90"), D("11.89"))
+    assert vat[0].taxes[0]["type"] == "VAT"
 
 
 def test_taxes_are_rounded_one_by_one() -> None:

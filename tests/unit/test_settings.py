@@ -281,6 +281,35 @@ def test_wrong_types_and_values(tmp_path: Path, postsales: str, expected: str) -
     assert one_error(path, key) == f"{path}: {expected} @ $.sales_channels['ST1'].postsales.{key}"
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("'8'", None),
+        ("19.5", None),
+        ("abc", """expected an amount like "50.00", got 'abc'"""),
+        ("'-1'", 'expected a percentage from 0 to under 100 like "8" or "19.5", got -1'),
+        ("100", 'expected a percentage from 0 to under 100 like "8" or "19.5", got 100'),
+    ],
+)
+def test_a_channel_tax_rate_is_a_percentage(
+    tmp_path: Path, value: str, expected: str | None
+) -> None:
+    """The rate that taxes lines an agent adds (A-12) is checked when the file loads."""
+    path = deployment(tmp_path)
+    path.write_text(
+        path.read_text().replace(
+            "    currency: USD\n", f"    currency: USD\n    tax_rate: {value}\n"
+        )
+    )
+    if expected is None:
+        rate = load_settings(path).sales_channels["ST1"].tax_rate
+        assert rate == Decimal(value.strip("'"))
+    else:
+        assert (
+            one_error(path, "tax_rate") == f"{path}: {expected} @ $.sales_channels['ST1'].tax_rate"
+        )
+
+
 def test_bad_status_in_cancel_allowed_statuses(tmp_path: Path) -> None:
     path = deployment(tmp_path, "cancel_allowed_statuses: [NEW, SHIPED]")
     line = one_error(path, "SHIPED")
