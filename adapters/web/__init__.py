@@ -23,7 +23,7 @@ from postsales.core.services.keys import check_billing_key
 from postsales.core.services.schema import ensure_current
 from postsales.core.services.sign_in import ThrottlePolicy
 
-from . import admin, api, auth, customers, errors, ops, orders, users
+from . import admin, api, auth, customers, errors, new_order, ops, orders, users
 from .context import grouped, load_user, localtime
 from .once import form_key
 from .security import (
@@ -92,6 +92,7 @@ def create_app(
     app.jinja_env.tests["web_link"] = is_web_link  # only http(s) URLs become links
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(new_order.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(customers.bp)
     app.register_blueprint(admin.bp)

@@ -276,8 +276,12 @@ def _order_page(
 
 @bp.route("/orders/<order_id>")
 def show(order_id: str) -> Page:
+    """The order; `?open=<action>` opens that action's form, its fields prefilled from the
+    other query arguments (a new draft opens "Add payment" with the amount due)."""
     require("orders.view")
-    return _order_page(order_id)
+    opened = request.args.get("open", "").strip() or None
+    values = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k != "open"])
+    return _order_page(order_id, open_action=opened, values=values if opened else None)
 
 
 def _action(order_id: str, name: str) -> ActionAvailability:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from . import tables as T
 from .stock import available
@@ -32,10 +32,23 @@ class Catalog:
         )
         return available(self.conn.execute(q))
 
-    def search(self, text: str, limit: int = 20) -> list[Any]:
-        """Products whose SKU or name contains the text (A-12 asks for 3+ characters)."""
-        pattern = f"%{text.lower()}%"
-        q = select(T.products).where(
-            T.products.c.sku.ilike(pattern) | T.products.c.name.ilike(pattern)
+    def stock_of(self, skus: list[str], sources: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        """`stock` for several SKUs in one query: per SKU, per source, what is available."""
+        s = T.stock.c
+        q = select(s.sku, s.source_id, s.quantity, s.reserved).where(
+            s.sku.in_(skus), s.source_id.in_(sources)
         )
-        return list(self.conn.execute(q.order_by(T.products.c.sku).limit(limit)))
+        found: dict[str, list[Any]] = {sku: [] for sku in skus}
+        for row in self.conn.execute(q):
+            found[row.sku].append(row)
+        return {sku: available(rows) for sku, rows in found.items()}
+
+    def search(self, text: str, limit: int = 20) -> list[Any]:
+        """Products whose SKU or name holds the text, case-insensitively, SKU order (A-12 asks
+        for 3+ characters; `%` and `_` are the characters they are)."""
+        p = T.products.c
+        wanted = text.lower()
+        found = func.lower(p.sku).contains(wanted, autoescape=True) | func.lower(p.name).contains(
+            wanted, autoescape=True
+        )
+        return list(self.conn.execute(select(T.products).where(found).order_by(p.sku).limit(limit)))

@@ -15,15 +15,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from ..bootstrap import Postsales
+from ..domain.customers import normalise_email
 from ..domain.users import User
-from ..errors import Forbidden, NotFound
+from ..errors import BadInput, Forbidden, NotFound
 from ..money import format_amount, from_minor
 from ..persistence import tables as T
 from ..persistence.aggregate import billing_plaintext
 from ..persistence.keys import cipher_for
+from ..search import query as Q
+from ..search import text as X
 
 # The newest orders shown (an account with more says how many there are), and how many of
 # them give the addresses.
@@ -249,4 +252,98 @@ def _addresses(app: Postsales, rows: Sequence[Any], book: Any) -> list[CustomerA
     return [CustomerAddress(a, tuple(kinds), oid) for a, kinds, oid in found.values()]
 
 
-__all__ = ["Customer", "CustomerAddress", "CustomerOrder", "show_customer"]
+# -- finding a customer for a new order (A-12) -------------------------------------------------
+
+FIND_MIN = 3  # characters typed before the finder searches
+FIND_SHOWN = 10
+_FIND_ROWS = 200  # newest matching orders read to gather that many customers
+
+
+@attrs.frozen
+class CustomerMatch:
+    """A customer the finder offers: their latest snapshot and shipping address."""
+
+    id: str
+    type: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    address: dict[str, str]
+    last_order_id: str
+    sales_channel: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def _starts_with(app: Postsales, column: Any, prefix: str) -> Any:
+    """A prefix match the column's index serves: GLOB on SQLite (LIKE there ignores a binary
+    index), LIKE 'x%' on PostgreSQL."""
+    if app.engine.dialect.name == "sqlite":
+        return X.glob(column, X.prefix_glob(prefix))
+    return column.startswith(prefix, autoescape=True)
+
+
+def find_customers(
+    app: Postsales, user: User, text: str, *, sales_channel: str | None = None
+) -> list[CustomerMatch]:
+    """Customers whose name holds `text`, or whose e-mail starts with it (or is it), or with
+    that phone or order id, newest first, in the user's stores (or `sales_channel`).
+
+    Names, e-mails, phones and ids go through the orders search (`q`, S-1), which every part
+    of is indexed; the e-mail prefix is a range on the e-mail index."""
+    if not user.can("orders.view"):
+        raise Forbidden(f"{user.name} may not do this (needs orders.view)")
+    wanted = text.strip()
+    if len(wanted) < FIND_MIN:
+        message = f"customer_q: type at least {FIND_MIN} characters of a name or e-mail"
+        raise BadInput(message, field="customer_q")
+    filters: dict[str, str] = {"q": wanted}
+    if sales_channel:
+        filters["sales_channel"] = sales_channel
+    plan = Q.make_plan(app, user, filters, None)
+    o = T.orders.c
+    columns = (o.seq, o.id, o.sales_channel, o.customer_id, o.customer_type,
+               o.customer_first_name, o.customer_last_name, o.customer_email,
+               o.customer_phone, o.shipping_address)  # fmt: skip
+    email = normalise_email(wanted)
+    scope: list[ColumnElement[bool]] = []
+    if user.channels is not None:
+        scope.append(o.sales_channel.in_(sorted(user.channels)))
+    if sales_channel:
+        scope.append(o.sales_channel == sales_channel)
+    with app.read_uow() as uow:
+        rows = list(uow.conn.execute(plan.order_by(plan.select(*columns)).limit(_FIND_ROWS)))
+        if " " not in email:
+            by_email = (
+                select(*columns)
+                .where(_starts_with(app, o.email_norm, email), *scope)
+                .order_by(o.seq.desc())
+                .limit(_FIND_ROWS)
+            )
+            rows += list(uow.conn.execute(by_email))
+    found: dict[str, CustomerMatch] = {}
+    for r in sorted(rows, key=lambda r: r.seq, reverse=True):
+        if r.customer_id in found or not r.customer_id:
+            continue
+        address = {k: str(v or "") for k, v in (r.shipping_address or {}).items()
+                   if k != "reference"}  # fmt: skip
+        found[r.customer_id] = CustomerMatch(
+            r.customer_id, r.customer_type, r.customer_first_name, r.customer_last_name,
+            r.customer_email, r.customer_phone, address, r.id, r.sales_channel,
+        )  # fmt: skip
+        if len(found) == FIND_SHOWN:
+            break
+    return list(found.values())
+
+
+__all__ = [
+    "Customer",
+    "CustomerAddress",
+    "CustomerMatch",
+    "CustomerOrder",
+    "find_customers",
+    "show_customer",
+]

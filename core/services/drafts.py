@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,7 +25,7 @@ from ..domain.orders import Order, OrderLine
 from ..domain.pricing import catalog_lines, catalog_price
 from ..domain.users import User
 from ..errors import BadInput, Forbidden
-from ..money import ZERO, parse_amount
+from ..money import ZERO, format_amount, parse_amount
 from ..persistence import tables as T
 from . import inventory
 from .idempotency import KeyedRequest, keep_with
@@ -103,6 +104,114 @@ def line_params(ctx: ActionContext, raw: Any, path: str, channel_id: str, curren
     channel = ctx.settings.sales_channels[channel_id]
     return catalog_lines(product, quantity, price, first_number, currency=currency,
                          tax_rate=channel.tax_rate, tax_type=channel.tax_type)  # fmt: skip
+
+
+# -- finding products (the line editor of a new order and of `edit`) --------------------------
+
+FIND_MIN = 3  # characters of a SKU or name before the finder searches (A-12)
+
+
+@attrs.frozen
+class ProductOffer:
+    """A catalog product as a line editor shows it: the channel's price and what its sources
+    have available (on hand less reserved)."""
+
+    sku: str
+    name: str
+    product_type: str
+    price: Decimal | None  # None: the channel has no price for it; the agent gives one
+    currency: str
+    available: int
+    by_source: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "product_type": self.product_type,
+            "price": None if self.price is None else format_amount(self.price, self.currency),
+            "currency": self.currency,
+            "available": self.available,
+            "by_source": self.by_source,
+        }
+
+
+def find_products(app: Postsales, user: User, sales_channel: Any, text: str) -> list[ProductOffer]:
+    """Products whose SKU or name holds `text` (3 characters or more), with their price and
+    stock in `sales_channel`; for agents who may create or edit orders."""
+    if not (user.can("orders.create") or user.can("order.edit")):
+        raise Forbidden("you lack the permission orders.create")
+    channel_id = _channel(app, sales_channel, user)
+    channel = app.settings.sales_channels[channel_id]
+    wanted = text.strip()
+    if len(wanted) < FIND_MIN:
+        raise _bad("product_q", f"type at least {FIND_MIN} characters of a SKU or product name")
+    # The primary, not a replica: stock an agent is about to sell must be current.
+    with app.uow(read_only=True) as uow:
+        products = uow.catalog.search(wanted)
+        stock = uow.catalog.stock_of([p.sku for p in products], channel.sources)
+    return [
+        ProductOffer(
+            sku=p.sku,
+            name=p.name,
+            product_type=p.product_type,
+            price=catalog_price(p, channel_id, channel.currency),
+            currency=channel.currency,
+            available=sum(stock[p.sku].values()),
+            by_source=stock[p.sku],
+        )
+        for p in products
+    ]
+
+
+@attrs.frozen
+class Quote:
+    """Lines as a new order would hold them (taxed at the channel's rate), with totals."""
+
+    currency: str
+    lines: list[OrderLine]
+    rows: list[tuple[int, int]]  # per line given: (first unit line number, units)
+    stock: dict[str, int]  # per SKU, what the channel's sources have available
+
+    def _sum(self, attr: str) -> Decimal:
+        return sum((getattr(ln, attr) for ln in self.lines), ZERO)
+
+    @property
+    def net(self) -> Decimal:
+        return self._sum("net_amount")
+
+    @property
+    def tax(self) -> Decimal:
+        return self._sum("tax_amount")
+
+    @property
+    def gross(self) -> Decimal:
+        return self._sum("gross_amount")
+
+
+def quote_lines(app: Postsales, user: User, sales_channel: Any, raw_lines: Any) -> Quote:
+    """Price `[{"sku", "quantity", "price"?}]` in a channel as `create_order` would, without
+    creating anything: what a line editor shows before the agent places the order."""
+    if not (user.can("orders.create") or user.can("order.edit")):
+        raise Forbidden("you lack the permission orders.create")
+    channel_id = _channel(app, sales_channel, user)
+    channel = app.settings.sales_channels[channel_id]
+    if not isinstance(raw_lines, list | tuple) or len(raw_lines) > QUANTITY_MAX:
+        raise _bad("lines", f'expected a list of at most {QUANTITY_MAX} {{"sku", "quantity"}}')
+    with app.uow(read_only=True) as uow:
+        ctx = ActionContext(app=app, uow=uow, user=user, now=app.now(), dry_run=True)
+        lines: list[OrderLine] = []
+        rows = []
+        for i, raw in enumerate(raw_lines):
+            added = line_params(ctx, raw, f"lines[{i}]", channel_id, channel.currency,
+                                len(lines) + 1)  # fmt: skip
+            rows.append((len(lines) + 1, len(added)))
+            lines += added
+        skus = sorted({ln.sku for ln in lines})
+        stock = {
+            sku: sum(v.values()) for sku, v in uow.catalog.stock_of(skus, channel.sources).items()
+        }
+    return Quote(channel.currency, lines, rows, stock)
 
 
 # -- the service ------------------------------------------------------------------------------

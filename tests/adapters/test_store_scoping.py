@@ -238,6 +238,39 @@ WEB_RUNS: dict[str, list[tuple[str, str, dict[str, str] | None]]] = {
         ("GET", "/customers/C-2002", None),
         ("GET", "/customers/nobody", None),
     ],
+    # A new order: ST1 is as unknown as a misspelt store, its customer as an unknown one.
+    "new_order.new": [
+        ("GET", "/orders/new", None),
+        ("GET", "/orders/new?sales_channel=ST1&customer_id=C-1001", None),
+        (
+            "POST",
+            "/orders/new",
+            {"sales_channel": "ST2", "customer_q": "Costello", "step": "find_customer"},
+        ),
+        (
+            "POST",
+            "/orders/new",
+            {"sales_channel": "ST2", "customer_q": "veronica", "step": "enter"},
+        ),
+        ("POST", "/orders/new", {"sales_channel": "ST2", "use_customer": "C-1001"}),
+        (
+            "POST",
+            "/orders/new",
+            {
+                "sales_channel": "ST2",
+                "customer_id": "C-1001",
+                "product_q": "MJ01",
+                "add": "MJ01-M-RED",
+                "step": "create",
+                "shipping_method": "express",
+                "shipping_address.address1": "1 Main St",
+            },
+        ),
+    ],
+    "new_order.products": [
+        ("GET", "/orders/new/products?sales_channel=ST1&q=MJ01", None),
+        ("GET", "/orders/new/products?sales_channel=ST2&q=MJ01", None),
+    ],
     "orders.act": [
         ("POST", f"/orders/{HIDDEN}/actions/comment", {"text": "hello"}),
         ("POST", f"/orders/{HIDDEN}/actions/cancel", {"preview": "1"}),

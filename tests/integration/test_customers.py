@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
+from decimal import Decimal
 
 import attrs
 import pytest
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.domain.users import User
-from postsales.core.errors import Forbidden, NotFound
+from postsales.core.errors import BadInput, Forbidden, NotFound
 from postsales.core.services.actions import run_action
-from postsales.core.services.customers import show_customer
+from postsales.core.services.customers import find_customers, show_customer
+from postsales.core.services.drafts import find_products
 from postsales.core.services.messages import import_lines
 from postsales.core.services.search import search_orders
 from postsales.core.services.users import add_user, get_user
+from tests.adapters.forms_data import _product, _stock
 from tests.conftest import example, import_examples
 
 ORDER = "000000101"
@@ -147,3 +150,59 @@ def test_an_edit_saves_its_address_to_the_customer_s_address_book(world: Postsal
     again = run_action(world, "000000102", "edit", params, root)
     assert "in the customer's address book already" in again.order["history"][-1]["summary"]
     assert len(book()) == 1
+
+
+# -- the new order's finders (issue 13 item 6, A-12) -------------------------------------------
+
+
+def test_a_customer_is_found_by_part_of_a_name_or_the_start_of_an_e_mail(world: Postsales) -> None:
+    root = get_user(world, "root")
+    # Every customer is a Costello here: each once, the newest order's first.
+    found = find_customers(world, root, "costel")
+    assert [c.id for c in found] == ["R-4", "G-3", "G-2", "G-1", "C-2002", "C-1001"]
+    veronica = found[-1]
+    assert veronica.email == "veronica.costello@example.com"
+    # Her newest order here is 000000201 (ST2, stored last); in ST1 it is 000000102.
+    assert veronica.address["city"] == "Calder" and veronica.last_order_id == "000000201"
+    assert [c.id for c in find_customers(world, root, "GIL@")] == ["R-4", "G-3", "G-2", "G-1"]
+    assert [c.id for c in find_customers(world, root, "d@exam")] == ["C-2002"]
+    assert [c.id for c in find_customers(world, root, "d@example.de")] == ["C-2002"]
+    assert find_customers(world, root, "nobody_here%") == []
+    in_st1 = find_customers(world, root, "costel", sales_channel="ST1")
+    assert [c.id for c in in_st1] == ["R-4", "G-3", "G-1", "C-1001"]
+    assert in_st1[-1].last_order_id == "000000102"
+    with pytest.raises(BadInput) as short:
+        find_customers(world, root, " co ")
+    assert short.value.field == "customer_q" and "at least 3 characters" in short.value.message
+
+
+def test_the_customer_finder_keeps_to_the_user_s_stores(world: Postsales) -> None:
+    st2 = _st2_user(world)
+    found = find_customers(world, st2, "costel")
+    assert [c.id for c in found] == ["G-2", "C-2002", "C-1001"]
+    assert {c.sales_channel for c in found} == {"ST2"}
+    assert find_customers(world, st2, "gil@example.com")[0].last_order_id == "000000302"
+    assert find_customers(world, st2, "costel", sales_channel="ST1") == []
+
+
+def test_products_are_found_with_the_store_s_price_and_stock(world: Postsales) -> None:
+    report = import_lines(world, [_product("MJ01-L-RED", "Beaumont Summit Kit, L, Red"),
+                                  _product("MJ01-S-RED", "Beaumont 50%_off Kit"),
+                                  _stock("MJ01-L-RED", 4)])  # fmt: skip
+    assert not report.refused, report.refused
+    root = get_user(world, "root")
+    found = {p.sku: p for p in find_products(world, root, "ST1", "summit")}
+    assert set(found) == {"MJ01-L-RED"}
+    assert (found["MJ01-L-RED"].price, found["MJ01-L-RED"].available) == (Decimal("45.00"), 4)
+    # % and _ are the characters they are, not wildcards.
+    assert [p.sku for p in find_products(world, root, "ST1", "50%_o")] == ["MJ01-S-RED"]
+    assert find_products(world, root, "ST1", "0%_x") == []
+    # ST2 has no price for them; it ships from SOU1 too.
+    st2 = {p.sku: p for p in find_products(world, root, "ST2", "kit")}
+    assert st2["MJ01-L-RED"].price is None and st2["MJ01-L-RED"].by_source == {"SOU1": 4}
+    with pytest.raises(BadInput) as elsewhere:
+        find_products(world, _st2_user(world), "ST1", "summit")
+    assert elsewhere.value.field == "sales_channel"
+    with pytest.raises(BadInput) as short:
+        find_products(world, root, "ST1", "ki")
+    assert short.value.field == "product_q"

@@ -26,3 +26,39 @@ document.querySelectorAll("[data-per-line]").forEach(function (hint) {
     : invalid;
   if (target) target.focus();
 })();
+
+// The line editor's product finder (issue 13 item 6): a SKU box offers, from 3 characters,
+// the products whose SKU or name holds them, with their price and stock in the order's store.
+// Without this script the agent types the SKU (or, on /orders/new, presses "Find products").
+document.querySelectorAll("input[data-sku-finder]").forEach(function (input, n) {
+  var holder = input.closest("[data-products]");
+  if (!holder || !window.fetch) return;
+  var list = document.createElement("datalist");
+  list.id = "sku-finder-" + n;
+  input.after(list);
+  input.setAttribute("list", list.id);
+  var timer = null;
+  var asked = "";
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    var text = input.value.trim();
+    if (text.length < 3 || text === asked) return;
+    timer = setTimeout(function () {
+      asked = text;
+      fetch(holder.dataset.products + "&q=" + encodeURIComponent(text), {
+        headers: { Accept: "application/json" }, credentials: "same-origin",
+      })
+        .then(function (r) { return r.ok ? r.json() : { products: [] }; })
+        .then(function (data) {
+          list.replaceChildren.apply(list, data.products.map(function (p) {
+            var option = document.createElement("option");
+            option.value = p.sku;
+            option.label = p.name + " · " + (p.price === null ? "no price" : p.price + " " + p.currency)
+              + " · " + (p.available ? p.available + " available" : "out of stock");
+            return option;
+          }));
+        })
+        .catch(function () { /* the agent can still type the SKU */ });
+    }, 200);
+  });
+});

@@ -1,0 +1,139 @@
+"""`/orders/new` in real headless Chromium (issue 13 item 6): an agent finds the customer by
+part of their name, products from three characters, sets a quantity and a placed price, sees
+the tax, creates the draft, pays it on its page and so places it; wrong values are named at
+their field, which takes the focus; axe-core finds nothing serious at 390 and 1280 px.
+Screenshots go to $POSTSALES_SHOTS when set (else the test's tmp folder)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright import sync_api as playwright
+
+from postsales.core.bootstrap import Postsales
+from postsales.core.services.orders import show_order
+from postsales.core.services.users import add_user, get_user
+from tests.adapters.forms_data import IN_STOCK, NEW, OUT_OF_STOCK, load
+from tests.e2e.test_browser import CHROMIUM, FLAGS, serving, sign_in
+from tests.e2e.test_browser_pages import _serious, _sideways
+
+
+@pytest.fixture
+def server(sqlite_app: Postsales) -> Iterator[str]:
+    load(sqlite_app)
+    add_user(sqlite_app, "anna", ["agent"], "password-123", "Europe/Berlin")
+    with serving(sqlite_app) as url:
+        yield url
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("POSTSALES_SHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _page(browser: Any, width: int) -> Any:
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_an_agent_creates_and_places_an_order(
+    browser: Any, server: str, sqlite_app: Postsales, shots: Path, width: int
+) -> None:
+    page = _page(browser, width)
+    sign_in(page, server)
+    page.get_by_role("link", name="New order").click()
+    page.wait_for_url(f"{server}/orders/new")
+    # Enter in the customer box searches (the form's first button reads the boxes).
+    page.get_by_label("Find a customer").fill("costel")
+    page.get_by_label("Find a customer").press("Enter")
+    page.get_by_role("button", name="Use").first.click()
+    assert "veronica.costello@example.com" in page.locator(".chosen-customer").inner_text()
+    assert page.get_by_label("City").input_value() == "Calder"
+    page.get_by_label("Shipping method").select_option("express")
+    page.get_by_label("Find a product").fill("summit")
+    page.get_by_role("button", name="Find products").click()
+    found = page.get_by_role("region", name="Products found")
+    assert "out of stock" in found.locator("tr", has_text=OUT_OF_STOCK).inner_text()
+    page.get_by_role("button", name=f"Add {IN_STOCK}").click()
+    page.get_by_label(f"Quantity of {IN_STOCK}").fill("2")
+    page.get_by_label(f"Unit price of {IN_STOCK}").fill("40.00")
+    page.get_by_role("button", name="Update totals").click()
+    totals = page.get_by_role("group", name="Order totals").inner_text()
+    # 2 x 40.00 placed price, 8 % tax in ST1.
+    assert "80.00 USD" in totals and "6.40 USD" in totals and "86.40 USD" in totals, totals
+    assert _sideways(page) == ""
+    assert _serious(page) == []
+    page.screenshot(path=str(shots / f"new-order-{width}.png"), full_page=True)
+    page.get_by_role("button", name="Create order").click()
+    page.wait_for_url(f"{server}/orders/P*")
+    order_id = page.url.split("/orders/", 1)[1].split("?", 1)[0]
+    assert "86.40 USD due" in page.locator(".flash-success").inner_text()
+    payment = page.locator("details.action[open] form")
+    assert payment.get_by_label("Amount").input_value() == "86.40"
+    payment.get_by_label("Payment method").select_option("card")
+    page.screenshot(path=str(shots / f"new-order-pay-{width}.png"), full_page=True)
+    payment.get_by_role("button", name="Review…").click()
+    page.get_by_role("button", name="Record payment").click()
+    page.wait_for_url(f"{server}/orders/{order_id}")
+    order = show_order(sqlite_app, order_id, get_user(sqlite_app, None))
+    assert order["status"] == "NEW" and order["totals"]["grand_total"] == "86.40"
+    page.context.close()
+
+
+def test_wrong_values_are_named_at_their_field(browser: Any, server: str, shots: Path) -> None:
+    page = _page(browser, 1280)
+    sign_in(page, server)
+    page.goto(f"{server}/orders/new")
+    page.get_by_label("Find a product").fill("mj")
+    page.get_by_role("button", name="Find products").click()
+    assert "type at least 3 characters" in page.locator("main").inner_text()
+    assert page.evaluate("document.activeElement.id") == "f-product_q"
+    page.get_by_label("Find a product").fill("MJ01-L")
+    page.get_by_role("button", name="Find products").click()
+    page.get_by_role("button", name=f"Add {IN_STOCK}").click()
+    page.get_by_label("First name").first.fill("Mercy")
+    page.get_by_label("Last name").first.fill("Taylor")
+    page.get_by_label("Email").fill("mercy at example")
+    page.get_by_label("Address", exact=True).fill("1 Main St")
+    page.get_by_label("Shipping method").select_option("express")
+    page.get_by_label(f"Quantity of {IN_STOCK}").fill("0")
+    page.get_by_role("button", name="Create order").click()
+    assert "must be between 1 and 100" in page.locator("main").inner_text()
+    assert page.evaluate("document.activeElement.id") == "f-lines-0-quantity"
+    page.get_by_label(f"Quantity of {IN_STOCK}").fill("1")
+    page.get_by_role("button", name="Create order").click()
+    assert "expected an e-mail address" in page.locator("main").inner_text()
+    assert page.evaluate("document.activeElement.id") == "f-customer-email"
+    page.screenshot(path=str(shots / "new-order-error.png"), full_page=True)
+    assert page.url == f"{server}/orders/new"
+    page.context.close()
+
+
+def test_the_edit_form_finds_products_as_the_new_order_does(browser: Any, server: str) -> None:
+    """Edit (and a reorder's draft, which is edited) adds lines with the same product finder."""
+    page = _page(browser, 1280)
+    sign_in(page, server)
+    page.goto(f"{server}/orders/{NEW}")
+    page.locator("summary", has_text="Edit order").click()
+    sku = page.locator("details.action[open]").get_by_label("Add SKU in row 1")
+    sku.press_sequentially("summ")
+    options = page.locator(f"details.action[open] datalist option[value='{IN_STOCK}']")
+    options.wait_for(state="attached")
+    assert options.get_attribute("label") == "Beaumont Summit Kit, L, Red · 45.00 USD · 4 available"
+    page.context.close()
