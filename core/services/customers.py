@@ -21,6 +21,7 @@ from ..bootstrap import Postsales
 from ..domain.customers import normalise_email
 from ..domain.users import User
 from ..errors import BadInput, Forbidden, NotFound
+from ..limits import check_text
 from ..money import format_amount, from_minor
 from ..persistence import tables as T
 from ..persistence.aggregate import billing_plaintext
@@ -255,6 +256,7 @@ def _addresses(app: Postsales, rows: Sequence[Any], book: Any) -> list[CustomerA
 # -- finding a customer for a new order (A-12) -------------------------------------------------
 
 FIND_MIN = 3  # characters typed before the finder searches
+FIND_MAX = 256  # an e-mail's length
 FIND_SHOWN = 10
 _FIND_ROWS = 200  # newest matching orders read to gather that many customers
 
@@ -296,7 +298,7 @@ def find_customers(
     of is indexed; the e-mail prefix is a range on the e-mail index."""
     if not user.can("orders.view"):
         raise Forbidden(f"{user.name} may not do this (needs orders.view)")
-    wanted = text.strip()
+    wanted = check_text("customer_q", text.strip(), FIND_MAX)
     if len(wanted) < FIND_MIN:
         message = f"customer_q: type at least {FIND_MIN} characters of a name or e-mail"
         raise BadInput(message, field="customer_q")

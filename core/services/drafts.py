@@ -25,6 +25,7 @@ from ..domain.orders import Order, OrderLine
 from ..domain.pricing import catalog_lines, catalog_price
 from ..domain.users import User
 from ..errors import BadInput, Forbidden
+from ..limits import check_text
 from ..money import ZERO, format_amount, parse_amount
 from ..persistence import tables as T
 from . import inventory
@@ -109,6 +110,7 @@ def line_params(ctx: ActionContext, raw: Any, path: str, channel_id: str, curren
 # -- finding products (the line editor of a new order and of `edit`) --------------------------
 
 FIND_MIN = 3  # characters of a SKU or name before the finder searches
+FIND_MAX = 256  # a product name's length (SQLite refuses far longer LIKE patterns)
 
 
 @attrs.frozen
@@ -143,7 +145,7 @@ def find_products(app: Postsales, user: User, sales_channel: Any, text: str) -> 
         raise Forbidden("you lack the permission orders.create")
     channel_id = _channel(app, sales_channel, user)
     channel = app.settings.sales_channels[channel_id]
-    wanted = text.strip()
+    wanted = check_text("product_q", text.strip(), FIND_MAX)
     if len(wanted) < FIND_MIN:
         raise _bad("product_q", f"type at least {FIND_MIN} characters of a SKU or product name")
     # The primary, not a replica: stock an agent is about to sell must be current.

@@ -190,6 +190,12 @@ def test_searches_need_three_characters_and_say_when_nothing_matches(
     short = send(client, page, product_q="mj", step="find_products")
     assert "type at least 3 characters of a SKU or product name" in short.text
     assert re.search(r'id="f-product_q"[^>]*aria-invalid="true"', short.text)
+    long = send(client, page, product_q="y" * 100_000, step="find_products")
+    assert long.status_code == 200 and "Find a product: at most 256 characters" in long.text
+    far = send(client, page, customer_q="x" * 5000, step="find_customer")
+    assert "Find a customer: at most 256 characters" in far.text
+    unknown = send(client, page, add="NOPE-SKU")
+    assert "unknown SKU" in html.unescape(unknown.text)
     none = send(client, page, product_q="zzzz%", step="find_products")
     assert "No product matches" in none.text
     nobody = send(client, page, customer_q="nobody-like-this", step="find_customer")
