@@ -334,7 +334,8 @@ def _item_type(params: type, name: str) -> type | None:
 def filled(params_cls: type, raw: Mapping[str, Any], order: Any) -> Mapping[str, Any]:
     """`raw` with each prefilled address completed from the order: the fields given replace
     the order's, the others keep their value (an API call that sends only the city changes
-    only the city). Whatever is not an object is left for `parse_params` to refuse."""
+    only the city), and a null one is emptied. Whatever is not an object is left for
+    `parse_params` to refuse."""
     if not attrs.has(params_cls):
         return raw
     out: dict[str, Any] | None = None
@@ -344,7 +345,9 @@ def filled(params_cls: type, raw: Mapping[str, Any], order: Any) -> Mapping[str,
         if meta.get("widget") != ADDRESS or "prefill" not in meta or not isinstance(given, dict):
             continue
         out = dict(raw) if out is None else out
-        out[f.name] = {**_prefill(order, meta), **given}
+        # null clears a field, as an empty value does (an API caller's way to drop address2).
+        cleared = {k: "" if v is None else v for k, v in given.items()}
+        out[f.name] = {**_prefill(order, meta), **cleared}
     return raw if out is None else out
 
 
