@@ -38,6 +38,7 @@ PAGES = {
     "order": f"/orders/{ORDER}",
     "child-order": f"/orders/{ORDER}-R1",
     "customer": "/customers/C-1001",
+    "new-order": "/orders/new?customer_id=C-1001&sales_channel=ST1",
     "queue": "/queue",
     "columns": "/orders/columns",
     "dashboard": "/dashboard",
