@@ -298,6 +298,17 @@ def resolve(params: type, order: Any, ctx: Any) -> dict[str, dict[str, Any]]:
                     if accepts is None or accepts(order, obj, ctx) is None
                 ]
             }
+        elif widget is None and (item := _item_type(params, f.name)) is not None:
+            # Rows of an undeclared list (edit's lines) that name a line: the order's lines,
+            # each with its reason when not eligible, so a form offers them rather than a
+            # number to type.
+            rows = {
+                sub.name: _lines(order, dict(sub.metadata), ctx)
+                for sub in attrs.fields(item)
+                if sub.metadata.get("widget") in (LINE, LINES)
+            }
+            if rows:
+                out[f.name] = {"x-item-options": rows}
         elif widget == ADDRESS:
             out[f.name] = {"x-value": _prefill(order, meta)}
         elif widget == MONEY:

@@ -79,8 +79,15 @@ def _option_choices(prop: dict[str, Any]) -> tuple[Choice, ...]:
 def _sub_fields(prop: dict[str, Any]) -> tuple[FormField, ...]:
     item = prop.get("items", {})
     required = set(item.get("required", ()))
+    per_order = prop.get("x-item-options", {})  # a row's line, chosen among the order's
     return tuple(
-        _field(name, sub, name in required, "") for name, sub in item.get("properties", {}).items()
+        _field(
+            name,
+            {**sub, "x-options": per_order[name]} if name in per_order else sub,
+            name in required,
+            "",
+        )
+        for name, sub in item.get("properties", {}).items()
     )
 
 

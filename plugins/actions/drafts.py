@@ -134,7 +134,10 @@ def add_payment(order: Order, params: PaymentParams, ctx: ActionContext) -> dict
 class LineEdit:
     """`{"line": n, "remove": true}` removes a NEW line; `{"sku", "quantity", "price"?}` adds."""
 
-    line: int | None = param(Widget.LINE, label="Line", default=None, help="the line to remove")
+    line: int | None = param(
+        Widget.LINE, label="Line", default=None, help="the line to remove",
+        eligible=lambda o, ln, ctx: None if ln.status == "NEW" else "only NEW lines are edited",
+    )  # fmt: skip
     remove: bool = param(label="Remove", default=False, help="remove this line")
     sku: str | None = param(Widget.SKU, label="Add SKU", default=None, help="the SKU to add")
     quantity: int = param(label="Quantity", default=1, help="units to add (one line each)")

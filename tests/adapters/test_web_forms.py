@@ -103,6 +103,27 @@ def test_exchange_offers_each_line_its_sibling_skus_out_of_stock_disabled(
     assert "Not possible: a shipping line" in form
 
 
+def test_edit_rows_choose_the_line_to_remove_among_the_order_s_lines(
+    services: Postsales, client: FlaskClient
+) -> None:
+    """Issue 13 item 6: the edit form's line rows offer the order's lines (no number to type),
+    the ones edit cannot change disabled with the reason; the SKU boxes use the product finder."""
+    outcome = run_action(services, SHIPPED, "reorder", {}, get_user(services, None))
+    (draft,) = outcome.result["orders"]
+    form = form_of(client.get(f"/orders/{draft}").text, draft, "edit")
+    row = form.split('name="lines-0-line"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="1">1 · Beaumont Summit Kit, M, Red · NEW</option>' in row
+    sent = post(
+        client, f"/orders/{draft}/actions/edit", {"lines-0-line": "1", "lines-0-remove": "1"}
+    )
+    assert sent.status_code == 302, sent.text
+    lines = {ln["line_number"]: ln for ln in doc(services, draft)["lines"]}
+    assert lines[1]["status"] == "CANCELLED" and lines[1]["status_reason"] == "REMOVED"
+    form = form_of(client.get(f"/orders/{draft}").text, draft, "edit")
+    row = form.split('name="lines-0-line"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="1" disabled>' in row and "only NEW lines are edited" in row
+
+
 def test_reshipment_address_is_labelled_and_prefilled(client: FlaskClient) -> None:
     form = form_of(client.get(f"/orders/{SHIPPED}").text, SHIPPED, "reshipment")
     for label in ("First name", "Last name", "Address", "City", "Zip / postal code", "State",
