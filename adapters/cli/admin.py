@@ -61,25 +61,10 @@ def config_check(as_json: bool) -> None:
 @handled
 def plugins(as_json: bool) -> None:
     """List plugins: where each comes from and whether it is on (no database needed)."""
-    app = state().app(migrated=False)
-    reg = app.registry
-    rows = []
-    for info in reg.plugins:
-        provides = sorted(
-            [f"action:{a}" for a, p in reg.action_plugins.items() if p == info.name]
-            + [f"rule:{r}" for r, p in reg.rule_plugins.items() if p == info.name]
-        )
-        rows.append(
-            {
-                "name": info.name,
-                "distribution": info.distribution,
-                "version": info.version,
-                "module": info.module,
-                "enabled": info.enabled,
-                "hooks": list(info.hooks),
-                "provides": provides,
-            }
-        )
+    from postsales.core.services.configuration import plugin_listing
+
+    listing = plugin_listing(state().app(migrated=False).registry)
+    rows = [p.to_dict() for p in listing]
     if as_json:
         emit_json(rows)
         return

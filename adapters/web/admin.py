@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from postsales.core import machines as M
 from postsales.core.errors import BadInput
+from postsales.core.services.configuration import plugin_listing
 from postsales.core.services.dashboard import PERIODS, dashboard
 from postsales.core.settings import effective_channel_settings
 
@@ -116,21 +117,13 @@ def plugins() -> str:
     """Installed plugins, on or off, and the actions, rules, gateways and notifiers they give."""
     require("config.view")
     registry = services().registry
-    provides: dict[str, list[tuple[str, str]]] = {}
-    for kind, owners in (
-        ("action", registry.action_plugins),
-        ("rule", registry.rule_plugins),
-        ("notifier", registry.notifier_plugins),
-    ):
-        for name, plugin in owners.items():
-            provides.setdefault(plugin, []).append((kind, name))
+    listing = plugin_listing(registry)
     actions = {
         name: spec for name, spec in sorted(registry.actions.items(), key=lambda item: item[0])
     }
     return render_template(
         "plugins.html",
-        plugins=sorted(registry.plugins, key=lambda p: (not p.enabled, p.name)),
-        provides={k: sorted(v) for k, v in provides.items()},
+        plugins=listing,
         actions=actions,
         action_plugins=registry.action_plugins,
         rules=sorted(registry.rules, key=lambda r: (r.point, r.name)),

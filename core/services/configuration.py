@@ -76,3 +76,54 @@ def plain(value: object) -> object:
     if value is None or isinstance(value, bool | int | str):
         return value
     return str(value)
+
+
+@attrs.frozen
+class PluginListing:
+    """One installed plugin as the CLI's `plugins` and the web's plugins page show it."""
+
+    name: str
+    distribution: str
+    version: str
+    module: str
+    enabled: bool
+    hooks: tuple[str, ...]
+    provides: tuple[tuple[str, str], ...]  # (kind, name): ("action", "cancel"), ("rule", …)
+    gateway: bool  # registers payment gateways (listed on their own, by method)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.module,
+            "enabled": self.enabled,
+            "hooks": list(self.hooks),
+            "provides": [f"{kind}:{name}" for kind, name in self.provides],
+        }
+
+
+def plugin_listing(registry: Registry) -> list[PluginListing]:
+    """Every installed plugin, the enabled first, with the actions, rules and notifiers it
+    gives."""
+    provides: dict[str, list[tuple[str, str]]] = {}
+    for kind, owners in (
+        ("action", registry.action_plugins),
+        ("rule", registry.rule_plugins),
+        ("notifier", registry.notifier_plugins),
+    ):
+        for name, plugin in owners.items():
+            provides.setdefault(plugin, []).append((kind, name))
+    return [
+        PluginListing(
+            name=info.name,
+            distribution=info.distribution,
+            version=info.version,
+            module=info.module,
+            enabled=info.enabled,
+            hooks=tuple(info.hooks),
+            provides=tuple(sorted(provides.get(info.name, []))),
+            gateway=info.enabled and "postsales_register_gateways" in info.hooks,
+        )
+        for info in sorted(registry.plugins, key=lambda p: (not p.enabled, p.name))
+    ]
