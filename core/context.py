@@ -57,6 +57,18 @@ class ActionContext:
                 answers.append((rule.name, answer))
         return answers
 
+    def decide(self, point: DecisionPoint | str, *args: Any) -> Any:
+        """The point's one answer, its rules' answers combined as the point declares
+        (strictest decision, unanimous yes, every line added, first child-order return)."""
+        from .errors import ConfigError
+        from .rules import decision_point
+
+        declared = decision_point(point)
+        if declared.combined is None:
+            raise ConfigError([f"decision point {declared.name!r} has no combined answer; "
+                               "use ctx.ask and apply each rule's answer"])  # fmt: skip
+        return declared.combined(self.ask(declared, *args))
+
     # -- ports ---------------------------------------------------------------------------------
     def record(
         self,

@@ -98,6 +98,9 @@ class DecisionPoint:
     name: str
     signature: type
     question: str
+    # How `ctx.decide` turns the rules' (name, answer) pairs into the point's one answer;
+    # None for a point whose rules each adjust a value in turn (refund_lines).
+    combined: Callable[[list[tuple[str, Any]]], Any] | None = None
 
     def describe(self) -> str:
         """`decide(order, line, ctx) -> Decision | None`, read from the signature."""
@@ -107,31 +110,53 @@ class DecisionPoint:
         return f"decide({', '.join(params)}) -> {returns}"
 
 
+def strictest(answers: list[tuple[str, Decision]]) -> Decision:
+    """Refused over needs approval over allowed; allowed when no rule answers. The answer
+    names the rule that gave it."""
+    return combine([Decision(a.outcome, a.reason, name) for name, a in answers])
+
+
+def unanimous(answers: list[tuple[str, bool]]) -> bool:
+    """Yes only when at least one rule answered and every answer is yes."""
+    return bool(answers) and all(a for _, a in answers)
+
+
+def every_line(answers: list[tuple[str, list[int]]]) -> list[int]:
+    """The lines any rule adds, each once, in the order the rules gave them."""
+    return list(dict.fromkeys(n for _, lines in answers for n in lines))
+
+
+def first_return(answers: list[tuple[str, ChildReturn]]) -> ChildReturn | None:
+    """The first rule that asks for a return decides (R-4, R-5)."""
+    return next((a for _, a in answers if a.request_return), None)
+
+
 RETURN_ELIGIBILITY = DecisionPoint(
-    "return_eligibility", ReturnEligibility, "may the line be returned?"
+    "return_eligibility", ReturnEligibility, "may the line be returned?", strictest
 )
 RETURN_COMPOSITION = DecisionPoint(
-    "return_composition", ReturnComposition, "which lines does a return add?"
+    "return_composition", ReturnComposition, "which lines does a return add?", every_line
 )
 RETURN_AUTO_APPROVE = DecisionPoint(
-    "return_auto_approve", ReturnAutoApprove, "is a new return approved at once?"
+    "return_auto_approve", ReturnAutoApprove, "is a new return approved at once?", unanimous
 )
 REFUND_AUTO_RELEASE = DecisionPoint(
-    "refund_auto_release", RefundAutoRelease, "is a new refund sent at once?"
+    "refund_auto_release", RefundAutoRelease, "is a new refund sent at once?", unanimous
 )
 REFUND_LINES = DecisionPoint(
     "refund_lines", RefundLines, "how much does an approved return refund? (each rule adjusts)"
 )
 CANCEL_ELIGIBILITY = DecisionPoint(
-    "cancel_eligibility", CancelEligibility, "may the order be cancelled?"
+    "cancel_eligibility", CancelEligibility, "may the order be cancelled?", strictest
 )
 APPEASEMENT_APPROVAL = DecisionPoint(
-    "appeasement_approval", AppeasementApproval, "does an appeasement need approval?"
+    "appeasement_approval", AppeasementApproval, "does an appeasement need approval?", strictest
 )
 CHILD_ORDER_RETURN = DecisionPoint(
     "child_order_return",
     ChildOrderReturn,
     "does an exchange or reshipment return the original lines, and with a refund?",
+    first_return,
 )
 
 POINTS: dict[str, DecisionPoint] = {

@@ -147,8 +147,7 @@ def return_originals(
     return skips auto-approval: the items have not come back yet (and lost ones may never), so
     it stays pending until the warehouse receives them (seed 000).
     """
-    answers = [a for _, a in ctx.ask(CHILD_ORDER_RETURN, order, child.order_type, lines)]
-    answer = next((a for a in answers if a.request_return), None)
+    answer = ctx.decide(CHILD_ORDER_RETURN, order, child.order_type, lines)
     if answer is None:
         return None
     return create_return(

@@ -68,8 +68,7 @@ def create_refund(
     )
     ctx.created("refunds", refund.id)
     if auto_release is None:
-        answers = [answer for _, answer in ctx.ask(REFUND_AUTO_RELEASE, order, refund)]
-        auto_release = bool(answers) and all(answers)
+        auto_release = bool(ctx.decide(REFUND_AUTO_RELEASE, order, refund))
     if auto_release:
         release_refund(ctx, order, refund)
     return refund

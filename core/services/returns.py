@@ -16,7 +16,6 @@ from ..rules import (
     RETURN_COMPOSITION,
     RETURN_ELIGIBILITY,
     Decision,
-    combine,
 )
 from .lifecycle import sync_order_status
 from .refunds import refund_owed
@@ -27,10 +26,8 @@ def eligibility(ctx: ActionContext, order: Order, line_number: int) -> Decision:
     line = order.line(line_number)
     if line.status != "SHIPPED":
         return Decision.refused(f"line {line_number} is {line.status}; a return needs SHIPPED")
-    decisions = []
-    for name, answer in ctx.ask(RETURN_ELIGIBILITY, order, line):
-        decisions.append(Decision(answer.outcome, answer.reason, name))
-    return combine(decisions)
+    decision: Decision = ctx.decide(RETURN_ELIGIBILITY, order, line)
+    return decision
 
 
 def _shipped_only(order: Order, line_number: int) -> Decision:
@@ -74,10 +71,9 @@ def create_return(
     # or reshipment return holds only its own lines, or it would take those charges off the
     # order without ever refunding them.
     if refunds:
-        for _name, extra in ctx.ask(RETURN_COMPOSITION, order, list(chosen)):
-            for n in extra:
-                if n not in chosen and order.line(n).status == "SHIPPED":
-                    chosen.append(n)
+        for n in ctx.decide(RETURN_COMPOSITION, order, list(chosen)):
+            if n not in chosen and order.line(n).status == "SHIPPED":
+                chosen.append(n)
     if source_id is None:
         source_id = order.line(lines[0]).source_id
     ret = Return(
@@ -107,10 +103,8 @@ def create_return(
     ctx.emit("postsales.return.management.created", _return_message(order, ret), order=order)
     ctx.created("returns", ret.id)
     sync_order_status(order)
-    if not needs_approval and not approval_override:
-        answers = [a for _, a in ctx.ask(RETURN_AUTO_APPROVE, order, ret)]
-        if answers and all(answers):
-            approve_return(ctx, order, ret, actor="system")
+    if not needs_approval and not approval_override and ctx.decide(RETURN_AUTO_APPROVE, order, ret):
+        approve_return(ctx, order, ret, actor="system")
     return ret
 
 

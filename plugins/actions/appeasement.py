@@ -25,7 +25,6 @@ from postsales.core import (
     Refused,
     Widget,
     appeasable_amount,
-    combine,
     create_refund,
     format_amount,
     hookimpl,
@@ -94,8 +93,8 @@ def _amount(order: Order, value: Decimal) -> Decimal:
 
 def approval(order: Order, line: OrderLine, amount: Decimal, ctx: ActionContext) -> Decision:
     """The strictest answer of the `appeasement_approval` rules (allowed if none answers)."""
-    answers = ctx.ask(APPEASEMENT_APPROVAL, order, line, amount)
-    return combine([Decision(a.outcome, a.reason, name) for name, a in answers])
+    decision: Decision = ctx.decide(APPEASEMENT_APPROVAL, order, line, amount)
+    return decision
 
 
 def run(order: Order, params: AppeasementParams, ctx: ActionContext) -> None:

@@ -24,7 +24,6 @@ from postsales.core import (
     Refused,
     Widget,
     can_fire,
-    combine,
     fire,
     format_amount,
     give_back_stock,
@@ -87,8 +86,8 @@ def why_unavailable(order: Order, ctx: ActionContext) -> str | None:
 
 def _rules_decision(order: Order, ctx: ActionContext) -> Decision:
     # A channel may narrow cancel beyond its statuses (SPEC §3: "rules and config may narrow").
-    answers = ctx.ask(CANCEL_ELIGIBILITY, order)
-    return combine([Decision(a.outcome, a.reason, name) for name, a in answers])
+    decision: Decision = ctx.decide(CANCEL_ELIGIBILITY, order)
+    return decision
 
 
 def lines_to_cancel(order: Order, requested: list[int] | None) -> list[int]:

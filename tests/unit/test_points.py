@@ -138,3 +138,45 @@ def test_an_unknown_point_is_refused_not_answered_by_no_rule() -> None:
 def test_a_rule_for_an_unknown_point_stops_start_up() -> None:
     with pytest.raises(ConfigError, match="unknown decision point 'return_eligibilty'"):
         Rule(name="typo", point="return_eligibilty", decide=lambda order, line, ctx: None)
+
+
+# -- ctx.decide: one answer per point, combined as the point declares (issue 14 item 3) --------
+
+
+class TwoRules:
+    """Two rules on one point, as two plugins or one plugin would register them."""
+
+    def __init__(self, point: DecisionPoint, *answers: Any) -> None:
+        self.rules = [
+            Rule(name=f"rule_{i}", point=point, decide=lambda *a, answer=answer: answer)
+            for i, answer in enumerate(answers, 1)
+        ]
+
+    @hookimpl
+    def postsales_register_rules(self, settings: Any) -> list[Rule]:
+        return self.rules
+
+
+def decided(point: DecisionPoint, *answers: Any, args: tuple[Any, ...] = ()) -> Any:
+    app = in_memory_app(plugins=[("two", TwoRules(point, *answers))], builtins=False)
+    return context(app).decide(point, *args)
+
+
+def test_decide_combines_each_point_as_it_declares() -> None:
+    order = shipped("10.00")
+    line = order.line(1)
+    strict = decided(CANCEL_ELIGIBILITY, Decision.needs_approval("big"), Decision.refused("no"),
+                     args=(order,))  # fmt: skip
+    assert (strict.outcome, strict.reason, strict.rule) == ("refused", "no", "rule_2")
+    assert decided(RETURN_ELIGIBILITY, None, None, args=(order, line)).outcome == "allowed"
+    assert decided(RETURN_AUTO_APPROVE, True, True, args=(order, None)) is True
+    assert decided(RETURN_AUTO_APPROVE, True, False, args=(order, None)) is False
+    assert decided(REFUND_AUTO_RELEASE, None, None, args=(order, None)) is False  # nobody said yes
+    assert decided(RETURN_COMPOSITION, [3, 2], [2, 4], args=(order, [1])) == [3, 2, 4]
+    first = decided(CHILD_ORDER_RETURN, ChildReturn(False), ChildReturn(True, refunds=True),
+                    args=(order, "EXCHANGE", [1]))  # fmt: skip
+    assert first == ChildReturn(True, refunds=True)
+    with pytest.raises(ConfigError, match=r"refund_lines.*use ctx\.ask"):
+        decided(REFUND_LINES, None, args=(order, None, []))
+    with pytest.raises(ConfigError, match="unknown decision point 'cancel_elegibility'"):
+        context(in_memory_app()).decide("cancel_elegibility", order)
