@@ -26,8 +26,15 @@ if TYPE_CHECKING:
 
 @attrs.define
 class ActionContext:
-    app: Postsales
-    uow: UnitOfWork
+    """What an action or a rule is given: the user, the time, the channel's settings, the
+    rules, and ports for what it may do (record, emit, notify, look up the catalog…).
+
+    The app and the unit of work behind it are private to the core (`_app`, `_uow`; built with
+    `ActionContext(app=…, uow=…)`): a plugin reaches the store only through these ports, so
+    it never depends on tables or transactions (issue 14 item 4)."""
+
+    _app: Postsales
+    _uow: UnitOfWork
     user: User
     now: datetime
     dry_run: bool = False
@@ -39,10 +46,10 @@ class ActionContext:
 
     @property
     def settings(self) -> Any:
-        return self.app.settings
+        return self._app.settings
 
     def channel(self, order: Order) -> SalesChannel:
-        return self.app.settings.sales_channels[order.sales_channel]
+        return self._app.settings.sales_channels[order.sales_channel]
 
     # -- rules ---------------------------------------------------------------------------------
     def ask(self, point: DecisionPoint | str, *args: Any) -> list[tuple[str, Any]]:
@@ -51,7 +58,7 @@ class ActionContext:
         point's signature without the trailing ``ctx``. An unknown point name is refused
         (ConfigError), never answered by no rule."""
         answers = []
-        for rule in self.app.registry.rules_for(point):
+        for rule in self._app.registry.rules_for(point):
             answer = rule.decide(*args, self)
             if answer is not None:
                 answers.append((rule.name, answer))
@@ -82,7 +89,7 @@ class ActionContext:
         order.record(HistoryEvent(self.now, actor or self.actor, kind, summary, payload or {}))
 
     def emit(self, type_: str, payload: dict[str, Any], *, order: Order | None = None) -> str:
-        return self.uow.emit(type_, payload, order_id=order.id if order else None, at=self.now)
+        return self._uow.emit(type_, payload, order_id=order.id if order else None, at=self.now)
 
     def notify(self, order: Order, template: str, subject: str, **data: Any) -> None:
         """Notify the customer: a history entry, and the notification handed to every registered
@@ -105,15 +112,15 @@ class ActionContext:
             data=data,
             currency=order.currency,
         )
-        for notifier in self.app.registry.notifiers:
+        for notifier in self._app.registry.notifiers:
             if notifier.record is not None:
                 notifier.record(notification, order, self)
 
     def get_order(self, order_id: str) -> Order:
-        return self.uow.get_order(order_id)
+        return self._uow.get_order(order_id)
 
     def add_order(self, order: Order) -> None:
-        self.uow.add_order(order)
+        self._uow.add_order(order)
 
     def delete_order(self, order: Order) -> None:
         """Delete a DRAFT order and all its rows, history included (A-15); Refused otherwise.
@@ -121,21 +128,21 @@ class ActionContext:
         The order object stays readable in memory (so a door can still show what was deleted)
         but is no longer saved by this unit of work.
         """
-        self.uow.delete_order(order)
+        self._uow.delete_order(order)
 
     def customer_draft(self, order: Order) -> Order | None:
         """The open cart (newest DRAFT) of the order's customer in its channel, loaded and
         locked in this unit of work, or None."""
-        draft_id = self.uow.customer_draft_id(order.customer.id, order.sales_channel)
+        draft_id = self._uow.customer_draft_id(order.customer.id, order.sales_channel)
         return None if draft_id is None or draft_id == order.id else self.get_order(draft_id)
 
     def save_address(self, order: Order, address: Address) -> bool:
         """Keep `address` in the address book of the order's customer (shown on the customer
         page), with this action's transaction; False when it is there already."""
-        return self.uow.save_address(order.customer, address, self.now)
+        return self._uow.save_address(order.customer, address, self.now)
 
     def order_exists(self, order_id: str) -> bool:
-        return self.uow.order_exists(order_id)
+        return self._uow.order_exists(order_id)
 
     def created(self, key: str, value: str) -> None:
         """Note an id the action created, for the `result` of `act --json`."""
@@ -143,10 +150,14 @@ class ActionContext:
 
     # -- catalog (queries live in the persistence layer; plugins never see SQL) ---------------
     def product(self, sku: str) -> Any:
-        return self.uow.catalog.product(sku)
+        return self._uow.catalog.product(sku)
 
     def siblings(self, parent_sku: str) -> list[Any]:
-        return self.uow.catalog.siblings(parent_sku)
+        return self._uow.catalog.siblings(parent_sku)
+
+    def gateway_for(self, method: str) -> Any:
+        """The payment gateway that releases refunds to `method`, or None (settled by hand)."""
+        return self._app.registry.gateway_for(method)
 
     def stock(self, sku: str, sources: tuple[str, ...]) -> dict[str, int]:
-        return self.uow.catalog.stock(sku, sources)
+        return self._uow.catalog.stock(sku, sources)

@@ -256,7 +256,7 @@ def _existing_customer(ctx: ActionContext, customer_id: str, user: User) -> Cust
     query = select(*columns).where(o.customer_id == customer_id)
     if user.channels is not None:
         query = query.where(o.sales_channel.in_(sorted(user.channels)))
-    row = ctx.uow.conn.execute(query.order_by(o.seq.desc()).limit(1)).first()
+    row = ctx._uow.conn.execute(query.order_by(o.seq.desc()).limit(1)).first()
     if row is None:
         raise _bad("customer", f"no customer with id {customer_id!r}")
     return Customer(row.customer_id, row.customer_type, row.customer_first_name,
@@ -273,7 +273,7 @@ def next_order_id(ctx: ActionContext) -> str:
         .order_by(o.id.desc())
         .limit(20)
     )
-    taken = [oid for (oid,) in ctx.uow.conn.execute(query) if oid[1:].isdigit()]
+    taken = [oid for (oid,) in ctx._uow.conn.execute(query) if oid[1:].isdigit()]
     number = int(taken[0][1:]) + 1 if taken else 1
     return f"{ID_PREFIX}{number:0{ID_DIGITS}d}"
 
@@ -285,8 +285,8 @@ def _build(ctx: ActionContext, params: Mapping[str, Any], user: User) -> Order:
     for name in ("sales_channel", "customer", "shipping_address", "shipping_method", "lines"):
         if params.get(name) in (None, "", [], {}):
             raise _bad(name, "missing required parameter")
-    channel_id = _channel(ctx.app, params["sales_channel"], user)
-    channel = ctx.app.settings.sales_channels[channel_id]
+    channel_id = _channel(ctx._app, params["sales_channel"], user)
+    channel = ctx._app.settings.sales_channels[channel_id]
     customer = _customer(ctx, params["customer"], user)
     shipping = address_param(params["shipping_address"], "shipping_address")
     raw_billing = params.get("billing_address")

@@ -75,7 +75,7 @@ def reserve(ctx: ActionContext, plan: dict[str, list[OrderLine]]) -> dict[str, b
         if not got[source]:
             continue
         n = need[source][sku]
-        if ctx.uow.stock.reserve(source, sku, n, ctx.now):
+        if ctx._uow.stock.reserve(source, sku, n, ctx.now):
             held[source].append((sku, n))
         else:
             got[source] = False
@@ -85,7 +85,7 @@ def reserve(ctx: ActionContext, plan: dict[str, list[OrderLine]]) -> dict[str, b
                 line.reserved_source_id = line.reserved_source_id or source
         else:  # undo what this source's other SKUs took: rows this transaction holds already
             for sku, n in held[source]:
-                ctx.uow.stock.release(source, sku, n)
+                ctx._uow.stock.release(source, sku, n)
     return got
 
 
@@ -113,11 +113,11 @@ def give_back(ctx: ActionContext, order: Order, lines: Sequence[OrderLine]) -> l
             )  # fmt: skip
             line.reserved_source_id = None
     for (source, sku), n in sorted(back.items()):
-        ctx.uow.stock.release(source, sku, n)
+        ctx._uow.stock.release(source, sku, n)
     numbers = {line.line_number for line in lines}
     own = [(order.id, s.id) for s in order.shipments
            if s.status == WAITING and numbers & set(s.lines)]  # fmt: skip
-    assign_after_commit(ctx.app, ctx.uow, back, f"given back by order {order.id}", own)
+    assign_after_commit(ctx._app, ctx._uow, back, f"given back by order {order.id}", own)
     return released
 
 
@@ -136,10 +136,10 @@ def ship(ctx: ActionContext, lines: Sequence[OrderLine], source_id: str) -> None
         line.reserved_source_id = None
     for pair in sorted(set(taken) | set(back)):
         if taken[pair]:
-            ctx.uow.stock.take(*pair, taken[pair], held[pair])
+            ctx._uow.stock.take(*pair, taken[pair], held[pair])
         if back[pair]:
-            ctx.uow.stock.release(*pair, back[pair])
-    assign_after_commit(ctx.app, ctx.uow, back, f"given back by order shipped from {source_id}")
+            ctx._uow.stock.release(*pair, back[pair])
+    assign_after_commit(ctx._app, ctx._uow, back, f"given back by order shipped from {source_id}")
 
 
 # -- waiting shipments ----------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def release_refund(ctx: ActionContext, order: Order, refund: Refund) -> None:
     payment = next((p for p in order.payments if p.reference == refund.payment_reference), None)
     if not payment:
         raise Refused(f"refund {refund.id}: the order has no payment to refund to")
-    gateway = ctx.app.registry.gateway_for(payment.method)
+    gateway = ctx._app.registry.gateway_for(payment.method)
     if gateway is None:
         raise Refused(f"refund {refund.id}: no payment gateway handles method {payment.method!r}")
     _released(ctx, order, refund, f"sent to {gateway.name}", gateway.name)

@@ -123,7 +123,7 @@ def approve_return(
     ctx.emit("postsales.return.management.approved", _return_message(order, ret), order=order)
     if ret.refunds:
         refund_lines: list[RefundLine] = return_refund_lines(order, ret.lines)
-        for rule in ctx.app.registry.rules_for(REFUND_LINES):  # each adjusts the previous
+        for rule in ctx._app.registry.rules_for(REFUND_LINES):  # each adjusts the previous
             adjusted = rule.decide(order, ret, refund_lines, ctx)
             if adjusted is not None:
                 refund_lines = adjusted

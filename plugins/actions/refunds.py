@@ -45,7 +45,7 @@ def not_approvable(order: Order, refund: Refund, ctx: ActionContext) -> str | No
     payment = next((p for p in order.payments if p.reference == refund.payment_reference), None)
     if payment is None:
         return "the order has no payment to refund to"
-    if ctx.app.registry.gateway_for(payment.method) is None:
+    if ctx.gateway_for(payment.method) is None:
         return f"no payment gateway handles {payment.method}"
     return None
 

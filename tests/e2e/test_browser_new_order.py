@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from playwright import sync_api as playwright
+from playwright.sync_api import expect
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.services.orders import show_order
@@ -63,8 +64,8 @@ def test_an_agent_creates_and_places_an_order(
     page.get_by_label("Find a customer").fill("costel")
     page.get_by_label("Find a customer").press("Enter")
     page.get_by_role("button", name="Use").first.click()
-    assert "veronica.costello@example.com" in page.locator(".chosen-customer").inner_text()
-    assert page.get_by_label("City").input_value() == "Calder"
+    expect(page.locator(".chosen-customer")).to_contain_text("veronica.costello@example.com")
+    expect(page.get_by_label("City")).to_have_value("Calder")
     page.get_by_label("Shipping method").select_option("express")
     page.get_by_label("Find a product").fill("summit")
     page.get_by_role("button", name="Find products").click()
@@ -74,9 +75,10 @@ def test_an_agent_creates_and_places_an_order(
     page.get_by_label(f"Quantity of {IN_STOCK}").fill("2")
     page.get_by_label(f"Unit price of {IN_STOCK}").fill("40.00")
     page.get_by_role("button", name="Update totals").click()
-    totals = page.get_by_role("group", name="Order totals").inner_text()
+    totals = page.get_by_role("group", name="Order totals")
     # 2 x 40.00 placed price, 8 % tax in ST1.
-    assert "80.00 USD" in totals and "6.40 USD" in totals and "86.40 USD" in totals, totals
+    expect(totals).to_contain_text("86.40 USD")
+    assert "80.00 USD" in totals.inner_text() and "6.40 USD" in totals.inner_text()
     assert _sideways(page) == ""
     assert _serious(page) == []
     page.screenshot(path=str(shots / f"new-order-{width}.png"), full_page=True)
@@ -96,14 +98,21 @@ def test_an_agent_creates_and_places_an_order(
     page.context.close()
 
 
+def focused(page: Any, element_id: str) -> None:
+    """Wait until the page's script has put the focus on `element_id` (after the load)."""
+    page.wait_for_function(
+        f"document.activeElement && document.activeElement.id === {element_id!r}"
+    )
+
+
 def test_wrong_values_are_named_at_their_field(browser: Any, server: str, shots: Path) -> None:
     page = _page(browser, 1280)
     sign_in(page, server)
     page.goto(f"{server}/orders/new")
     page.get_by_label("Find a product").fill("mj")
     page.get_by_role("button", name="Find products").click()
-    assert "type at least 3 characters" in page.locator("main").inner_text()
-    assert page.evaluate("document.activeElement.id") == "f-product_q"
+    expect(page.locator("main")).to_contain_text("type at least 3 characters")
+    focused(page, "f-product_q")
     page.get_by_label("Find a product").fill("MJ01-L")
     page.get_by_role("button", name="Find products").click()
     page.get_by_role("button", name=f"Add {IN_STOCK}").click()
@@ -114,12 +123,12 @@ def test_wrong_values_are_named_at_their_field(browser: Any, server: str, shots:
     page.get_by_label("Shipping method").select_option("express")
     page.get_by_label(f"Quantity of {IN_STOCK}").fill("0")
     page.get_by_role("button", name="Create order").click()
-    assert "must be between 1 and 100" in page.locator("main").inner_text()
-    assert page.evaluate("document.activeElement.id") == "f-lines-0-quantity"
+    expect(page.locator("main")).to_contain_text("must be between 1 and 100")
+    focused(page, "f-lines-0-quantity")
     page.get_by_label(f"Quantity of {IN_STOCK}").fill("1")
     page.get_by_role("button", name="Create order").click()
-    assert "expected an e-mail address" in page.locator("main").inner_text()
-    assert page.evaluate("document.activeElement.id") == "f-customer-email"
+    expect(page.locator("main")).to_contain_text("expected an e-mail address")
+    focused(page, "f-customer-email")
     page.screenshot(path=str(shots / "new-order-error.png"), full_page=True)
     assert page.url == f"{server}/orders/new"
     page.context.close()

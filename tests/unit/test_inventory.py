@@ -120,7 +120,7 @@ def test_give_back_lists_only_lines_that_held_stock() -> None:
     released = inventory.give_back(ctx, order, order.lines)
     assert released == [{"line_number": 1, "sku": "A", "source_id": "SOU1"}]
     assert stock.rows["SOU1:A"] == [1, 0]
-    assert ctx.uow.after == []  # nobody waits (the fake ledger finds no waiting shipment)
+    assert ctx._uow.after == []  # nobody waits (the fake ledger finds no waiting shipment)
 
 
 def test_shortages_count_what_is_available_across_sources() -> None:
