@@ -17,11 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-from sqlalchemy import select
 
 from ..bootstrap import Postsales
 from ..errors import PostsalesError
-from ..persistence import tables as T
 from .actions import run_action
 from .messages import Importer
 from .users import add_user, get_user
@@ -256,12 +254,6 @@ def _order(
         "order_lines": lines,
     }
     return order_id, order
-
-
-def has_orders(app: Postsales) -> bool:
-    """Whether the database holds any order at all (`postsales demo --if-empty`)."""
-    with app.uow(read_only=True) as uow:
-        return uow.conn.execute(select(T.orders.c.id).limit(1)).first() is not None
 
 
 def build_demo(
