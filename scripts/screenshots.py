@@ -19,9 +19,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
+from postsales.adapters.demo import build_demo
 from postsales.adapters.web import create_app
 from postsales.core.bootstrap import bootstrap
-from postsales.core.services.demo import build_demo
 from postsales.core.services.schema import upgrade_database
 from postsales.core.services.search import search_orders
 from postsales.core.services.users import get_user

@@ -17,8 +17,8 @@ from .main import cli, state
 @handled
 def demo(orders: int, seed: int, if_empty: bool) -> None:
     """Build demo orders, returns, refunds, appeasements, exchanges and reshipments."""
-    from postsales.core.services.demo import DAYS, build_demo, has_orders
-    from postsales.core.services.schema import upgrade_database
+    from postsales.adapters.demo import DAYS, build_demo
+    from postsales.core.services.schema import has_orders, upgrade_database
 
     app = state().app(migrated=False)
     upgrade_database(app)

@@ -1,5 +1,6 @@
 """The database's schema as the doors see it (SPEC §10 `init`): create or upgrade it, refuse to
-work on one `init` never made, and say where a configured database stands (`config check`).
+work on one `init` never made, say where a configured database stands (`config check`) and
+whether it holds any order yet (`demo --if-empty`).
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from sqlalchemy import select
 
 from ..bootstrap import Postsales
 from ..errors import PostsalesError, Unavailable
 from ..faults import explain, first_line, masked_url
 from ..persistence import migrate
+from ..persistence import tables as T
 from ..persistence.database import make_engine, parse_database_url
 
 READY = "ready"
@@ -45,6 +48,12 @@ def database_label(app: Postsales) -> str:
 def upgrade_database(app: Postsales) -> tuple[str | None, str]:
     """Create or upgrade the schema (Alembic); returns (revision before, revision after)."""
     return migrate.upgrade(app.engine)
+
+
+def has_orders(app: Postsales) -> bool:
+    """Whether the database holds any order at all, in any store (`postsales demo --if-empty`)."""
+    with app.uow(read_only=True) as uow:
+        return uow.conn.execute(select(T.orders.c.id).limit(1)).first() is not None
 
 
 def ensure_current(app: Postsales) -> None:

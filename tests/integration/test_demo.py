@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from postsales.adapters.cli.main import cli
+from postsales.adapters.demo import DAYS, build_demo
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
-from postsales.core.services.demo import DAYS, build_demo
 from postsales.core.services.search import search_orders
 from postsales.core.services.users import get_user
 

@@ -13,10 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from postsales.adapters.demo import build_demo
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
 from postsales.core.search import export as E
-from postsales.core.services.demo import build_demo
 from postsales.core.services.users import add_user
 from tests.adapters.test_web import PASSWORD, make_web, post, sign_in
 from tests.conftest import import_examples

@@ -5,6 +5,11 @@ would run them. Nothing is written to tables directly.
 It plays a month (issue 13 item 8): orders arrive over DAYS days, warehouses ship them a day
 or three later, and agents act on them in the days after, each step run with the clock set to
 its moment, so history, the dashboard's charts and the grid's newest orders look like a store's.
+
+It lives beside the doors, not in the core (issue 14 item 3): it names built-in actions
+(cancel, hold, return, appeasement, reshipment, exchange, comment) and the core knows none. Those
+a configuration has not registered are skipped. `postsales demo`, scripts/screenshots.py and the
+tests use it; it imports no door and no plugin (import-linter contracts in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -17,14 +22,12 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-from sqlalchemy import select
 
-from ..bootstrap import Postsales
-from ..errors import PostsalesError
-from ..persistence import tables as T
-from .actions import run_action
-from .messages import Importer
-from .users import add_user, get_user
+from postsales.core.bootstrap import Postsales
+from postsales.core.errors import PostsalesError
+from postsales.core.services.actions import run_action
+from postsales.core.services.messages import Importer
+from postsales.core.services.users import add_user, get_user
 
 FIRST = [
     "Veronica",
@@ -256,12 +259,6 @@ def _order(
         "order_lines": lines,
     }
     return order_id, order
-
-
-def has_orders(app: Postsales) -> bool:
-    """Whether the database holds any order at all (`postsales demo --if-empty`)."""
-    with app.uow(read_only=True) as uow:
-        return uow.conn.execute(select(T.orders.c.id).limit(1)).first() is not None
 
 
 def build_demo(
