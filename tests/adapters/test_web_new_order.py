@@ -62,6 +62,24 @@ def send(client: FlaskClient, html: str, **changes: Any) -> Any:
     return post(client, "/orders/new", {**fields(html), **changes})
 
 
+# A new customer and her address, as an agent types them.
+MERCY = {
+    "customer.first_name": "Mercy",
+    "customer.last_name": "Taylor",
+    "customer.email": "mercy@example.com",
+    "shipping_address.address1": "1 Main St",
+    "shipping_address.city": "Austin",
+    "shipping_method": "express",
+}
+
+
+def with_a_line(client: FlaskClient) -> str:
+    """The new-order page with one unit of the in-stock jacket added."""
+    page = client.get("/orders/new").text
+    page = send(client, page, product_q="MJ01-L", step="find_products").text
+    return str(send(client, page, add=IN_STOCK).text)
+
+
 def test_an_agent_finds_the_customer_and_products_and_creates_a_taxed_draft(
     services: Postsales, client: FlaskClient
 ) -> None:
@@ -114,19 +132,8 @@ def test_an_agent_finds_the_customer_and_products_and_creates_a_taxed_draft(
 def test_the_create_form_sent_twice_makes_one_order(
     services: Postsales, client: FlaskClient
 ) -> None:
-    page = client.get("/orders/new").text
-    page = send(client, page, product_q="MJ01-L", step="find_products").text
-    page = send(client, page, add=IN_STOCK).text
-    data = {
-        "customer.first_name": "Mercy",
-        "customer.last_name": "Taylor",
-        "customer.email": "mercy@example.com",
-        "shipping_address.address1": "1 Main St",
-        "shipping_address.city": "Austin",
-        "shipping_address.country_code": "US",
-        "shipping_method": "express",
-        "step": "create",
-    }
+    page = with_a_line(client)
+    data = {**MERCY, "shipping_address.country_code": "US", "step": "create"}
     before = order_count(services)
     first = send(client, page, **data)
     second = send(client, page, **data)
@@ -163,17 +170,8 @@ def test_the_create_form_sent_twice_makes_one_order(
 def test_wrong_input_is_named_next_to_its_field_and_creates_nothing(
     services: Postsales, client: FlaskClient, changes: dict[str, str], field: str, message: str
 ) -> None:
-    page = client.get("/orders/new").text
-    page = send(client, page, product_q="MJ01-L", step="find_products").text
-    page = send(client, page, add=IN_STOCK).text
-    good = {
-        "customer.first_name": "Mercy",
-        "customer.last_name": "Taylor",
-        "customer.email": "mercy@example.com",
-        "shipping_address.address1": "1 Main St",
-        "shipping_address.city": "Austin",
-        "shipping_method": "express",
-    }
+    page = with_a_line(client)
+    good = MERCY
     before = order_count(services)
     answer = send(client, page, **{**good, **changes, "step": "create"})
     assert answer.status_code in (409, 422), answer.status_code
