@@ -42,8 +42,11 @@ SOURCE = "source"
 CHOICE = "choice"
 LONG_TEXT = "long_text"
 TEXT = "text"
+# Rows that remove order lines or add catalog products: {line, remove} or {sku, quantity,
+# price}, as an order's edit takes them. Forms show the line editor of a new order.
+LINE_EDITOR = "line_editor"
 WIDGETS = (LINE, LINES, LINE_ITEMS, SKU, ADDRESS, MONEY, RETURN, REFUND, SHIPMENT, SOURCE,
-           CHOICE, LONG_TEXT, TEXT)  # fmt: skip
+           CHOICE, LONG_TEXT, TEXT, LINE_EDITOR)  # fmt: skip
 
 # The labels agents read for an address's fields, in the order a form shows them.
 ADDRESS_LABELS = (
@@ -298,10 +301,9 @@ def resolve(params: type, order: Any, ctx: Any) -> dict[str, dict[str, Any]]:
                     if accepts is None or accepts(order, obj, ctx) is None
                 ]
             }
-        elif widget is None and (item := _item_type(params, f.name)) is not None:
-            # Rows of an undeclared list (edit's lines) that name a line: the order's lines,
-            # each with its reason when not eligible, so a form offers them rather than a
-            # number to type.
+        elif widget in (None, LINE_EDITOR) and (item := _item_type(params, f.name)) is not None:
+            # Rows of a list (edit's lines) that name a line: the order's lines, each with its
+            # reason when not eligible, so a form offers them rather than a number to type.
             rows = {
                 sub.name: _lines(order, dict(sub.metadata), ctx)
                 for sub in attrs.fields(item)
@@ -413,3 +415,4 @@ class Widget:
     CHOICE = CHOICE
     LONG_TEXT = LONG_TEXT
     TEXT = TEXT
+    LINE_EDITOR = LINE_EDITOR

@@ -25,6 +25,7 @@ from postsales.core.services.sign_in import ThrottlePolicy
 
 from . import admin, api, auth, customers, errors, new_order, ops, orders, users
 from .context import grouped, load_user, localtime
+from .forms import editor_row_numbers
 from .once import form_key
 from .security import (
     SessionInterface,
@@ -87,6 +88,7 @@ def create_app(
     app.after_request(add_security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["form_key"] = form_key
+    app.jinja_env.globals["editor_row_numbers"] = editor_row_numbers
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["grouped"] = grouped
     app.jinja_env.tests["web_link"] = is_web_link  # only http(s) URLs become links

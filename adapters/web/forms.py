@@ -22,7 +22,9 @@ from postsales.core.limits import read_json
 
 # Fields the web app itself puts in action forms; never passed to an action.
 CONTROL_FIELDS = frozenset({"csrf_token", "preview"})
-ROWS = 3  # blank rows offered for a list of objects that is not per line (edit's added SKUs)
+ROWS = 3  # blank rows offered for a list of objects that is not per line
+EDITOR_ROWS = 50  # product rows a line editor may send (the page's script adds rows)
+_EDITOR_ROW = re.compile(r"^(?P<field>\w+)-(?P<row>\d{1,4})-(?P<part>\w+)$")
 
 
 @attrs.frozen
@@ -37,7 +39,7 @@ class Choice:
 class FormField:
     """One input of an action form. `widget` is the template's switch:
     text | textarea | select | number | money | checkbox | lines | line | line_items | rows |
-    address | list | json."""
+    line_editor | address | list | json."""
 
     name: str
     label: str
@@ -110,6 +112,16 @@ def _field(name: str, prop: dict[str, Any], required: bool, currency: str) -> Fo
             widget="line_items",
             choices=_line_choices(prop, currency),
             parts=_sub_fields(prop),
+            **common,
+        )
+    if widget == "line_editor":
+        parts = _sub_fields(prop)
+        line = next((p for p in parts if p.widget == "line"), None)
+        return FormField(
+            widget="line_editor",
+            parts=parts,
+            choices=line.choices if line else (),
+            currency=currency,
             **common,
         )
     if widget == "address":
@@ -222,6 +234,50 @@ def _rows(field: FormField, form: MultiDict[str, str]) -> list[dict[str, Any]] |
     return items or None
 
 
+def editor_parts(field: FormField) -> tuple[str, str, list[FormField]]:
+    """A line editor's parts: the line a row removes, the flag that says so, and what a row
+    that adds a product gives (SKU, quantity, price)."""
+    line = next((p.name for p in field.parts if p.widget == "line"), "line")
+    flag = next((p.name for p in field.parts if p.widget == "checkbox"), "remove")
+    return line, flag, [p for p in field.parts if p.name not in (line, flag)]
+
+
+def editor_rows(field: FormField, form: MultiDict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """What a line editor sent, each with the input prefix its errors are shown at: the
+    lines ticked for removal first, then each product row that holds something."""
+    line, flag, adds = editor_parts(field)
+    out: list[tuple[str, dict[str, Any]]] = [
+        (f"{field.name}-remove", {line: n.strip(), flag: True})
+        for n in form.getlist(f"{field.name}-remove")
+        if n.strip()
+    ]
+    numbers = sorted({
+        int(m["row"]) for k in form
+        if (m := _EDITOR_ROW.match(k)) and m["field"] == field.name and m["row"].isdigit()
+    })  # fmt: skip
+    for i in numbers[:EDITOR_ROWS]:
+        prefix = f"{field.name}-{i}-"
+        row = {p.name: v for p in adds if (v := _part_value(p, form, prefix + p.name)) is not None}
+        if row:
+            out.append((prefix, row))
+    return out
+
+
+def editor_row_numbers(field: FormField, form: MultiDict[str, str] | None) -> list[int]:
+    """The product rows a line editor shows: those sent back (an error keeps them), and
+    blank ones up to three."""
+    numbers = sorted({
+        int(m["row"]) for k in (form or {})
+        if (m := _EDITOR_ROW.match(k)) and m["field"] == field.name
+    })[:EDITOR_ROWS]  # fmt: skip
+    nxt = max(numbers, default=-1) + 1
+    return numbers + list(range(nxt, nxt + max(0, ROWS - len(numbers))))
+
+
+def _line_editor(field: FormField, form: MultiDict[str, str]) -> list[dict[str, Any]] | None:
+    return [row for _, row in editor_rows(field, form)] or None
+
+
 def _address(field: FormField, form: MultiDict[str, str]) -> dict[str, str] | None:
     """The whole address when any field was changed (the untouched keep the order's values,
     the ones not shown too); None when nothing changed."""
@@ -249,8 +305,9 @@ def read_params(fields: list[FormField], form: MultiDict[str, str]) -> dict[str,
             if any(picked):
                 params[field.name] = [p for p in picked if p]
             continue
-        if field.widget in ("line_items", "rows", "address"):
-            read = {"line_items": _line_items, "rows": _rows, "address": _address}[field.widget]
+        if field.widget in ("line_items", "rows", "line_editor", "address"):
+            read = {"line_items": _line_items, "rows": _rows, "line_editor": _line_editor,
+                    "address": _address}[field.widget]  # fmt: skip
             value = read(field, form)
             if value is not None:
                 params[field.name] = value
@@ -289,10 +346,18 @@ def field_of(path: str | None, fields: list[FormField]) -> str | None:
 _ITEM = re.compile(r"^\w+\[(\d+)\]\.(\w+)")
 
 
-def input_of(path: str | None, field: FormField, params: dict[str, Any]) -> str | None:
+def input_of(
+    path: str | None, field: FormField, params: dict[str, Any], form: MultiDict[str, str]
+) -> str | None:
     """The input of a row that an error's path names ("items[0].sku" -> "items-1-sku", the
     row of the line sent first), so that input is marked invalid too."""
     match = _ITEM.match(path or "")
+    if match and field.widget == "line_editor":
+        sent_rows = editor_rows(field, form)
+        if int(match[1]) >= len(sent_rows):
+            return None
+        prefix, _ = sent_rows[int(match[1])]
+        return prefix if prefix.endswith("-remove") else f"{prefix}{match[2]}"
     sent = params.get(field.name)
     if not match or not isinstance(sent, list) or int(match[1]) >= len(sent):
         return None

@@ -12,6 +12,7 @@ box searches: the form's first button is the one that reads both boxes.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -20,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from postsales.core.errors import BadInput, PostsalesError
-from postsales.core.money import format_amount
+from postsales.core.money import ZERO, format_amount
 from postsales.core.services.customers import CustomerMatch, find_customers, show_customer
 from postsales.core.services.drafts import (
     CUSTOMER_FIELDS,
@@ -33,7 +34,7 @@ from postsales.core.services.drafts import (
 from postsales.core.widgets import ADDRESS_LABELS
 
 from . import once
-from .context import require, services, user
+from .context import grouped, require, services, user
 from .errors import shown_inline, status_for
 
 bp = Blueprint("new_order", __name__)
@@ -45,7 +46,7 @@ NEW_CUSTOMER_LABELS = (
     ("phone", "Phone"),
 )
 MAX_ROWS = 50  # line rows the page carries (each may hold up to 100 units)
-_ROW = re.compile(r"^lines-(\d+)-sku$")
+_ROW = re.compile(r"^lines-(\d{1,4})-sku$")  # 4 digits: a row number, not a 5,000-digit int
 
 
 @attrs.define
@@ -68,10 +69,16 @@ def _channels() -> list[tuple[str, Any]]:
     return [(cid, ch) for cid, ch in sorted(configured.items()) if user().sees(cid)]
 
 
-def _rows(form: MultiDict[str, str]) -> list[dict[str, str]]:
+def _row_numbers(form: MultiDict[str, str]) -> list[int]:
+    """The numbers of the rows that name a SKU, as the page numbers them (a row left empty
+    is skipped, so a line's number in the core differs from its row's)."""
     numbers = sorted(int(m[1]) for k in form if (m := _ROW.match(k)))
+    return [i for i in numbers[:MAX_ROWS] if form.get(f"lines-{i}-sku", "").strip()]
+
+
+def _rows(form: MultiDict[str, str]) -> list[dict[str, str]]:
     rows = []
-    for i in numbers[:MAX_ROWS]:
+    for i in _row_numbers(form):
         sku = form.get(f"lines-{i}-sku", "").strip()
         if sku:
             rows.append({
@@ -248,6 +255,50 @@ def products() -> tuple[dict[str, Any], int]:
     except BadInput as exc:
         return {"error": exc.message, "field": exc.field}, 422
     return {"products": [p.to_dict() for p in found]}, 200
+
+
+@bp.route("/orders/new/quote")
+def quote() -> tuple[dict[str, Any], int]:
+    """The line editor's live totals (a new order, an order's added lines): the rows
+    `lines-N-sku`, `-quantity`, `-price` priced and taxed in `sales_channel` as they would be
+    created, as JSON; 422 naming the row's input (`lines-N-price`) for a value that is wrong."""
+    require("orders.view")
+    rows = _rows(request.args)
+    numbers = _row_numbers(request.args)
+    try:
+        priced = quote_lines(services(), user(), request.args.get("sales_channel", ""),
+                             _row_params(rows))  # fmt: skip
+    except BadInput as exc:
+        field = _field_name(exc.field)
+        match = re.match(r"^lines-(\d+)-(\w+)$", field or "")
+        if match and int(match[1]) < len(numbers):  # the row as the page numbers it
+            field = f"lines-{numbers[int(match[1])]}-{match[2]}"
+        message = exc.message
+        if exc.field and message.startswith(f"{exc.field}: "):
+            message = message[len(exc.field) + 2 :]
+        return {"error": message, "field": field}, 422
+
+    def shown(amount: Decimal) -> str:  # as the page shows amounts: 1,234.50
+        return grouped(format_amount(amount, priced.currency))
+
+    out = []
+    for number, row, (first, units) in zip(numbers, rows, priced.rows, strict=True):
+        lines = priced.lines[first - 1 : first - 1 + units]
+        have = priced.stock.get(row["sku"], 0)
+        out.append({
+            "row": number,
+            "tax": shown(sum((ln.tax_amount for ln in lines), ZERO)),
+            "total": shown(sum((ln.gross_amount for ln in lines), ZERO)),
+            "available": grouped(have),
+            "short": max(0, units - have),
+        })  # fmt: skip
+    return {
+        "currency": priced.currency,
+        "rows": out,
+        "net": shown(priced.net),
+        "tax": shown(priced.tax),
+        "gross": shown(priced.gross),
+    }, 200
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])

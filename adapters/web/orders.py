@@ -341,7 +341,7 @@ def act(order_id: str, name: str) -> Page:
             message = re.sub(rf"^{re.escape(field)}(\[\d+\])?(\.\w+)?: ",
                              f"{form_field.label}: ", message)  # fmt: skip
             errors[field] = message
-            if row_input := input_of(exc.field, form_field, params):
+            if row_input := input_of(exc.field, form_field, params, request.form):
                 errors[row_input] = message
         return _order_page(
             order_id,

@@ -167,7 +167,11 @@ class EditParams:
         label="Save to address book", default=False,
         help="also save the new address to the customer's address book",
     )  # fmt: skip
-    lines: list[LineEdit] | None = param(label="Remove or add lines", default=None)
+    lines: list[LineEdit] | None = param(
+        Widget.LINE_EDITOR, label="Remove or add lines", default=None,
+        help='lines to remove ({"line": 2, "remove": true}) and products to add '
+        '({"sku": "MJ01-L-RED", "quantity": 2, "price"?}; default price: the store\'s)',
+    )  # fmt: skip
     discounts: list[DiscountEdit] | None = param(
         Widget.LINE_ITEMS, label="Discounts", default=None, help="A new discount for NEW lines",
         eligible=lambda o, ln, ctx: None if ln.status == "NEW" else "only NEW lines are edited",

@@ -271,6 +271,14 @@ WEB_RUNS: dict[str, list[tuple[str, str, dict[str, str] | None]]] = {
         ("GET", "/orders/new/products?sales_channel=ST1&q=MJ01", None),
         ("GET", "/orders/new/products?sales_channel=ST2&q=MJ01", None),
     ],
+    "new_order.quote": [
+        ("GET", "/orders/new/quote?sales_channel=ST1&lines-0-sku=MJ01-M-RED", None),
+        (
+            "GET",
+            "/orders/new/quote?sales_channel=ST2&lines-0-sku=MJ01-M-RED&lines-0-quantity=2",
+            None,
+        ),
+    ],
     "orders.act": [
         ("POST", f"/orders/{HIDDEN}/actions/comment", {"text": "hello"}),
         ("POST", f"/orders/{HIDDEN}/actions/cancel", {"preview": "1"}),

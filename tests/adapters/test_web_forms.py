@@ -103,25 +103,54 @@ def test_exchange_offers_each_line_its_sibling_skus_out_of_stock_disabled(
     assert "Not possible: a shipping line" in form
 
 
-def test_edit_rows_choose_the_line_to_remove_among_the_order_s_lines(
+def test_edit_is_the_line_editor_remove_ticks_and_product_rows(
     services: Postsales, client: FlaskClient
 ) -> None:
-    """Issue 13 item 6: the edit form's line rows offer the order's lines (no number to type),
-    the ones edit cannot change disabled with the reason; the SKU boxes use the product finder."""
+    """Issue 13 item 6: edit (and a reorder's draft, which is edited) uses the new order's line
+    editor: the order's lines to tick for removal, the ones edit cannot change disabled with
+    the reason, and product rows (SKU with the finder, quantity, placed price) that may be
+    numbered with gaps, as the page's "Add another product" leaves them."""
     outcome = run_action(services, SHIPPED, "reorder", {}, get_user(services, None))
     (draft,) = outcome.result["orders"]
     form = form_of(client.get(f"/orders/{draft}").text, draft, "edit")
-    row = form.split('name="lines-0-line"', 1)[1].split("</select>", 1)[0]
-    assert '<option value="1">1 · Beaumont Summit Kit, M, Red · NEW</option>' in row
-    sent = post(
-        client, f"/orders/{draft}/actions/edit", {"lines-0-line": "1", "lines-0-remove": "1"}
-    )
+    assert 'name="lines-remove" value="1"' in form and "Beaumont Summit Kit, M, Red" in form
+    assert 'name="lines-0-sku"' in form and "data-sku-finder" in form
+    assert 'name="lines-0-line"' not in form  # no number or select to pick a line with
+    sent = post(client, f"/orders/{draft}/actions/edit",
+                {"lines-remove": "1", "lines-0-sku": "", "lines-7-sku": IN_STOCK,
+                 "lines-7-quantity": "2", "lines-7-price": "40.00"})  # fmt: skip
     assert sent.status_code == 302, sent.text
     lines = {ln["line_number"]: ln for ln in doc(services, draft)["lines"]}
     assert lines[1]["status"] == "CANCELLED" and lines[1]["status_reason"] == "REMOVED"
+    added = [ln for ln in lines.values() if ln["sku"] == IN_STOCK]
+    assert [ln["original_price"] for ln in added] == ["40.00", "40.00"]
     form = form_of(client.get(f"/orders/{draft}").text, draft, "edit")
-    row = form.split('name="lines-0-line"', 1)[1].split("</select>", 1)[0]
-    assert '<option value="1" disabled>' in row and "only NEW lines are edited" in row
+    removed = form.split('name="lines-remove" value="1"', 1)[1].split("</label>", 1)[0]
+    assert removed.startswith(" disabled>") and "only NEW lines are edited" in removed
+
+
+def test_a_wrong_product_row_is_named_at_its_row_and_nothing_changes(
+    services: Postsales, client: FlaskClient
+) -> None:
+    outcome = run_action(services, SHIPPED, "reorder", {}, get_user(services, None))
+    (draft,) = outcome.result["orders"]
+    before = doc(services, draft)
+    for row, want in (
+        ({"lines-4-sku": IN_STOCK, "lines-4-price": "4.999"}, "lines-4-price"),
+        ({"lines-4-sku": "NO-SUCH-SKU"}, "lines-4-sku"),
+        ({"lines-4-sku": IN_STOCK, "lines-4-quantity": "0"}, "lines-4-quantity"),
+        ({"lines-remove": "99"}, "lines-remove"),
+    ):
+        sent = post(client, f"/orders/{draft}/actions/edit", {"lines-remove": "", **row})
+        assert sent.status_code == 422, (row, sent.text)
+        form = form_of(sent.text, draft, "edit")
+        if want != "lines-remove":
+            marked = form.split(f'name="{want}"', 1)[1].split(">", 1)[0]
+            assert 'aria-invalid="true"' in marked, (row, marked)
+            # What was typed stays, so the agent corrects it rather than types it again.
+            assert f'value="{row[want]}"' in form.split(f'name="{want}"', 1)[0][-400:] + marked
+        assert "Remove or add lines" in sent.text
+    assert doc(services, draft)["lines"] == before["lines"]
 
 
 def test_reshipment_address_is_labelled_and_prefilled(client: FlaskClient) -> None:

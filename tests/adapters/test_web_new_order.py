@@ -217,4 +217,33 @@ def test_the_product_finder_serves_every_line_editor(client: FlaskClient) -> Non
     page = client.get(f"/orders/{NEW}").text
     form = page.split(f'action="/orders/{NEW}/actions/edit"', 1)[1].split("</form>", 1)[0]
     assert 'data-products="/orders/new/products?sales_channel=ST1"' in form
-    assert form.count("data-sku-finder") == 3  # each "Add SKU" row
+    assert form.count("data-sku-finder") == 3  # each product row of the line editor
+
+
+def test_the_line_editor_quotes_its_rows_as_the_order_will_hold_them(client: FlaskClient) -> None:
+    """The live totals of every line editor (new order, edit): rows priced and taxed by the
+    server at the store's rate, answered per row as the page numbers it (a row left empty is
+    skipped), and a wrong value named at its row's input; nothing is created."""
+    answer = client.get(
+        "/orders/new/quote?sales_channel=ST1&lines-0-sku=&lines-2-sku=" + IN_STOCK
+        + "&lines-2-quantity=2&lines-5-sku=" + OUT_OF_STOCK + "&lines-5-price=1000"
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    quote = answer.get_json()
+    rows = {r["row"]: r for r in quote["rows"]}
+    assert sorted(rows) == [2, 5]
+    assert (rows[2]["tax"], rows[2]["total"], rows[2]["available"]) == ("7.20", "97.20", "4")
+    assert (rows[5]["total"], rows[5]["short"]) == ("1,080.00", 1)  # grouped, as pages show
+    assert (quote["net"], quote["tax"], quote["gross"]) == ("1,090.00", "87.20", "1,177.20")
+    for query, field in (
+        (f"lines-3-sku={IN_STOCK}&lines-3-price=4.999", "lines-3-price"),
+        (f"lines-3-sku={IN_STOCK}&lines-3-quantity=two", "lines-3-quantity"),
+        ("lines-1-sku=NOPE", "lines-1-sku"),
+    ):
+        wrong = client.get(f"/orders/new/quote?sales_channel=ST1&{query}")
+        assert wrong.status_code == 422 and wrong.get_json()["field"] == field, wrong.text
+    elsewhere = client.get(f"/orders/new/quote?sales_channel=XX&lines-0-sku={IN_STOCK}")
+    assert elsewhere.status_code == 422 and elsewhere.get_json()["field"] == "sales_channel"
+    # A row number no page makes is not a row (and not a server error).
+    silly = client.get(f"/orders/new/quote?sales_channel=ST1&lines-{'9' * 5000}-sku={IN_STOCK}")
+    assert silly.status_code == 200 and silly.get_json()["rows"] == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,12 @@ def test_an_agent_creates_and_places_an_order(
     page.get_by_role("button", name=f"Add {IN_STOCK}").click()
     page.get_by_label(f"Quantity of {IN_STOCK}").fill("2")
     page.get_by_label(f"Unit price of {IN_STOCK}").fill("40.00")
-    page.get_by_role("button", name="Update totals").click()
     totals = page.get_by_role("group", name="Order totals")
-    # 2 x 40.00 placed price, 8 % tax in ST1.
+    # 2 x 40.00 placed price, 8 % tax in ST1: the totals follow as the agent types...
     expect(totals).to_contain_text("86.40 USD")
+    expect(page.get_by_role("region", name="Order lines")).to_contain_text("6.40")
+    page.get_by_role("button", name="Update totals").click()
+    expect(totals).to_contain_text("86.40 USD")  # ...and the server says the same
     assert "80.00 USD" in totals.inner_text() and "6.40 USD" in totals.inner_text()
     assert _sideways(page) == ""
     assert _serious(page) == []
@@ -134,15 +137,39 @@ def test_wrong_values_are_named_at_their_field(browser: Any, server: str, shots:
     page.context.close()
 
 
-def test_the_edit_form_finds_products_as_the_new_order_does(browser: Any, server: str) -> None:
-    """Edit (and a reorder's draft, which is edited) adds lines with the same product finder."""
+def test_the_edit_form_is_the_new_order_s_line_editor(
+    browser: Any, server: str, sqlite_app: Postsales, shots: Path
+) -> None:
+    """Edit (and a reorder's draft, which is edited) adds lines with the same product finder
+    and live totals, rows added as needed, lines to remove ticked; a wrong price is said at
+    once and nothing changes until the agent sends it right."""
     page = _page(browser, 1280)
     sign_in(page, server)
     page.goto(f"{server}/orders/{NEW}")
     page.locator("summary", has_text="Edit order").click()
-    sku = page.locator("details.action[open]").get_by_label("Add SKU in row 1")
+    form = page.locator("details.action[open] form")
+    sku = form.get_by_label("Add SKU, row 1")
     sku.press_sequentially("summ")
-    options = page.locator(f"details.action[open] datalist option[value='{IN_STOCK}']")
+    options = form.locator(f"datalist option[value='{IN_STOCK}']")
     options.wait_for(state="attached")
     assert options.get_attribute("label") == "Beaumont Summit Kit, L, Red · 45.00 USD · 4 available"
+    sku.fill(IN_STOCK)
+    form.get_by_label("Quantity, row 1").fill("2")
+    status = form.get_by_role("status")
+    expect(status).to_contain_text("subtotal 90.00, tax 7.20, total 97.20 USD")
+    form.get_by_role("button", name="Add another product").click()
+    form.get_by_label("Add SKU, row 4").fill(IN_STOCK)
+    form.get_by_label("Price, row 4").fill("4.999")
+    expect(status).to_contain_text("Row 4, price: '4.999' has more than 2 decimals for USD")
+    form.get_by_label("Price, row 4").fill("10")
+    expect(status).to_contain_text("total 108.00 USD")
+    assert _sideways(page) == ""
+    page.screenshot(path=str(shots / "edit-line-editor.png"), full_page=True)
+    before = show_order(sqlite_app, NEW, get_user(sqlite_app, None))["totals"]["grand_total"]
+    form.get_by_role("button", name="Edit order").click()
+    expect(page.locator(".flash-success")).to_contain_text("Edit order: done")
+    after = show_order(sqlite_app, NEW, get_user(sqlite_app, None))
+    added = [ln for ln in after["lines"] if ln["sku"] == IN_STOCK and ln["line_number"] > 2]
+    assert sorted(ln["original_price"] for ln in added) == ["10.00", "45.00", "45.00"]
+    assert Decimal(after["totals"]["grand_total"]) == Decimal(before) + Decimal("108.00")
     page.context.close()

@@ -30,11 +30,12 @@ document.querySelectorAll("[data-per-line]").forEach(function (hint) {
 // The line editor's product finder (issue 13 item 6): a SKU box offers, from 3 characters,
 // the products whose SKU or name holds them, with their price and stock in the order's store.
 // Without this script the agent types the SKU (or, on /orders/new, presses "Find products").
-document.querySelectorAll("input[data-sku-finder]").forEach(function (input, n) {
+var finders = 0;
+function wireFinder(input) {
   var holder = input.closest("[data-products]");
   if (!holder || !window.fetch) return;
   var list = document.createElement("datalist");
-  list.id = "sku-finder-" + n;
+  list.id = "sku-finder-" + finders++;
   input.after(list);
   input.setAttribute("list", list.id);
   var timer = null;
@@ -61,4 +62,122 @@ document.querySelectorAll("input[data-sku-finder]").forEach(function (input, n) 
         .catch(function () { /* the agent can still type the SKU */ });
     }, 200);
   });
+}
+document.querySelectorAll("input[data-sku-finder]").forEach(wireFinder);
+
+// The line editor's live totals (issue 13 item 6), on a new order and an order's edit form:
+// as the agent types a SKU, a quantity or a placed price, each row's tax, total and stock and
+// the lines' totals come from /orders/new/quote, priced by the server as the order will be.
+// Without this script the totals show after "Update totals" (new order) or in the preview.
+document.querySelectorAll("[data-line-editor]").forEach(function (editor) {
+  var holder = editor.closest("[data-quote]");
+  var body = editor.querySelector("tbody");
+  if (!holder || !body || !window.fetch) return;
+  var status = editor.querySelector("[data-quote-status]");
+  var timer = null;
+  var asked = null;
+
+  function rows() { return Array.prototype.slice.call(body.querySelectorAll("tr[data-row]")); }
+  function part(row, name) { return row.querySelector("[data-part='" + name + "']"); }
+  function cell(row, name) { return row.querySelector("[data-cell='" + name + "']"); }
+  function say(text) { if (status) status.textContent = text; }
+
+  function show(data) {
+    var byRow = {};
+    data.rows.forEach(function (r) { byRow[r.row] = r; });
+    rows().forEach(function (row) {
+      var r = byRow[row.dataset.row];
+      ["tax", "total", "available"].forEach(function (name) {
+        var c = cell(row, name);
+        if (c) c.textContent = r ? String(r[name]) : "";
+      });
+      var c = cell(row, "available");
+      if (r && r.short && c) {
+        var why = document.createElement("span");
+        why.className = "why-not";
+        why.textContent = "short by " + r.short;
+        c.append(" ", why);
+      }
+    });
+    var totals = document.querySelector("[data-totals]");
+    if (totals) {
+      ["net", "tax", "gross"].forEach(function (name) {
+        var t = totals.querySelector("[data-total='" + name + "']");
+        if (t) t.textContent = data[name] + " " + data.currency;
+      });
+    }
+    say(data.rows.length ? "Lines added: subtotal " + data.net + ", tax " + data.tax + ", total "
+      + data.gross + " " + data.currency + "." : "");
+  }
+
+  function quote() {
+    var query = new URLSearchParams();
+    rows().forEach(function (row) {
+      var sku = part(row, "sku");
+      if (!sku || !sku.value.trim()) return;
+      ["sku", "quantity", "price"].forEach(function (name) {
+        var input = part(row, name);
+        if (input && input.value.trim()) query.set("lines-" + row.dataset.row + "-" + name, input.value.trim());
+      });
+    });
+    var text = query.toString();
+    if (text === asked) return;
+    asked = text;
+    if (!text) { show({ rows: [], net: "", tax: "", gross: "", currency: "" }); return; }
+    fetch(holder.dataset.quote + "&" + text, {
+      headers: { Accept: "application/json" }, credentials: "same-origin",
+    })
+      .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+      .then(function (answer) {
+        if (text !== asked) return; // a later change is on its way
+        if (answer.ok) { show(answer.data); return; }
+        var where = /^lines-(\d+)-(\w+)$/.exec(answer.data.field || "");
+        say((where ? "Row " + (Number(where[1]) + 1) + ", " + where[2] + ": " : "") + answer.data.error);
+      })
+      .catch(function () { say(""); });
+  }
+
+  editor.addEventListener("input", function (event) {
+    if (!event.target.matches("[data-part]")) return;
+    clearTimeout(timer);
+    timer = setTimeout(quote, 300);
+  });
+  editor.addEventListener("change", function (event) {
+    if (event.target.matches("[data-part]")) quote();
+  });
+
+  var adder = editor.querySelector("[data-add-row]");
+  if (adder) {
+    adder.closest("[data-add-row-holder]").hidden = false;
+    adder.addEventListener("click", function () {
+      var last = rows()[rows().length - 1];
+      if (!last || rows().length >= 50) return;
+      var from = last.dataset.row;
+      var to = String(Number(from) + 1);
+      var row = last.cloneNode(true);
+      row.dataset.row = to;
+      row.querySelectorAll("[id], [for], [name]").forEach(function (el) {
+        ["id", "for", "name", "list"].forEach(function (attr) {
+          var v = el.getAttribute(attr);
+          if (v) el.setAttribute(attr, v.replace("-" + from + "-", "-" + to + "-"));
+        });
+      });
+      row.querySelectorAll("input").forEach(function (input) {
+        input.value = "";
+        input.removeAttribute("aria-invalid");
+      });
+      row.querySelectorAll(".field-error, datalist").forEach(function (el) { el.remove(); });
+      row.querySelectorAll("[data-cell]").forEach(function (c) { c.textContent = ""; });
+      label(row, to);
+      body.append(row);
+      var sku = part(row, "sku");
+      if (sku) { wireFinder(sku); sku.focus(); }
+    });
+  }
+  function label(row, to) {
+    row.querySelectorAll("label.visually-hidden").forEach(function (l) {
+      l.textContent = l.textContent.replace(/row \d+$/, "row " + (Number(to) + 1));
+    });
+  }
+  quote();
 });
