@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     )
     from .services.returns import approve_return, cancel_return, create_return
     from .services.returns import eligibility as return_eligibility
+    from .services.shipping import ship_lines, tell_shipped
     from .widgets import Widget, param
     from .wording import local_time
 
@@ -184,6 +185,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "give_back_stock": (".services.inventory", "give_back"),
     "reserve_stock": (".services.inventory", "reserve"),
     "ship_stock": (".services.inventory", "ship"),
+    "ship_lines": (".services.shipping", "ship_lines"),
+    "tell_shipped": (".services.shipping", "tell_shipped"),
     "stock_status": (".services.inventory", "status_for"),
     # Outgoing messages
     "notify_exchange": (".services.messages_out", "notify_exchange"),
@@ -289,10 +292,12 @@ __all__ = [
     "return_eligibility",
     "return_originals",
     "settle_refund",
+    "ship_lines",
     "ship_stock",
     "shipment_request",
     "stock_status",
     "sync_order_status",
+    "tell_shipped",
 ]
 
 

@@ -22,7 +22,6 @@ from ..messages_schema import Envelope
 from ..persistence import tables as T
 from ..persistence.unit_of_work import UnitOfWork
 from . import inventory
-from .lifecycle import sync_order_status
 from .messages_out import notify_return, order_updated
 from .refunds import (
     confirm_refund,
@@ -31,6 +30,7 @@ from .refunds import (
     refuse_confirmation,
 )
 from .returns import approve_return
+from .shipping import ship_lines, tell_shipped, waiting_lines
 
 Handler = Callable[[Postsales, UnitOfWork, Envelope, Any], "str | None"]
 
@@ -83,7 +83,7 @@ def shipped(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
             raise BadInput(
                 f"payload.lines: order {order.id} has no line {n}", field="payload.lines"
             )
-    to_ship = [n for n in p.lines if order.line(n).status in ("NEW", "ALLOCATED", "PICKING")]
+    to_ship = waiting_lines(order, p.lines)
     shipment = None
     if p.shipment_request_id:
         shipment = next((s for s in order.shipments if s.id == p.shipment_request_id), None)
@@ -128,22 +128,8 @@ def shipped(app: Postsales, uow: UnitOfWork, env: Envelope, p: Any) -> str:
                    f"{p.tracking_number}) changed nothing (send \"correction\": true to replace)",
                    {"shipment_id": shipment.id, "lines": list(p.lines),
                     **_tracking(p)})  # fmt: skip
-    for n in to_ship:
-        line = order.line(n)
-        machines.fire(machines.LINE, line, "ship", label=f"line {n}")
-        line.status_reason = None
-        line.source_id = p.source_id
-    inventory.ship(ctx, [order.line(n) for n in to_ship], p.source_id)
-    sync_order_status(order)
-    if to_ship:
-        ctx.notify(
-            order,
-            "order_shipped",
-            "Your order has shipped",
-            carrier=shipment.carrier,
-            tracking_number=shipment.tracking_number,
-        )
-    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+    ship_lines(ctx, order, to_ship, p.source_id)
+    tell_shipped(ctx, order, shipment, to_ship)
     return order.id
 
 

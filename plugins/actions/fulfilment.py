@@ -39,10 +39,10 @@ from postsales.core import (
     order_updated,
     param,
     reserve_stock,
-    ship_stock,
+    ship_lines,
     shipment_request,
     stock_status,
-    sync_order_status,
+    tell_shipped,
 )
 
 RELEASABLE = allowed_sources(ORDER, "release")
@@ -224,26 +224,13 @@ def ship(order: Order, params: ShipParams, ctx: ActionContext) -> None:
     for name in TRACKING:
         setattr(shipment, name, getattr(params, name).strip() or None)
     shipment.shipped_at = ctx.now
-    shipped = []
-    for n in shipment.lines:
-        line = order.line(n)
-        if line.status in ("NEW", "ALLOCATED", "PICKING"):  # cancelled meanwhile: left alone
-            fire(LINE, line, "ship", label=f"line {n}")
-            line.status_reason = None
-            line.source_id = shipment.source_id
-            shipped.append(n)
-    ship_stock(ctx, [order.line(n) for n in shipped], shipment.source_id)
-    sync_order_status(order)
+    shipped = ship_lines(ctx, order, shipment.lines, shipment.source_id)
     ctx.record(order, "shipment.shipped",
                f"Shipment {shipment.id} shipped by {shipment.carrier}, "
                f"tracking {shipment.tracking_number}",
                {"shipment_id": shipment.id, "lines": shipped,
                 **{name: getattr(shipment, name) for name in TRACKING}})  # fmt: skip
-    if shipped:
-        ctx.notify(order, "order_shipped", "Your order has shipped", carrier=shipment.carrier,
-                   tracking_number=shipment.tracking_number,
-                   tracking_link=shipment.tracking_link)  # fmt: skip
-    ctx.emit("sales.order_management.updated", order_updated(order), order=order)
+    tell_shipped(ctx, order, shipment, shipped)
 
 
 @hookimpl
