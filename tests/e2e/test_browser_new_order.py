@@ -137,13 +137,14 @@ def test_wrong_values_are_named_at_their_field(browser: Any, server: str, shots:
     page.context.close()
 
 
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
 def test_the_edit_form_is_the_new_order_s_line_editor(
-    browser: Any, server: str, sqlite_app: Postsales, shots: Path
+    browser: Any, server: str, sqlite_app: Postsales, shots: Path, width: int
 ) -> None:
     """Edit (and a reorder's draft, which is edited) adds lines with the same product finder
     and live totals, rows added as needed, lines to remove ticked; a wrong price is said at
     once and nothing changes until the agent sends it right."""
-    page = _page(browser, 1280)
+    page = _page(browser, width)
     sign_in(page, server)
     page.goto(f"{server}/orders/{NEW}")
     page.locator("summary", has_text="Edit order").click()
@@ -164,7 +165,8 @@ def test_the_edit_form_is_the_new_order_s_line_editor(
     form.get_by_label("Price, row 4").fill("10")
     expect(status).to_contain_text("total 108.00 USD")
     assert _sideways(page) == ""
-    page.screenshot(path=str(shots / "edit-line-editor.png"), full_page=True)
+    assert _serious(page) == []
+    page.screenshot(path=str(shots / f"edit-line-editor-{width}.png"), full_page=True)
     before = show_order(sqlite_app, NEW, get_user(sqlite_app, None))["totals"]["grand_total"]
     form.get_by_role("button", name="Edit order").click()
     expect(page.locator(".flash-success")).to_contain_text("Edit order: done")
