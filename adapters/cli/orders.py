@@ -173,14 +173,7 @@ def act(order_id: str, action: str, pairs: tuple[str, ...], dry_run: bool, as_js
         st.app(), order_id, action, parse_param_pairs(pairs), st.user(), dry_run=dry_run
     )
     if as_json:
-        emit_json(
-            {
-                "dry_run": outcome.dry_run,
-                "result": outcome.result,
-                "messages": outcome.messages,
-                "order": outcome.order,
-            }
-        )
+        emit_json(outcome.to_document())
         return
     verb = "would" if dry_run else "did"
     click.echo(

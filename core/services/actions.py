@@ -150,12 +150,24 @@ def order_with_actions(
 
 @attrs.frozen
 class ActionOutcome:
+    """What an action did (or, dry run, would do): what it created (`result`: ids by kind,
+    notes), the messages it sent and the order after it."""
+
     order_id: str
     action: str
     dry_run: bool
     result: dict[str, Any]
     messages: list[dict[str, Any]]
     order: dict[str, Any]
+
+    def to_document(self) -> dict[str, Any]:
+        """The outcome as the API answers it and `postsales act --json` prints it (SPEC §10)."""
+        return {
+            "dry_run": self.dry_run,
+            "result": self.result,
+            "messages": self.messages,
+            "order": self.order,
+        }
 
 
 def run_action(

@@ -36,11 +36,4 @@ def run(order_id: str, name: str) -> Response:
 
 
 def _answer(outcome: ActionOutcome) -> Response:
-    return json_response(
-        {
-            "dry_run": outcome.dry_run,
-            "result": outcome.result,
-            "messages": outcome.messages,
-            "order": outcome.order,
-        }
-    )
+    return json_response(outcome.to_document())
