@@ -56,6 +56,22 @@ class OrderLine:
     refunded_amount: Decimal = ZERO
     appeased_amount: Decimal = ZERO
 
+    def copied(self, line_number: int, **changes: Any) -> OrderLine:
+        """A new NEW line of the same product (SKU, name, type, image, tax rate and tax
+        entries) for another order, at no price until `changes` give one; nothing of this
+        line's life (status, stock held, refunds) comes along."""
+        line = OrderLine(
+            line_number=line_number,
+            sku=self.sku,
+            name=self.name,
+            product_type=self.product_type,
+            parent_sku=self.parent_sku,
+            image_url=self.image_url,
+            tax_rate=self.tax_rate,
+            taxes=[dict(tax) for tax in self.taxes],
+        )
+        return attrs.evolve(line, **changes) if changes else line
+
 
 @attrs.define
 class PaymentOperation:
@@ -244,6 +260,28 @@ class Order:
         prefix = f"{self.id}-{letter}"
         taken = sum(1 for oid in self.related_order_ids if oid.startswith(prefix))
         return f"{prefix}{taken + 1}"
+
+    def copied(self, new_id: str, now: datetime, lines: list[OrderLine], **changes: Any) -> Order:
+        """A new order for the same customer in the same store: their copy, the addresses,
+        shipping method, language and tax country of this one, created `now` with `lines`;
+        `changes` set the rest (status, type, origin, parent) or replace any of those. What
+        copies an order — a reorder's draft, an exchange, a reshipment — starts here."""
+        order = Order(
+            id=new_id,
+            sales_channel=self.sales_channel,
+            currency=self.currency,
+            customer=attrs.evolve(self.customer),
+            created_at=now,
+            origin_date=now,
+            language=self.language,
+            vat_country=self.vat_country,
+            market=self.market,
+            billing_address=self.billing_address,
+            shipping_address=self.shipping_address,
+            shipping_method=self.shipping_method,
+            lines=list(lines),
+        )
+        return attrs.evolve(order, **changes) if changes else order
 
     def record(self, event: HistoryEvent) -> None:
         """Append to history (append-only: nothing is ever edited or removed)."""

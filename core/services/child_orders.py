@@ -66,26 +66,18 @@ def new_child_order(
     method are the original's unless given (a reshipment may go elsewhere, by another method).
     The parent is not touched here: :func:`add_child_order` links it.
     """
-    return Order(
-        id=new_id,
-        sales_channel=order.sales_channel,
-        currency=order.currency,
-        customer=attrs.evolve(order.customer),
-        created_at=ctx.now,
-        origin_date=ctx.now,
+    return order.copied(
+        new_id,
+        ctx.now,
+        lines,
         status="NEW",
         order_type=order_type,
         parent_order_id=order.id,
         related_order_ids=[order.id],
         client_order_reference=order.client_order_reference,
         origin=ORIGINS[order_type],
-        language=order.language,
-        vat_country=order.vat_country,
-        market=order.market,
-        billing_address=order.billing_address,
         shipping_address=order.shipping_address if shipping_address is None else shipping_address,
         shipping_method=shipping_method or order.shipping_method,
-        lines=list(lines),
     )
 
 
@@ -98,16 +90,10 @@ def free_line(number: int, old: OrderLine, currency: str, **changes: Any) -> Ord
     well, e.g. an exchange's new SKU and the source that ships it.
     """
     zero = format_amount(ZERO, currency)
-    line = OrderLine(
-        line_number=number,
-        sku=old.sku,
-        name=old.name,
-        product_type=old.product_type,
-        parent_sku=old.parent_sku,
-        image_url=old.image_url,
+    line = old.copied(
+        number,
         original_price=old.original_price,
         discount=old.original_price,
-        tax_rate=old.tax_rate,
         taxes=[{**tax, "amount": zero} for tax in old.taxes],
         source_id=old.source_id,
     )

@@ -17,8 +17,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
 from postsales.core import (
     ZERO,
     ActionContext,
@@ -69,17 +67,8 @@ def repriced(line: OrderLine, price: Decimal, currency: str, now: datetime) -> O
     kept = [p for p in line.promotions if not _expired(p, now)]
     expired = sum((_amount(p.get("amount"), currency) or ZERO
                    for p in line.promotions if p not in kept), ZERO)  # fmt: skip
-    fresh = OrderLine(
-        line_number=line.line_number,
-        sku=line.sku,
-        name=line.name,
-        product_type=line.product_type,
-        parent_sku=line.parent_sku,
-        parent_line_number=line.parent_line_number,
-        image_url=line.image_url,
-        tax_rate=line.tax_rate,
-        taxes=[dict(t) for t in line.taxes],
-        promotions=kept,
+    fresh = line.copied(
+        line.line_number, parent_line_number=line.parent_line_number, promotions=kept
     )
     reprice(fresh, price, min(max(line.discount - expired, ZERO), price), currency)
     return fresh
@@ -153,23 +142,7 @@ def run(order: Order, params: NoParams, ctx: ActionContext) -> dict[str, Any]:
                    {"order_id": cart.id})  # fmt: skip
         ctx.created("orders", cart.id)
         return {"flagged": flagged, "into_cart": True}
-    draft = Order(
-        id=_new_id(order, ctx),
-        sales_channel=order.sales_channel,
-        currency=order.currency,
-        customer=attrs.evolve(order.customer),
-        created_at=ctx.now,
-        origin_date=ctx.now,
-        status="DRAFT",
-        origin="CSR",
-        language=order.language,
-        vat_country=order.vat_country,
-        market=order.market,
-        billing_address=order.billing_address,
-        shipping_address=order.shipping_address,
-        shipping_method=order.shipping_method,
-        lines=lines,
-    )
+    draft = order.copied(_new_id(order, ctx), ctx.now, lines, status="DRAFT", origin="CSR")
     summary = f"Created by {ctx.actor} as a reorder of {order.id}"
     if flagged:
         summary += _flags(flagged)
