@@ -26,7 +26,7 @@ import attrs
 from postsales.core.bootstrap import Postsales
 from postsales.core.errors import PostsalesError
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import Importer
+from postsales.core.services.messages.inbound import Importer
 from postsales.core.services.users import add_user, get_user
 
 FIRST = [

@@ -44,7 +44,7 @@ from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.migrate import upgrade
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import Importer, ingest
+from postsales.core.services.messages.inbound import Importer, ingest
 from postsales.core.services.users import get_user
 
 

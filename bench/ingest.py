@@ -47,8 +47,8 @@ from postsales.core.persistence import tables as T
 from postsales.core.persistence.bulk import _converters
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.keys import cipher_for
-from postsales.core.services.messages import Importer
-from postsales.core.services.parallel_import import default_workers
+from postsales.core.services.messages.inbound import Importer
+from postsales.core.services.messages.parallel_import import default_workers
 
 
 def messages(start: int, count: int, seed: int = 1) -> list[str]:

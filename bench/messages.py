@@ -34,7 +34,7 @@ from ingest import messages as order_creates  # bench/ingest.py
 from postsales.adapters.messaging import Consumer, Relay
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.persistence import tables as T
-from postsales.core.services.inbox import binding_keys, receive
+from postsales.core.services.messages.inbox import binding_keys, receive
 from tests.integration import messaging_harness as H
 
 

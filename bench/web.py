@@ -49,7 +49,7 @@ from postsales.core.errors import NotFound
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.migrate import upgrade
-from postsales.core.services.messages import Importer
+from postsales.core.services.messages.inbound import Importer
 from postsales.core.services.users import add_user, get_user
 
 USER, PASSWORD = "bench", "bench-password-1"

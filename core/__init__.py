@@ -72,7 +72,7 @@ if TYPE_CHECKING:
     from .services.inventory import ship as ship_stock
     from .services.inventory import status_for as stock_status
     from .services.lifecycle import pass_review, sync_order_status
-    from .services.messages_out import (
+    from .services.messages.outbound import (
         notify_exchange,
         notify_reshipment,
         notify_return,
@@ -189,11 +189,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "tell_shipped": (".services.shipping", "tell_shipped"),
     "stock_status": (".services.inventory", "status_for"),
     # Outgoing messages
-    "notify_exchange": (".services.messages_out", "notify_exchange"),
-    "notify_reshipment": (".services.messages_out", "notify_reshipment"),
-    "notify_return": (".services.messages_out", "notify_return"),
-    "order_updated": (".services.messages_out", "order_updated"),
-    "shipment_request": (".services.messages_out", "shipment_request"),
+    "notify_exchange": (".services.messages.outbound", "notify_exchange"),
+    "notify_reshipment": (".services.messages.outbound", "notify_reshipment"),
+    "notify_return": (".services.messages.outbound", "notify_return"),
+    "order_updated": (".services.messages.outbound", "order_updated"),
+    "shipment_request": (".services.messages.outbound", "shipment_request"),
     # Links shown to agents
     "check_link": (".links", "check_link"),
     # What an action's parameter is, for every door's form (issue 13 item 1)

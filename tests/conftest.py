@@ -22,7 +22,7 @@ from postsales.core.crypto import KEY_ENV, KEY_FILE_ENV
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.migrate import upgrade
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 # The example outside plugin, which ./scripts/test installs into a folder of its own instead of

@@ -29,8 +29,8 @@ def import_(file: click.utils.LazyFile, as_json: bool, workers: int | None) -> N
     named, kept as dead letters, and make the exit code 2. A long JSON-lines file is read by
     several processes at once; the messages are still applied in the file's order.
     """
-    from postsales.core.services.messages import Importer
-    from postsales.core.services.parallel_import import default_workers
+    from postsales.core.services.messages.inbound import Importer
+    from postsales.core.services.messages.parallel_import import default_workers
 
     app = state().app()
     importer = Importer(app, workers=default_workers() if workers is None else workers)
@@ -69,7 +69,7 @@ def import_(file: click.utils.LazyFile, as_json: bool, workers: int | None) -> N
 @handled
 def outbox(as_json: bool, pending: bool, limit: int, after: int | None) -> None:
     """List outbound messages with their state (pending or sent), within your stores."""
-    from postsales.core.services.outbox_read import list_outbox
+    from postsales.core.services.messages.outbox_read import list_outbox
 
     st = state()
     user = st.user()
@@ -94,7 +94,7 @@ def dead_letters(as_json: bool, limit: int) -> None:
 
     Only for users who see every sales channel (a dead letter may be any store's message).
     """
-    from postsales.core.services.messages import list_dead_letters
+    from postsales.core.services.messages.inbound import list_dead_letters
 
     st = state()
     user = st.user()

@@ -17,7 +17,7 @@ from .main import cli, state
 from .output import emit_json
 
 if TYPE_CHECKING:
-    from postsales.core.services.outbox import RelayReport
+    from postsales.core.services.messages.outbox import RelayReport
 
 BROKER_HELP = "RabbitMQ URL, amqp://user:password@host:5672/vhost (or POSTSALES_BROKER_URL)."
 # SPEC §9's exchange, as `postsales.adapters.messaging.DEFAULT_EXCHANGE` (a test holds them

@@ -1,9 +1,10 @@
 """`postsales consume`: inbound messages from a RabbitMQ queue into Postsales.
 
 The queue is durable and bound to the durable topic exchange with the inbound types of SPEC §9
-as binding keys (configurable). Each delivery goes through `core.services.inbox.receive` — the
-path of `postsales import` — and is acknowledged only after its transaction committed; a
-transient database failure gives it back to the broker (nack, requeue) after a short pause.
+as binding keys (configurable). Each delivery goes through
+`core.services.messages.inbox.receive` — the path of `postsales import` — and is acknowledged
+only after its transaction committed; a transient database failure gives it back to the
+broker (nack, requeue) after a short pause.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pika
 import pika.exceptions
 
 from postsales.core.bootstrap import Postsales
-from postsales.core.services.inbox import (
+from postsales.core.services.messages.inbox import (
     APPLIED,
     DEAD_LETTER,
     DUPLICATE,

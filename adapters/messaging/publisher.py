@@ -17,7 +17,7 @@ from typing import Any
 import pika
 from pika.spec import Basic
 
-from postsales.core.services.outbox import OutboxMessage
+from postsales.core.services.messages.outbox import OutboxMessage
 
 from .amqp import BrokerError, describe, parameters, safe_url
 

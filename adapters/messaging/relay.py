@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.faults import database_errors
-from postsales.core.services.outbox import OutboxMessage, RelayReport, relay_pass
+from postsales.core.services.messages.outbox import OutboxMessage, RelayReport, relay_pass
 
 from .amqp import DEFAULT_EXCHANGE, BrokerError
 from .publisher import ConfirmingPublisher

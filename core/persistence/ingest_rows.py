@@ -1,12 +1,12 @@
 """Rows of freshly imported orders as driver-ready lists, and their batched INSERTs.
 
-The import path (`services.messages`) turns each order-create message into a `NewOrder`: one
+The import path (`services.messages.inbound`) turns each order-create message into a `NewOrder`: one
 list per row, in the column order below, with every value already in the form the driver takes
 (times as the dialect stores them, JSON as text, money as integer minor units). Index 0 of every
 row that belongs to an order is its `seq`, filled in when the batch is written. A `NewOrder` is
-built either straight from the payload (`services.ingest_orders`, the fast path) or from the
-order aggregate through `rows.py` (`from_order`, for anything unusual): both give the same lists,
-which `tests/integration/test_ingest_equivalence.py` checks.
+built either straight from the payload (`services.messages.ingest_orders`, the fast path) or
+from the order aggregate through `rows.py` (`from_order`, for anything unusual): both give the
+same lists, which `tests/integration/test_ingest_equivalence.py` checks.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from ..machines import LINE, ORDER, fire
 from ..money import ZERO, format_amount
 from ..rules import CHILD_ORDER_RETURN
 from . import inventory
-from .messages_out import PENDING_PICKING, shipment_request
+from .messages.outbound import PENDING_PICKING, shipment_request
 from .returns import create_return
 
 # The `origin` of each kind of child order; seed 002's shipment request of a reshipment says

@@ -34,7 +34,7 @@ from ..domain.orders import Order, OrderLine, Shipment
 from ..domain.users import User, system_user
 from ..errors import BadInput, Forbidden, NotFound, PostsalesError
 from ..machines import SHIPMENT, fire
-from .messages_out import shipment_request
+from .messages.outbound import shipment_request
 
 if TYPE_CHECKING:
     from ..bootstrap import Postsales

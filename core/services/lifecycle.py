@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .. import machines
 from ..domain.orders import Order
-from .messages_out import order_updated
+from .messages.outbound import order_updated
 
 if TYPE_CHECKING:
     from ..context import ActionContext

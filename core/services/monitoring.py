@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from ..bootstrap import Postsales
 from ..persistence import tables as T
-from .outbox import backlog
+from .messages.outbox import backlog
 from .schema import ensure_current
 
 

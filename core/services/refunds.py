@@ -16,7 +16,7 @@ from ..errors import Refused
 from ..machines import REFUND, fire
 from ..money import ZERO, format_amount
 from ..rules import REFUND_AUTO_RELEASE
-from .messages_out import notify_refund_failed
+from .messages.outbound import notify_refund_failed
 
 
 def _payment_for(order: Order) -> Payment | None:

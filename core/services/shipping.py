@@ -10,7 +10,7 @@ from ..context import ActionContext
 from ..domain.orders import Order, Shipment
 from . import inventory
 from .lifecycle import sync_order_status
-from .messages_out import order_updated
+from .messages.outbound import order_updated
 
 # A line cancelled, or shipped by an earlier report, while its shipment waited is left alone.
 WAITING = ("NEW", "ALLOCATED", "PICKING")

@@ -7,7 +7,7 @@ INVENTORY_ASSIGNED, otherwise it holds nothing and is AWAITING_INVENTORY (004) u
 arrives or is given back (`postsales.core.services.inventory`). Shipping consumes what the
 lines hold. Each request is sent to the warehouse as
 ``logistics.shipment_request_management.requested``, shaped after 002's example by
-:func:`postsales.core.services.messages_out.shipment_request` (reshipments send the same).
+:func:`postsales.core.services.messages.outbound.shipment_request` (reshipments send the same).
 Sources that integrate by message report shipping themselves; for the others an agent picks and
 ships here.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from postsales.core.bootstrap import Postsales
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from tests.conftest import example, example_path
 
 SHIPPED = "000000101"

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from postsales.adapters.cli.main import cli
 from postsales.core.bootstrap import Postsales
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.search import export_orders
 from postsales.core.services.users import get_user
 from tests.conftest import example, example_path

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from postsales.core.bootstrap import Postsales
-from postsales.core.services.inbox import binding_keys
+from postsales.core.services.messages.inbox import binding_keys
 from tests.integration import messaging_harness as H
 
 TOKEN = "metrics-token-0123456789"

@@ -31,7 +31,7 @@ from flask import Flask
 from postsales.adapters.web import create_app
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.tokens import issue_token
 from postsales.core.services.users import add_user, get_user
 from tests.conftest import ROOT, _db_for, example, import_examples

@@ -26,7 +26,7 @@ from postsales.core.persistence import rows
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.services.drafts import create_order
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import add_user, get_user
 from tests.conftest import ROOT, import_examples

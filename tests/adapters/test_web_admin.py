@@ -23,7 +23,7 @@ from postsales.core.machines import ORDER as ORDER_MACHINE
 from postsales.core.machines import REFUND
 from postsales.core.services.actions import run_action
 from postsales.core.services.dashboard import dashboard
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.users import add_user, get_user
 from tests.conftest import ROOT, example, import_examples
 

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from postsales.adapters.web.context import grouped
 from postsales.core.bootstrap import Postsales
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.users import add_user, get_user
 from tests.adapters.test_web import PASSWORD, make_web, scoped_services, sign_in
 from tests.conftest import example, import_examples

@@ -29,7 +29,7 @@ from postsales.core.bootstrap import Postsales
 from postsales.core.errors import PostsalesError
 from postsales.core.search.fields import FIELDS
 from postsales.core.services.actions import list_actions, run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.search import search_orders
 from postsales.core.services.users import get_user

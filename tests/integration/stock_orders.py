@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from tests.conftest import example
 
 SKU = "MJ01-M-RED"  # line 1 of the example order

@@ -16,7 +16,7 @@ from postsales.core.persistence import tables as T
 from postsales.core.persistence.unit_of_work import _ORDER_ROW_TABLES
 from postsales.core.services.actions import list_actions, run_action
 from postsales.core.services.drafts import create_order
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import get_user
 from tests.conftest import import_examples

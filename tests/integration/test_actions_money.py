@@ -20,7 +20,7 @@ from postsales.core.domain.users import User
 from postsales.core.errors import BadInput, Forbidden, NotFound, Refused
 from postsales.core.persistence import tables as T
 from postsales.core.services.actions import list_actions, run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import get_user
 from tests.conftest import example, import_examples

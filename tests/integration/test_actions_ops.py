@@ -16,7 +16,7 @@ from postsales.core.domain.users import User
 from postsales.core.errors import BadInput, Forbidden, Refused
 from postsales.core.services.actions import list_actions, run_action
 from postsales.core.services.drafts import create_order
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import add_user, get_user
 from tests.conftest import import_examples

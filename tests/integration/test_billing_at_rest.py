@@ -24,8 +24,8 @@ from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.keys import cipher_for
 from postsales.core.persistence.sealing import open_dead_letter, seal_dead_letter
-from postsales.core.services import inbox, outbox
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages import inbox, outbox
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.search import export_orders
 from postsales.core.services.users import get_user

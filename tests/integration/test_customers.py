@@ -17,7 +17,7 @@ from postsales.core.errors import BadInput, Forbidden, NotFound
 from postsales.core.services.actions import run_action
 from postsales.core.services.customers import find_customers, show_customer
 from postsales.core.services.drafts import find_products
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.search import search_orders
 from postsales.core.services.users import add_user, get_user
 from tests.adapters.forms_data import _product, _stock

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
-from postsales.core.services import inbox
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages import inbox
+from postsales.core.services.messages.inbound import import_lines
 
 
 def letters(app: Postsales) -> list[tuple[str | None, str | None]]:

@@ -12,7 +12,7 @@ import pytest
 from postsales.core.bootstrap import Postsales
 from postsales.core.errors import Refused
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines, ingest
+from postsales.core.services.messages.inbound import import_lines, ingest
 from postsales.core.services.orders import show_order
 from postsales.core.services.search import work_queue
 from postsales.core.services.users import get_user

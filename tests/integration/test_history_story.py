@@ -15,7 +15,7 @@ import pytest
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import get_user
 from tests.conftest import example, outbox_rows

@@ -20,7 +20,7 @@ from postsales.adapters.cli.main import cli
 from postsales.core.bootstrap import Postsales
 from postsales.core.errors import BadInput
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines, list_dead_letters
+from postsales.core.services.messages.inbound import import_lines, list_dead_letters
 from postsales.core.services.orders import show_order
 from postsales.core.services.search import search_orders, work_queue
 from postsales.core.services.users import add_user, get_user

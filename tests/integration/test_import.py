@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import get_user
 from tests.conftest import example, example_path

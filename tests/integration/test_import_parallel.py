@@ -16,8 +16,8 @@ from postsales.adapters.cli.main import cli
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import bulk
 from postsales.core.persistence import tables as T
-from postsales.core.services import parallel_import
-from postsales.core.services.messages import Importer, ImportReport
+from postsales.core.services.messages import parallel_import
+from postsales.core.services.messages.inbound import Importer, ImportReport
 from postsales.core.services.search import search_orders
 from postsales.core.services.users import get_user
 from tests.conftest import _db_for, _make_app, example

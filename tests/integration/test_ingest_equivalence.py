@@ -27,9 +27,9 @@ from postsales.core.persistence import tables as T
 from postsales.core.persistence.ingest_rows import NewOrder
 from postsales.core.persistence.keys import cipher_for
 from postsales.core.persistence.sealing import open_dead_letter
-from postsales.core.services import ingest_orders
-from postsales.core.services.ingest_orders import OrderRowsBuilder
-from postsales.core.services.messages import Importer, import_lines, object_path_rows
+from postsales.core.services.messages import ingest_orders
+from postsales.core.services.messages.inbound import Importer, import_lines, object_path_rows
+from postsales.core.services.messages.ingest_orders import OrderRowsBuilder
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import get_user
 from tests.conftest import EXAMPLES

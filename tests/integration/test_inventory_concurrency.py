@@ -20,7 +20,7 @@ from postsales.core.errors import PostsalesError
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.users import get_user
 from tests.conftest import _db_for
 from tests.integration.concurrency import race

@@ -14,7 +14,7 @@ from postsales.adapters.cli import cli
 from postsales.adapters.cli.commands import lifecycle  # noqa: F401  (registers the command)
 from postsales.core.bootstrap import Postsales
 from postsales.core.errors import BadInput, Forbidden
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.sweep import run_lifecycle
 from postsales.core.services.users import get_user
 from tests.conftest import example, import_examples

@@ -15,7 +15,7 @@ from postsales.core.errors import BadInput
 from postsales.core.links import LINK_MAX, link_problem
 from postsales.core.persistence import tables as T
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import add_user, get_user
 from tests.adapters.test_web import PASSWORD, make_web, sign_in

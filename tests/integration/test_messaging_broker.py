@@ -20,9 +20,9 @@ from sqlalchemy.exc import OperationalError
 from postsales.adapters.messaging import BrokerError, Consumer, Relay
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
-from postsales.core.services import inbox
 from postsales.core.services.actions import run_action
-from postsales.core.services.inbox import binding_keys
+from postsales.core.services.messages import inbox
+from postsales.core.services.messages.inbox import binding_keys
 from postsales.core.services.users import get_user
 from tests.conftest import example, import_examples
 from tests.integration import messaging_harness as H

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
-from postsales.core.services.inbox import binding_keys
+from postsales.core.services.messages.inbox import binding_keys
 from tests.integration import messaging_harness as H
 
 ROUNDS = int(

@@ -22,7 +22,7 @@ from postsales.core.gateways import GatewayAnswer, PaymentGateway
 from postsales.core.hookspecs import hookimpl
 from postsales.core.persistence import tables as T
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.users import get_user
 from postsales.plugins.notifiers import email as email_plugin
 from tests.conftest import example, import_examples

@@ -1,6 +1,6 @@
-"""`core.services.inbox.receive`, the consumer's transport-free half (issue 7 item 3): what is
-applied, what is a duplicate, what is dead-lettered and what is given back to retry — and the
-same message arriving three times at once has one effect, on SQLite and PostgreSQL.
+"""`core.services.messages.inbox.receive`, the consumer's transport-free half (issue 7 item 3):
+what is applied, what is a duplicate, what is dead-lettered and what is given back to retry —
+and the same message arriving three times at once has one effect, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
-from postsales.core.services import inbox
 from postsales.core.services.actions import run_action
+from postsales.core.services.messages import inbox
 from postsales.core.services.users import get_user
 from tests.conftest import example
 

@@ -24,7 +24,7 @@ from postsales.core.crypto import is_sealed
 from postsales.core.errors import Refused
 from postsales.core.persistence import tables as T
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.users import get_user
 from tests.conftest import example, import_examples, outbox_rows
 

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from postsales.adapters.messaging import Relay
 from postsales.core.bootstrap import Postsales
 from postsales.core.persistence import tables as T
-from postsales.core.services.inbox import binding_keys
-from postsales.core.services.outbox import RELAY_LOCK
+from postsales.core.services.messages.inbox import binding_keys
+from postsales.core.services.messages.outbox import RELAY_LOCK
 from tests.integration import messaging_harness as H
 
 pytestmark = pytest.mark.postgres

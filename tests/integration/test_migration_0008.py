@@ -15,7 +15,7 @@ from postsales.core.crypto import is_sealed
 from postsales.core.persistence import tables as T
 from postsales.core.persistence.migrate import alembic_config, current_revision, upgrade
 from postsales.core.services import idempotency
-from postsales.core.services.outbox import pending
+from postsales.core.services.messages.outbox import pending
 from tests.conftest import example
 from tests.integration.test_billing_at_rest import BILLING, SECRETS, dump, order_create
 

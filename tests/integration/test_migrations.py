@@ -160,7 +160,7 @@ def test_0006_folds_the_search_forms_of_existing_orders_and_goes_back(app: Posts
 
     from postsales.core.domain.users import system_user
     from postsales.core.persistence.migrate import alembic_config
-    from postsales.core.services.messages import import_lines
+    from postsales.core.services.messages.inbound import import_lines
     from postsales.core.services.search import search_orders
     from tests.conftest import import_examples, message_line
 

@@ -32,7 +32,7 @@ from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.migrate import upgrade
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.users import get_user
 from tests.conftest import ROOT, example, example_path

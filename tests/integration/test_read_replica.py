@@ -29,7 +29,7 @@ from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.errors import BadInput
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.replica import ReadReplica, replica_from_env
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.schema import upgrade_database
 from postsales.core.services.search import search_orders, work_queue

@@ -26,7 +26,7 @@ from postsales.core.domain.orders import Order, Return
 from postsales.core.domain.users import User
 from postsales.core.errors import Refused
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.users import add_user, get_user
 from tests.conftest import import_examples
 

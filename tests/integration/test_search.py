@@ -43,7 +43,7 @@ from postsales.core.search import columns as C
 from postsales.core.search import export as E
 from postsales.core.search import query as Q
 from postsales.core.services.actions import run_action
-from postsales.core.services.messages import import_lines
+from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.search import (
     export_orders,

@@ -1,5 +1,5 @@
 """Child orders of exchanges and reshipments (`core.services.child_orders`) and the shared
-shipment-request payload (`core.services.messages_out`): no database.
+shipment-request payload (`core.services.messages.outbound`): no database.
 
 The context is a real `ActionContext` over a fake unit of work that only knows which order ids
 exist and which orders were added; the rules are a fake registry.
@@ -21,7 +21,7 @@ from postsales.core.domain.users import system_user
 from postsales.core.errors import Refused
 from postsales.core.rules import ChildReturn, child_order_return_rule
 from postsales.core.services import child_orders
-from postsales.core.services.messages_out import shipment_request
+from postsales.core.services.messages.outbound import shipment_request
 from postsales.plugins.rules import exchange_return, reshipment_return
 
 D = Decimal

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from postsales.core.money import parse_amount, to_minor
-from postsales.core.services.ingest_lines import Minor, reader_for
+from postsales.core.services.messages.ingest_lines import Minor, reader_for
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from postsales.core.services.message_intake import ingest_as
-from postsales.core.services.outbox_read import list_outbox
+from postsales.core.services.messages.intake import ingest_as
+from postsales.core.services.messages.outbox_read import list_outbox
 
 from .arguments import flag, whole_number
 from .auth import api_user, services

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
-from ..message_stream import _loads, iter_units
+from ...message_stream import _loads, iter_units
 
 CHUNK_LINES = 250  # messages per chunk
 _MAX_WORKERS = 8

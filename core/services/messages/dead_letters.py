@@ -10,10 +10,10 @@ from typing import cast
 
 from sqlalchemy import Connection, String, insert
 
-from ..crypto import BillingCipher, BillingKeyError
-from ..persistence import tables as T
-from ..persistence.keys import cipher_for
-from ..persistence.sealing import seal_dead_letter
+from ...crypto import BillingCipher, BillingKeyError
+from ...persistence import tables as T
+from ...persistence.keys import cipher_for
+from ...persistence.sealing import seal_dead_letter
 
 RAW_MAX = 1_000_000
 _ID_MAX = cast(String, T.dead_letters.c.message_id.type).length

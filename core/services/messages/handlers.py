@@ -12,25 +12,25 @@ from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .. import machines
-from ..bootstrap import Postsales
-from ..context import ActionContext
-from ..domain.orders import Shipment
-from ..domain.users import User
-from ..errors import BadInput, NotFound, Refused
-from ..messages_schema import Envelope
-from ..persistence import tables as T
-from ..persistence.unit_of_work import UnitOfWork
-from . import inventory
-from .messages_out import notify_return, order_updated
-from .refunds import (
+from ... import machines
+from ...bootstrap import Postsales
+from ...context import ActionContext
+from ...domain.orders import Shipment
+from ...domain.users import User
+from ...errors import BadInput, NotFound, Refused
+from ...messages_schema import Envelope
+from ...persistence import tables as T
+from ...persistence.unit_of_work import UnitOfWork
+from .. import inventory
+from ..refunds import (
     confirm_refund,
     confirmation_mismatch,
     fail_refund,
     refuse_confirmation,
 )
-from .returns import approve_return
-from .shipping import ship_lines, tell_shipped, waiting_lines
+from ..returns import approve_return
+from ..shipping import ship_lines, tell_shipped, waiting_lines
+from .outbound import notify_return, order_updated
 
 Handler = Callable[[Postsales, UnitOfWork, Envelope, Any], "str | None"]
 

@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..bootstrap import Postsales
-from ..crypto import is_sealed
-from ..documents import iso
-from ..domain.users import User
-from ..errors import BadInput, Forbidden
-from ..persistence import tables as T
-from ..persistence.sealing import open_outbox_payload
+from ...bootstrap import Postsales
+from ...crypto import is_sealed
+from ...documents import iso
+from ...domain.users import User
+from ...errors import BadInput, Forbidden
+from ...persistence import tables as T
+from ...persistence.sealing import open_outbox_payload
 
 LIMIT_MAX = 1000
 

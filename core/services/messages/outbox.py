@@ -29,12 +29,12 @@ import attrs
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from ..bootstrap import Postsales
-from ..crypto import is_sealed
-from ..documents import iso
-from ..messages_schema import strip_prefix
-from ..persistence import tables as T
-from ..persistence.sealing import open_outbox_payload
+from ...bootstrap import Postsales
+from ...crypto import is_sealed
+from ...documents import iso
+from ...messages_schema import strip_prefix
+from ...persistence import tables as T
+from ...persistence.sealing import open_outbox_payload
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import String
 
-from ..bootstrap import Postsales
-from ..crypto import BillingCipher
-from ..domain.customers import (
+from ...bootstrap import Postsales
+from ...crypto import BillingCipher
+from ...domain.customers import (
     CUSTOMER_TYPES,
     Address,
     fold_text,
@@ -34,27 +34,27 @@ from ..domain.customers import (
     normalise_email,
     phone_digits,
 )
-from ..domain.history import order_received
-from ..limits import utc
-from ..messages_schema import (
+from ...domain.history import order_received
+from ...limits import utc
+from ...messages_schema import (
     ADDRESS_FIELDS,
     CURRENCY_PATTERN,
     ORDER_ID_MAX,
     ORDER_ID_PATTERN,
     Envelope,
 )
-from ..money import format_amount, from_minor
-from ..persistence import tables as T
-from ..persistence.ingest_rows import (
+from ...money import format_amount, from_minor
+from ...persistence import tables as T
+from ...persistence.ingest_rows import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
     PAYMENT_COLUMNS,
     NewOrder,
     time_converter,
 )
-from ..persistence.keys import cipher_for
-from ..persistence.rows import person_name
-from ..phones import national_number
+from ...persistence.keys import cipher_for
+from ...persistence.rows import person_name
+from ...phones import national_number
 from .ingest_lines import opt_text, read_lines, read_payments, reader_for, req_text
 
 # The fixed-shape JSON documents are written from templates, their strings quoted by the

@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..domain.orders import PRODUCT_TYPES, normalise_sku
-from ..errors import BadInput
-from ..links import is_web_link
-from ..messages_schema import JSON_SCALARS, rate
-from ..money import exponent
+from ...domain.orders import PRODUCT_TYPES, normalise_sku
+from ...errors import BadInput
+from ...links import is_web_link
+from ...messages_schema import JSON_SCALARS, rate
+from ...money import exponent
 
 _DUMPS = json.JSONEncoder(separators=(",", ":")).encode  # what bulk.py's json.dumps gives
 _MEMO_MAX = 65536  # amounts: a line's net, tax and gross, an order's total… repeat less than 4096

@@ -25,12 +25,12 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ..bootstrap import Postsales
-from ..errors import PostsalesError
-from ..messages_schema import INBOUND_TYPES, JSON_DECODER
-from ..persistence.database import is_sqlite
+from ...bootstrap import Postsales
+from ...errors import PostsalesError
+from ...messages_schema import INBOUND_TYPES, JSON_DECODER
+from ...persistence.database import is_sqlite
 from . import dead_letters
-from .messages import ingest as ingest_message
+from .inbound import ingest as ingest_message
 
 APPLIED, DUPLICATE, DEAD_LETTER, RETRY = "applied", "duplicate", "dead_letter", "retry"
 CONFLICT_RETRIES = 5  # integrity conflicts retried before the message counts as poison

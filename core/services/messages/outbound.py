@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..documents import iso
-from ..domain.customers import Address
-from ..domain.orders import Order, OrderLine, Refund, Return, Shipment
-from ..money import format_amount
+from ...documents import iso
+from ...domain.customers import Address
+from ...domain.orders import Order, OrderLine, Refund, Return, Shipment
+from ...money import format_amount
 
 if TYPE_CHECKING:
-    from ..context import ActionContext
+    from ...context import ActionContext
 
 PENDING_PICKING = "ITEM_PENDING_PICKING"
 LINE_PRICES = ("net_amount", "gross_amount", "tax_amount")

@@ -22,18 +22,18 @@ from typing import Any
 import attrs
 from sqlalchemy import select
 
-from ..bootstrap import Postsales
-from ..documents import iso
-from ..domain.history import HistoryEvent, order_received
-from ..domain.orders import Order
-from ..domain.users import User
-from ..errors import BadInput, Forbidden, PostsalesError, Refused
-from ..faults import refused_value
-from ..message_stream import iter_units, read_unit
-from ..messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
-from ..money import format_amount
-from ..persistence import tables as T
-from ..persistence.ingest_rows import (
+from ...bootstrap import Postsales
+from ...documents import iso
+from ...domain.history import HistoryEvent, order_received
+from ...domain.orders import Order
+from ...domain.users import User
+from ...errors import BadInput, Forbidden, PostsalesError, Refused
+from ...faults import refused_value
+from ...message_stream import iter_units, read_unit
+from ...messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
+from ...money import format_amount
+from ...persistence import tables as T
+from ...persistence.ingest_rows import (
     NewOrder,
     from_order,
     known,
@@ -41,10 +41,10 @@ from ..persistence.ingest_rows import (
     time_converter,
     write_orders,
 )
-from ..persistence.keys import cipher_for
+from ...persistence.keys import cipher_for
 from . import dead_letters, handlers, parallel_import
 from .ingest_orders import OrderRowsBuilder
-from .messages_out import order_updated
+from .outbound import order_updated
 
 ORDER_CREATE = "sales.order_management.create"
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..bootstrap import Postsales
-from ..domain.users import User
-from ..errors import Forbidden
-from .messages import ingest
+from ...bootstrap import Postsales
+from ...domain.users import User
+from ...errors import Forbidden
+from .inbound import ingest
 
 PERMISSIONS = ("orders.create", "shipment.manage")
 
