@@ -79,7 +79,8 @@ def _reject_constant(name: str) -> NoReturn:
 # Numbers are read as Decimal, never float (SPEC §11); NaN and Infinity are refused. One shared
 # decoder, as json.loads shares its default one: building it per message costs a few µs.
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
-JSON_DECODER = _DECODER  # for callers that decode before `parse_envelope` (services/messages/inbox.py)
+# For callers that decode before `parse_envelope` (services/messages/inbox.py).
+JSON_DECODER = _DECODER
 
 
 def parse_envelope(raw: str | bytes | dict[str, Any]) -> Envelope:
