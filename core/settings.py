@@ -6,26 +6,25 @@ reports every problem as one `ConfigError` line: "<file>: <what was expected> @ 
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args, get_origin
 
 import attrs
 import cattrs
-import yaml
 from cattrs.cols import homogenous_tuple_structure_factory, mapping_structure_factory
 from cattrs.errors import ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, override
 
-from .errors import BadInput, ConfigError
-from .limits import MAX_DEPTH, check_depth
+from .config_files import Invalid as _Invalid
+from .config_files import Origins, locate, packaged_defaults, read_layers
+from .config_files import show as _show
+from .errors import ConfigError
 
 # fmt: off
 PERMISSIONS = (
@@ -43,19 +42,6 @@ OrderStatus = Literal[
 ProductType = Literal["PHYSICAL", "SERVICE", "SHIPPING"]
 ChannelScope = tuple[str, ...] | Literal["*"]  # a list of channel ids, or "*" for all
 TOP_LEVEL_KEYS = ("sales_channels", "sources", "roles", "plugins", "messages")
-
-
-class _Invalid(ValueError):
-    """A value we refuse; its text is already the user-facing "what was expected"."""
-
-
-def _show(value: Any) -> str:
-    """A value as the YAML author wrote it, for error lines."""
-    if isinstance(value, bool) or value is None:
-        return {True: "true", False: "false", None: "null"}[value]
-    if isinstance(value, dict | list):
-        return "a mapping" if isinstance(value, dict) else "a list"
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 # Validators take (instance, attribute, value); structuring calls them with instance=None so each
@@ -332,136 +318,7 @@ def _format(exc: BaseException, type_: Any) -> str:
     return cattrs.v.format_exception(exc, type_)
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML 1.2 booleans (only true/false: `NO` stays Norway) and floats that keep their text."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set[str] = set()
-        for key, _ in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
-                if key.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key.value!r}", key.start_mark
-                    )
-                seen.add(key.value)
-        return yaml.constructor.SafeConstructor.construct_mapping(self, node, deep)
-
-
-class _YamlFloat(float):
-    """A float from YAML that remembers how it was written, for exact amounts."""
-
-    text: str
-
-    def __new__(cls, value: float, text: str | None = None) -> _YamlFloat:
-        self = super().__new__(cls, value)
-        self.text = str(value) if text is None else text
-        return self
-
-
-class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """`_Loader`'s rules over libyaml's parser, many times faster than PyYAML's own: every
-    command reads the packaged defaults (issue 18 item 1). A file it refuses is read again with
-    `_Loader`, whose messages name the line and column."""
-
-    construct_mapping = _Loader.construct_mapping
-
-
-def _yaml_float(loader: yaml.SafeLoader, node: yaml.Node) -> _YamlFloat:
-    assert isinstance(node, yaml.ScalarNode)
-    return _YamlFloat(loader.construct_yaml_float(node), node.value)
-
-
-_BOOL = "tag:yaml.org,2002:bool"
-for _cls in (_Loader, _FastLoader):
-    _cls.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    _cls.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF")
-    _cls.add_constructor("tag:yaml.org,2002:float", _yaml_float)
 _CONVERTER = _make_converter()
-
-Origins = dict[tuple[str, ...], str]  # key path (as a tuple of keys) -> the file that last set it
-
-
-def _parse(file: Any) -> dict:
-    """One file's top-level mapping; raises `_Invalid` holding whole error lines."""
-    try:
-        text = file.read_text(encoding="utf-8")
-        try:
-            doc = yaml.load(text, Loader=_FastLoader)
-        except yaml.MarkedYAMLError as exc:
-            if exc.problem == "exceeded maximum nesting depth":  # libyaml's own bound
-                raise  # the pure-Python parser would recurse into it level by level
-            doc = yaml.load(text, Loader=_Loader)  # for its wording of what is wrong, and where
-        except yaml.YAMLError:
-            doc = yaml.load(text, Loader=_Loader)
-        check_depth(str(file), doc)  # what is read below recurses into it
-    except FileNotFoundError:
-        raise _Invalid(f"{file}: no such file or folder") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _Invalid(f"{file}: cannot read the file ({exc})") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise _Invalid(f"{file}: YAML syntax error{where}: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise _Invalid(f"{file}: YAML syntax error: {exc}") from None
-    except RecursionError:  # the YAML parsers recurse per level of nesting
-        raise _Invalid(f"{file}: nested deeper than {MAX_DEPTH} levels") from None
-    except BadInput as exc:
-        raise _Invalid(exc.message) from None
-    if not isinstance(doc, dict):
-        got = "the file is empty" if doc is None else f"got {_show(doc)}"
-        raise _Invalid(f"{file}: expected a mapping of {', '.join(TOP_LEVEL_KEYS)}; {got}")
-    unknown = [f"{file}: unknown key {k!r} @ $" for k in doc if k not in TOP_LEVEL_KEYS]
-    if unknown:
-        raise _Invalid("\n".join(unknown))
-    return doc
-
-
-def _merge(base: dict, over: dict, name: str, origins: Origins, path: tuple = ()) -> None:
-    """Deep-merge `over` into `base` (mappings merge, the rest replaces), noting who set what."""
-    for key, value in over.items():
-        here = (*path, key)
-        if not (isinstance(value, dict) and isinstance(base.get(key), dict)):
-            for replaced in [p for p in origins if p[: len(here)] == here]:
-                del origins[replaced]
-            base[key] = {} if isinstance(value, dict) else value
-        if isinstance(value, dict):
-            _merge(base[key], value, name, origins, here)
-        origins[here] = name
-
-
-def _layer(files: list[Any], problems: list[str]) -> tuple[dict, Origins]:
-    """Files (paths, or the packaged resource) deep-merged in order, later wins."""
-    data: dict = {}
-    origins: Origins = {}
-    for file in files:
-        try:
-            _merge(data, _parse(file), str(file), origins)
-        except _Invalid as exc:
-            problems.extend(str(exc).splitlines())
-    return data, origins
-
-
-def _packaged_defaults() -> Any:
-    try:
-        return resources.files("postsales.config") / "postsales.yaml"
-    except ModuleNotFoundError:  # running from a checkout that is not installed
-        return Path(__file__).resolve().parent.parent / "config" / "postsales.yaml"
-
-
-_STEP = re.compile(r"\.(\w+)|\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?\d+)\]")
-
-
-def _locate(line: str, origins: Origins, fallback: str) -> str:
-    """Prefix a "what @ $.path" line with the file that set the longest known prefix of its path."""
-    steps = tuple(m[1] or ast.literal_eval(m[2]) for m in _STEP.finditer(line.rpartition(" @ ")[2]))
-    for n in range(len(steps), 0, -1):
-        if steps[:n] in origins:
-            return f"{origins[steps[:n]]}: {line}"
-    return f"{fallback}: {line}"
 
 
 def _cross_check(s: Settings) -> list[str]:
@@ -498,16 +355,16 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     every problem found.
     """
     problems: list[str] = []
-    defaults = _packaged_defaults()
+    defaults = packaged_defaults()
     fallback = str(defaults)
-    data, origins = _layer([defaults], problems)
+    data, origins = read_layers([defaults], problems, TOP_LEVEL_KEYS)
     if path is not None and os.fspath(path) != "":  # an empty POSTSALES_CONFIG means "unset"
         fallback, files = os.fspath(path), [Path(path)]
         if files[0].is_dir():
             files = sorted(f for f in files[0].iterdir() if f.suffix in (".yaml", ".yml"))
             if not files:
                 problems.append(f"{fallback}: no *.yaml or *.yml file in this folder")
-        deployment, given = _layer(files, problems)
+        deployment, given = read_layers(files, problems, TOP_LEVEL_KEYS)
         data.update(deployment)
         origins = {p: f for p, f in origins.items() if p[0] not in deployment} | given
     if problems:
@@ -518,8 +375,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         lines = cattrs.transform_error(exc, format_exception=_format)
         # cattrs puts a missing key in the path; we name the mapping that lacks it instead.
         lines = [re.sub(r"^(missing required key '(\w+)' @ .*)\.\2$", r"\1", ln) for ln in lines]
-        raise ConfigError([_locate(ln, origins, fallback) for ln in lines]) from None
-    problems = [_locate(ln, origins, fallback) for ln in _cross_check(settings)]
+        raise ConfigError([locate(ln, origins, fallback) for ln in lines]) from None
+    problems = [locate(ln, origins, fallback) for ln in _cross_check(settings)]
     if problems:
         raise ConfigError(problems)
     keys = [f.name for f in attrs.fields(PostsalesSettings)]
