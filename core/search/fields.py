@@ -90,6 +90,11 @@ class Compiler:
     # billing words): its total is capped lower (query.TEXT_TOTAL_CAP).
     partial: bool = False
     dated: bool = False  # a time range is present (pages are read in two steps)
+    # The bounds of `created_at` that every result lies within (filters, or expression terms
+    # ANDed at the top): query.page_rows skips its window of the newest orders when the range
+    # cannot reach them. None: unbounded on that side.
+    created_from: datetime | None = None
+    created_to: datetime | None = None
     # PostgreSQL, a partial name/address filter: the store and other broad columns are read
     # from the row, not from their own index. Otherwise the planner ANDs the trigram bitmap
     # with the store's bitmap (600,000 entries at a million orders: 18 ms of a 24 ms count).
@@ -136,6 +141,11 @@ _PLAIN: dict[int, Any] = {}  # id of a demoted column -> the column
 
 
 NO_OPTS: dict[str, Any] = {}  # replacement_traverse options: none
+
+
+def plain_column(element: Any) -> Any:
+    """The column a demoted one (`column || ''`) stands for; None for anything else."""
+    return _PLAIN.get(id(element))
 
 
 def undemoted(condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -412,9 +422,11 @@ def _when(column: Any, field: str, fixed_op: str | None = None) -> Build:
     def build(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool]:
         comp.dated = True
         op = fixed_op or op
-        if op == "in":
-            return or_(*(build(comp, "eq", [v], top) for v in values))
+        if op == "in":  # a union of times bounds nothing by itself: not `top`
+            return or_(*(build(comp, "eq", [v], False) for v in values))
         start, end = read_when(field, values[0], comp)
+        if top and column is o.created_at:
+            _bound(comp, op, start, end)
         if end is None:  # an instant
             return {
                 "eq": column == start,
@@ -435,6 +447,16 @@ def _when(column: Any, field: str, fixed_op: str | None = None) -> Build:
         }[op]
 
     return build
+
+
+def _bound(comp: Compiler, op: str, start: datetime, end: datetime | None) -> None:
+    """Narrow the known `created_at` bounds by one ANDed comparison (an instant or a day)."""
+    low = {"eq": start, "gt": end or start, "ge": start}.get(op)
+    high = {"eq": end or start, "lt": start, "le": end or start}.get(op)
+    if low is not None and (comp.created_from is None or low > comp.created_from):
+        comp.created_from = low
+    if high is not None and (comp.created_to is None or high < comp.created_to):
+        comp.created_to = high
 
 
 def _free_text(comp: Compiler, op: str, values: list[Any], top: bool) -> ColumnElement[bool]:

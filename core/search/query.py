@@ -38,7 +38,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression
 from sqlalchemy.sql.selectable import Join, ScalarSelect
-from sqlalchemy.sql.visitors import iterate, replacement_traverse
+from sqlalchemy.sql.visitors import InternalTraversal, iterate, replacement_traverse
 
 from ..bootstrap import Postsales
 from ..domain.users import User
@@ -93,6 +93,31 @@ def _cross_join(element: _CrossJoin, compiler: Any, **kw: Any) -> str:
     return f"{left} CROSS JOIN {right} ON {compiler.process(element.onclause, **kw)}"
 
 
+class _Unindexed(ColumnElement[Any]):
+    """A column of `orders` that SQLite must not take as an index for the query it is in:
+    `+column` there (a unary plus is the same value, and no index serves it), the column
+    itself elsewhere. The window of the newest orders (`_newest_window`) walks the primary key
+    backwards and checks its conditions on each row; without this, SQLite (no statistics)
+    reads the whole time range off `(created_at, …)` and sorts it, the cost being avoided."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_Unindexed)
+def _unindexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(_Unindexed, "sqlite")
+def _unindexed_sqlite(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.column, **kw))
+
+
 @attrs.frozen
 class Plan:
     """A compiled search: WHERE terms on `orders`, FTS5 terms to join (SQLite), the cap."""
@@ -111,6 +136,8 @@ class Plan:
     # its cap and the statement that reads up to one more of its orders than the cap, to tell
     # whether the cap cut the result.
     store_caps: tuple[tuple[int, Select[Any]], ...] = ()
+    # The `created_at` bounds every hit lies within (fields.Compiler.created_from/_to).
+    created: tuple[datetime | None, datetime | None] = (None, None)
 
     @property
     def sort_column(self) -> Any:
@@ -263,6 +290,7 @@ def make_plan(
         plain_count,
         tuple(comp.trigram),
         child_led,
+        created=(comp.created_from, comp.created_to),
     )
     return _store_caps(plan, comp, capped_stores) if capped_stores else plan
 
@@ -359,7 +387,8 @@ def make_cursor(plan: Plan, row: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def after_condition(plan: Plan, cursor: str) -> ColumnElement[bool]:
+def _read_cursor(plan: Plan, cursor: str) -> tuple[Any, int]:
+    """(sort value, seq) of the last row of the page before, from a cursor of this search."""
     bad = BadInput("after: not a cursor from this search (take next_cursor as is)", field="after")
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -369,6 +398,12 @@ def after_condition(plan: Plan, cursor: str) -> ColumnElement[bool]:
         raise bad from None
     if key != plan.sort_key or descending != plan.descending:
         raise bad
+    return value, seq
+
+
+def after_condition(plan: Plan, cursor: str) -> ColumnElement[bool]:
+    value, seq = _read_cursor(plan, cursor)
+    key, descending = plan.sort_key, plan.descending
     seq_col = X.orders_fts.c.rowid if plan.fts else o.seq
     if key == "arrival":
         return seq_col < seq if descending else seq_col > seq
@@ -427,6 +462,18 @@ def page_rows(
         and not after
     ):
         found = _child_led(conn, plan, columns, page, per_page)
+        if found is not None:
+            return found
+    if (
+        plan.dated
+        and plan.sort_key == "arrival"
+        and plan.descending
+        and plan.cap is None
+        and not plan.store_caps
+        and not plan.fts
+        and not plan.trigram
+    ):
+        found = _newest_window(conn, plan, columns, page, per_page, after)
         if found is not None:
             return found
     return _page_rows(conn, plan, columns, page=page, per_page=per_page, after=after)
@@ -623,6 +670,75 @@ def _probe(
         select(w.seq.label("seq"), *(w[c.key] for c in columns if c.key != "seq"))
         .where(*(adapt(c) for c in plan.trigram))
         .order_by(w.seq.desc() if plan.descending else w.seq.asc())
+        .limit(limit)
+        .offset(offset or None)
+    )
+    found = conn.execute(query).all()
+    if len(found) < limit:
+        return None
+    return Page(found[:per_page], True, None)
+
+
+# A time range's page is first looked for among the newest WINDOW_ROWS orders (by `seq`,
+# below the cursor on later pages): agents search recent weeks, and there the page is the
+# first few dozen orders of the window. Read through the time index, a wide range is every
+# one of its orders sorted by arrival to keep 21 (261 ms for 180 days at a million orders).
+WINDOW_ROWS = 5_000
+
+
+def _newest_window(
+    conn: Connection,
+    plan: Plan,
+    columns: Sequence[Any],
+    page: int,
+    per_page: int,
+    after: str | None,
+) -> Page | None:
+    """The page of a time range (newest first) among the WINDOW_ROWS orders below the cursor
+    (or the newest of all), walked along the primary key with every condition checked on the
+    row; None when the window does not hold a whole page and one more row, so that the page
+    may lie further down (then the time index, as before). A whole page found there is the
+    right one: every order outside the window comes after it in arrival order.
+
+    The window is not tried when the range cannot reach it: the `created_at` of its two end
+    orders is read first (two primary-key lookups), and a range ending before the older or
+    starting after the newer is left to the time index at once. Times follow arrival closely
+    enough for this to be a good guess; it is never needed for the answer to be right."""
+    offset = 0 if after else (page - 1) * per_page
+    limit = per_page + 1
+    if offset + limit > WINDOW_ROWS:
+        return None
+    below = _read_cursor(plan, after)[1] if after else None
+    newest = select(o.seq, o.created_at).order_by(o.seq.desc()).limit(1)
+    if below is not None:
+        newest = newest.where(o.seq < below)
+    top = conn.execute(newest).first()
+    if top is None:  # nothing below the cursor: the usual way says so
+        return None
+    low = top.seq - WINDOW_ROWS  # the window: low < seq <= top
+    since, until = plan.created
+    if since is not None and since > top.created_at:
+        return None
+    if until is not None:
+        oldest = select(o.created_at).where(o.seq > low).order_by(o.seq.asc()).limit(1)
+        if until < conn.execute(oldest).scalar_one():
+            return None
+
+    def plain(element: Any, **_: Any) -> Any:
+        # Every column of `orders` a plain value, the store's `|| ''` included: only the
+        # window's own bounds on `seq` below may choose the index (the primary key).
+        column = F.plain_column(element)
+        if column is None:
+            column = element
+        if getattr(column, "table", None) is T.orders:
+            return _Unindexed(column)
+        return None
+
+    where = [replacement_traverse(w, F.NO_OPTS, plain) for w in plan.where]
+    query = (
+        _base(_labelled("arrival", False, False, tuple(columns)), False)
+        .where(o.seq > low, o.seq <= top.seq, *where)
+        .order_by(o.seq.desc())
         .limit(limit)
         .offset(offset or None)
     )
