@@ -83,7 +83,8 @@ class Compiler:
     # A selective term (email, id, name…) is present: on SQLite, keep the planner off the broad
     # `(column, seq)` indexes, which it prefers without statistics (see `col`).
     demote: bool = False
-    # Only a time range is selective: the status keeps its index (status, created_at, …).
+    # Only a time range is selective: the status and the order type keep their indexes
+    # (status, created_at, …) and (order_type, created_at, …).
     by_time: bool = False
     fts: list[ColumnElement[bool]] = attrs.field(factory=list)
     # A term whose every hit costs an order-row read to count (partial text, child tables,
@@ -119,7 +120,7 @@ class Compiler:
         (`text_pg`)."""
         if self.text_pg:
             return _demoted(column)
-        if not (self.demote and self.sqlite) or (self.by_time and column is o.status):
+        if not (self.demote and self.sqlite) or (self.by_time and any(column is c for c in _TIMED)):
             return column
         return _demoted(column)
 
@@ -128,6 +129,10 @@ class Compiler:
             return ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo("UTC")
+
+
+# Broad columns with an index of their own within a time range: (column, created_at, …).
+_TIMED = (o.status, o.order_type)
 
 
 @functools.lru_cache(maxsize=32)
