@@ -109,12 +109,12 @@ class _Unindexed(ColumnElement[Any]):
 
 
 @compiles(_Unindexed)
-def _unindexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+def _compile_unindexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(element.column, **kw))
 
 
 @compiles(_Unindexed, "sqlite")
-def _unindexed_sqlite(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+def _compile_unindexed_sqlite(element: _Unindexed, compiler: Any, **kw: Any) -> str:
     return "+" + str(compiler.process(element.column, **kw))
 
 
@@ -347,8 +347,51 @@ def count(
         limit = plan.cap  # search_max_results of the one store searched
     if walk and limit == TEXT_TOTAL_CAP and (walked := _walk_seqs(conn, plan)):
         return _walked_total(walked)
+    if plan.dated and plan.cap is None and not plan.store_caps and not plan.fts:
+        listed = _dated_list_count(conn, plan, limit)
+        if listed is not None:
+            return listed
     found, capped = _count(conn, plan, limit)
     return found, capped or cut_by_store_cap(conn, plan)
+
+
+# A time range with a child-table list (return status…) is counted one of two ways: a range
+# of up to LIST_RANGE_ROWS orders off the time index, each order's `seq` looked up in the
+# list (0.3 us an order on SQLite); a wider one by the list, newest first, each order's row
+# checked (3 us a child row), stopping at the cap, which a wide range reaches early. SQLite
+# (no statistics) always took the list, oldest first: 15,000 requested returns at a million
+# orders, 47 ms to count the 139 of the last 7 days (10.6 off the time index), 80 ms for the
+# 726 of 30 days (45), 72 ms for the 1,000+ of 90 days (3.0 by the list newest first).
+LIST_RANGE_ROWS = 150_000
+
+
+def _dated_list_count(conn: Connection, plan: Plan, limit: int) -> tuple[int, bool] | None:
+    walk = _walk(plan, True, led=True)
+    if walk is None:
+        return None
+    if _range_orders(conn, plan) <= LIST_RANGE_ROWS:
+        where = [
+            _Unindexed(o.seq).in_(child) if (child := _child_list(w)) is not None else w
+            for w in plan.where
+        ]
+        walk = _base((_ONE,), False).where(*where)
+    inner = walk.limit(limit + 1).subquery()
+    found = conn.execute(select(func.count()).select_from(inner)).scalar_one()
+    return (limit, True) if found > limit else (int(found), False)
+
+
+def _range_orders(conn: Connection, plan: Plan) -> float:
+    """About how many orders the plan's `created_at` range holds, at the rate of the newest
+    orders (a guess, to choose how to count; never needed for the count to be right)."""
+    since, until = plan.created
+    ends = _window(conn, None)
+    if since is None or ends is None:
+        return float("inf") if ends else 0.0
+    _, newest, oldest = ends
+    span = (newest - oldest).total_seconds()
+    end = newest if until is None or until > newest else until
+    seconds = (end - since).total_seconds()
+    return max(0.0, seconds) * WINDOW_ROWS / span if span > 0 else float("inf")
 
 
 def _count(conn: Connection, plan: Plan, limit: int) -> tuple[int, bool]:
@@ -492,8 +535,10 @@ def _child_list(where: ColumnElement[bool]) -> Select[Any] | None:
     return None
 
 
-def _walk(plan: Plan, descending: bool) -> Select[Any] | None:
-    """The `seq`s of a child-led search in `seq` order, each once (see `_child_led`)."""
+def _walk(plan: Plan, descending: bool, *, led: bool = False) -> Select[Any] | None:
+    """The `seq`s of a child-led search in `seq` order, each once (see `_child_led`).
+    `led`: the child's list must lead even beside a selective condition on `orders` (a time
+    range): the other conditions are checked on each order's row, no index of theirs used."""
     child: Select[Any] | None = None
     rest: list[ColumnElement[bool]] = []
     for where in plan.where:
@@ -501,7 +546,7 @@ def _walk(plan: Plan, descending: bool) -> Select[Any] | None:
         if found is not None:
             child = found
         else:
-            rest.append(F.undemoted(where))
+            rest.append(_unindexed(where) if led else F.undemoted(where))
     if child is None:
         return None
     hits = child.subquery("hits")
@@ -708,36 +753,20 @@ def _newest_window(
     limit = per_page + 1
     if offset + limit > WINDOW_ROWS:
         return None
-    below = _read_cursor(plan, after)[1] if after else None
-    newest = select(o.seq, o.created_at).order_by(o.seq.desc()).limit(1)
-    if below is not None:
-        newest = newest.where(o.seq < below)
-    top = conn.execute(newest).first()
-    if top is None:  # nothing below the cursor: the usual way says so
+    ends = _window(conn, _read_cursor(plan, after)[1] if after else None)
+    if ends is None:  # nothing below the cursor: the usual way says so
         return None
-    low = top.seq - WINDOW_ROWS  # the window: low < seq <= top
+    top, newest, oldest = ends
+    low = top - WINDOW_ROWS  # the window: low < seq <= top
     since, until = plan.created
-    if since is not None and since > top.created_at:
-        return None
-    if until is not None:
-        oldest = select(o.created_at).where(o.seq > low).order_by(o.seq.asc()).limit(1)
-        if until < conn.execute(oldest).scalar_one():
-            return None
-
-    def plain(element: Any, **_: Any) -> Any:
-        # Every column of `orders` a plain value, the store's `|| ''` included: only the
-        # window's own bounds on `seq` below may choose the index (the primary key).
-        column = F.plain_column(element)
-        if column is None:
-            column = element
-        if getattr(column, "table", None) is T.orders:
-            return _Unindexed(column)
+    if (since is not None and since > newest) or (until is not None and until < oldest):
         return None
 
-    where = [replacement_traverse(w, F.NO_OPTS, plain) for w in plan.where]
+    # Only the window's own bounds on `seq` may choose the index (the primary key).
+    where = [_in_window(w, low, top) for w in plan.where]
     query = (
         _base(_labelled("arrival", False, False, tuple(columns)), False)
-        .where(o.seq > low, o.seq <= top.seq, *where)
+        .where(o.seq > low, o.seq <= top, *where)
         .order_by(o.seq.desc())
         .limit(limit)
         .offset(offset or None)
@@ -746,6 +775,46 @@ def _newest_window(
     if len(found) < limit:
         return None
     return Page(found[:per_page], True, None)
+
+
+def _window(conn: Connection, below: int | None) -> tuple[int, datetime, datetime] | None:
+    """(top seq, its created_at, the created_at of the oldest order) of the WINDOW_ROWS
+    orders below `below` (or the newest of all): two primary-key lookups."""
+    newest = select(o.seq, o.created_at).order_by(o.seq.desc()).limit(1)
+    if below is not None:
+        newest = newest.where(o.seq < below)
+    top = conn.execute(newest).first()
+    if top is None:
+        return None
+    oldest = select(o.created_at).where(o.seq > top.seq - WINDOW_ROWS).order_by(o.seq.asc())
+    return top.seq, top.created_at, conn.execute(oldest.limit(1)).scalar_one()
+
+
+def _plain(element: Any, **_: Any) -> Any:
+    """For replacement_traverse: a column of `orders` (the store's `|| ''` included) as a
+    plain value, that no index serves on SQLite (`_Unindexed`)."""
+    column = F.plain_column(element)
+    if column is None:
+        column = element
+    if getattr(column, "table", None) is T.orders:
+        return _Unindexed(column)
+    return None
+
+
+def _unindexed(where: ColumnElement[bool]) -> Any:
+    return replacement_traverse(where, F.NO_OPTS, _plain)
+
+
+def _in_window(where: ColumnElement[bool], low: int, top: int) -> Any:
+    """One condition of `_newest_window`, its columns plain values. A child-table list
+    (`seq IN (SELECT order_seq FROM returns …)`) is read within the window's `seq`s only, off
+    the child's `(status, order_seq)` index: the whole list (15,000 requested returns at a
+    million orders) cost 4 to 8 ms to gather for a page of 21."""
+    child = _child_list(where)
+    if child is not None and child._limit_clause is None:
+        key = child.selected_columns[0]
+        return o.seq.in_(child.where(key > low, key <= top))
+    return _unindexed(where)
 
 
 def _page_rows(

@@ -588,16 +588,20 @@ def test_combinations_in_one_store_agree_on_pages_and_counted_totals(world: Worl
     assert any(len(world.ids(lambda d, t=t: st2(d) and t(d))) > 10 for _, t in cases)
 
 
-@pytest.mark.parametrize("window_rows", [3, 12, 25, 10_000])
+@pytest.mark.parametrize(
+    ("window_rows", "list_range_rows"), [(3, 0), (12, 10**9), (25, 0), (10_000, 10**9)]
+)
 def test_time_ranges_of_any_width_and_age_agree_with_the_truth(
-    world: World, monkeypatch: pytest.MonkeyPatch, window_rows: int
+    world: World, monkeypatch: pytest.MonkeyPatch, window_rows: int, list_range_rows: int
 ) -> None:
     """A time range's page is first looked for among the newest orders (query.WINDOW_ROWS of
-    them, below the cursor), else read through the time index. Wide, old, recent and empty
-    ranges, alone and with a status, a store, a return status or an order type, for all stores
-    and for an agent of one: every page (by cursor and by number) and every total is what the
-    order documents say, whichever way each page was read."""
+    them, below the cursor), else read through the time index; with a return status its
+    total is counted by the returns newest first or off the time index (LIST_RANGE_ROWS).
+    Wide, old, recent and empty ranges, alone and with a status, a store, a return status or
+    an order type, for all stores and for an agent of one: every page (by cursor and by
+    number) and every total is what the order documents say, whichever way it was read."""
     monkeypatch.setattr(Q, "WINDOW_ROWS", window_rows)
+    monkeypatch.setattr(Q, "LIST_RANGE_ROWS", list_range_rows)
     ways: list[bool] = []  # per page tried in the window: whether the window held it
     window = Q._newest_window
 
@@ -690,8 +694,9 @@ def test_a_time_range_past_a_capped_total(world: World, monkeypatch: pytest.Monk
     monkeypatch.setattr(Q, "TEXT_TOTAL_CAP", 5)
     times = sorted(_created(d) for d in world.docs)
     base = {"from_date": times[0].isoformat(), "to_date": times[-1].isoformat()}
-    for rows in (3, 10_000):
+    for rows, list_rows in ((3, 0), (10_000, 10**9)):
         monkeypatch.setattr(Q, "WINDOW_ROWS", rows)
+        monkeypatch.setattr(Q, "LIST_RANGE_ROWS", list_rows)
         for extra, cap, truth in [
             ({}, 7, lambda d: True),
             ({"status": "SHIPPED"}, 7, lambda d: d["status"] == "SHIPPED"),
