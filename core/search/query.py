@@ -26,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    bindparam,
     false,
     func,
     literal,
@@ -777,17 +778,23 @@ def _newest_window(
     return Page(found[:per_page], True, None)
 
 
+# The window's ends, built once (building them cost as much as running them: 0.1 ms).
+_NEWEST = select(o.seq, o.created_at).order_by(o.seq.desc()).limit(1)
+_NEWEST_BELOW = _NEWEST.where(o.seq < bindparam("below"))
+_OLDEST = select(o.created_at).where(o.seq > bindparam("low")).order_by(o.seq.asc()).limit(1)
+
+
 def _window(conn: Connection, below: int | None) -> tuple[int, datetime, datetime] | None:
     """(top seq, its created_at, the created_at of the oldest order) of the WINDOW_ROWS
     orders below `below` (or the newest of all): two primary-key lookups."""
-    newest = select(o.seq, o.created_at).order_by(o.seq.desc()).limit(1)
-    if below is not None:
-        newest = newest.where(o.seq < below)
-    top = conn.execute(newest).first()
+    if below is None:
+        top = conn.execute(_NEWEST).first()
+    else:
+        top = conn.execute(_NEWEST_BELOW, {"below": below}).first()
     if top is None:
         return None
-    oldest = select(o.created_at).where(o.seq > top.seq - WINDOW_ROWS).order_by(o.seq.asc())
-    return top.seq, top.created_at, conn.execute(oldest.limit(1)).scalar_one()
+    oldest = conn.execute(_OLDEST, {"low": top.seq - WINDOW_ROWS}).scalar_one()
+    return top.seq, top.created_at, oldest
 
 
 def _plain(element: Any, **_: Any) -> Any:
