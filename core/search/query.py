@@ -754,20 +754,23 @@ def _newest_window(
     limit = per_page + 1
     if offset + limit > WINDOW_ROWS:
         return None
-    ends = _window(conn, _read_cursor(plan, after)[1] if after else None)
+    below = _read_cursor(plan, after)[1] if after else None
+    ends = _window(conn, below)
     if ends is None:  # nothing below the cursor: the usual way says so
         return None
     top, newest, oldest = ends
-    low = top - WINDOW_ROWS  # the window: low < seq <= top
     since, until = plan.created
     if (since is not None and since > newest) or (until is not None and until < oldest):
         return None
-
+    # The window: low < seq (< below). With no cursor it has no top: an order that arrived
+    # since `top` was read belongs on the first page too.
+    low = top - WINDOW_ROWS
+    bounds = [o.seq > low] if below is None else [o.seq > low, o.seq < below]
     # Only the window's own bounds on `seq` may choose the index (the primary key).
-    where = [_in_window(w, low, top) for w in plan.where]
+    where = [_in_window(w, low, below) for w in plan.where]
     query = (
         _base(_labelled("arrival", False, False, tuple(columns)), False)
-        .where(o.seq > low, o.seq <= top, *where)
+        .where(*bounds, *where)
         .order_by(o.seq.desc())
         .limit(limit)
         .offset(offset or None)
@@ -812,7 +815,7 @@ def _unindexed(where: ColumnElement[bool]) -> Any:
     return replacement_traverse(where, F.NO_OPTS, _plain)
 
 
-def _in_window(where: ColumnElement[bool], low: int, top: int) -> Any:
+def _in_window(where: ColumnElement[bool], low: int, below: int | None) -> Any:
     """One condition of `_newest_window`, its columns plain values. A child-table list
     (`seq IN (SELECT order_seq FROM returns …)`) is read within the window's `seq`s only, off
     the child's `(status, order_seq)` index: the whole list (15,000 requested returns at a
@@ -820,7 +823,8 @@ def _in_window(where: ColumnElement[bool], low: int, top: int) -> Any:
     child = _child_list(where)
     if child is not None and child._limit_clause is None:
         key = child.selected_columns[0]
-        return o.seq.in_(child.where(key > low, key <= top))
+        within = child.where(key > low) if below is None else child.where(key > low, key < below)
+        return o.seq.in_(within)
     return _unindexed(where)
 
 
