@@ -356,13 +356,14 @@ def count(
     return found, capped or cut_by_store_cap(conn, plan)
 
 
-# A time range with a child-table list (return status…) is counted one of two ways: a range
-# of up to LIST_RANGE_ROWS orders off the time index, each order's `seq` looked up in the
-# list (0.3 us an order on SQLite); a wider one by the list, newest first, each order's row
+# A time range with a child-table list (return status…) is counted one of two ways on SQLite:
+# a range of up to LIST_RANGE_ROWS orders by the list's rows above a `seq` the range is shown
+# to lie above (`_range_above`), or else off the time index, each order's `seq` looked up in
+# the list (0.3 us an order); a wider one by the list, newest first, each order's row
 # checked (3 us a child row), stopping at the cap, which a wide range reaches early. SQLite
 # (no statistics) always took the list, oldest first: 15,000 requested returns at a million
-# orders, 47 ms to count the 139 of the last 7 days (10.6 off the time index), 80 ms for the
-# 726 of 30 days (45), 72 ms for the 1,000+ of 90 days (3.0 by the list newest first).
+# orders, 47 ms to count the 139 of the last 7 days (6.2 above the shown `seq`), 80 ms for
+# the 726 of 30 days (15), 72 ms for the 1,000+ of 90 days (3.0 by the list newest first).
 LIST_RANGE_ROWS = 150_000
 
 
@@ -370,29 +371,62 @@ def _dated_list_count(conn: Connection, plan: Plan, limit: int) -> tuple[int, bo
     walk = _walk(plan, True, led=True)
     if walk is None:
         return None
-    if _range_orders(conn, plan) <= LIST_RANGE_ROWS:
-        where = [
-            _Unindexed(o.seq).in_(child) if (child := _child_list(w)) is not None else w
-            for w in plan.where
-        ]
-        walk = _base((_ONE,), False).where(*where)
+    # PostgreSQL hashes the list and reads the range's rows for `seq` (its time indexes do not
+    # hold it): never cheaper than the list newest first, measured 25 against 35 ms for 7
+    # days, 25 against 175 for 90. The list it is.
+    orders, top = _range_orders(conn, plan) if conn.dialect.name == "sqlite" else (0.0, 0)
+    if conn.dialect.name == "sqlite" and orders <= LIST_RANGE_ROWS:
+        split = _range_above(conn, plan, top, orders)
+        if split is not None:  # the list's rows of those orders only, each looked up by key
+            where = [_in_window(w, split, None) for w in plan.where]
+            walk = _base((_ONE,), False).where(o.seq > split, *where)
+        else:
+            where = [
+                _Unindexed(o.seq).in_(child) if (child := _child_list(w)) is not None else w
+                for w in plan.where
+            ]
+            walk = _base((_ONE,), False).where(*where)
     inner = walk.limit(limit + 1).subquery()
     found = conn.execute(select(func.count()).select_from(inner)).scalar_one()
     return (limit, True) if found > limit else (int(found), False)
 
 
-def _range_orders(conn: Connection, plan: Plan) -> float:
+def _range_orders(conn: Connection, plan: Plan) -> tuple[float, int]:
     """About how many orders the plan's `created_at` range holds, at the rate of the newest
-    orders (a guess, to choose how to count; never needed for the count to be right)."""
+    orders (a guess, to choose how to count; never needed for the count to be right), and
+    the newest `seq`."""
     since, until = plan.created
     ends = _window(conn, None)
-    if since is None or ends is None:
-        return float("inf") if ends else 0.0
-    _, newest, oldest = ends
+    if ends is None:
+        return 0.0, 0
+    top, newest, oldest = ends
+    if since is None:
+        return float("inf"), top
     span = (newest - oldest).total_seconds()
     end = newest if until is None or until > newest else until
     seconds = (end - since).total_seconds()
-    return max(0.0, seconds) * WINDOW_ROWS / span if span > 0 else float("inf")
+    return (max(0.0, seconds) * WINDOW_ROWS / span if span > 0 else float("inf")), top
+
+
+def _range_above(conn: Connection, plan: Plan, top: int, orders: float) -> int | None:
+    """A `seq` that every order of the plan's time range lies above, or None: guessed from the
+    range's size below the newest order (with a margin), then checked off the time index (no
+    order of the range at or below it; a range that holds none scans its own entries only).
+    Then the child list is read above it only: the 330 requested returns of 7 days instead of
+    all 15,000."""
+    since, until = plan.created
+    if since is None or until is None:
+        return None
+    split = top - int(orders * 1.25) - WINDOW_ROWS
+    if split <= 0:
+        return None
+    # The plan's bounds hold every order it finds (fields._bound); `seq` must not choose the
+    # index (the primary key would walk every older order). SQLite only: its time index holds
+    # the `seq` (the rowid).
+    older = select(_ONE).where(
+        o.created_at >= since, o.created_at <= until, _Unindexed(o.seq) <= split
+    )
+    return None if conn.execute(older.limit(1)).first() else split
 
 
 def _count(conn: Connection, plan: Plan, limit: int) -> tuple[int, bool]:
