@@ -458,6 +458,8 @@ def samples(engine: Engine) -> dict[str, Any]:
         ).scalar_one()
         mid = conn.execute(text("SELECT created_at FROM orders WHERE seq = :s"), {"s": n // 2})
         created = T.orders.c.created_at.type.process_result_value(mid.scalar_one(), None)
+        top = conn.execute(text("SELECT created_at FROM orders WHERE seq = :s"), {"s": n})
+        newest = T.orders.c.created_at.type.process_result_value(top.scalar_one(), None)
     return {
         "max_seq": n,
         "id": row.id,
@@ -472,6 +474,7 @@ def samples(engine: Engine) -> dict[str, Any]:
         "street_hashes": cipher_for(engine).query_tokens("Honey Bluff"),
         "from": (created - timedelta(days=2)).isoformat(),
         "to": created.isoformat(),
+        "newest": newest,
     }
 
 
@@ -642,6 +645,46 @@ def mix(
             {"h1": s["street_hashes"][0], "h2": s["street_hashes"][1]},
         ),
     ]
+    out += ranges(engine, s, scope)
+    return out
+
+
+# Issue 18 item 3: ranges an agent types ("the last 7 days" … "the last year"), ending at the
+# newest order, alone and with each broad filter.
+RANGE_DAYS = (7, 30, 90, 365)
+RANGE_EXTRAS: tuple[tuple[str, dict[str, str], str], ...] = (
+    ("", {}, ""),
+    (" + status", {"status": "SHIPPED"}, "o.status = 'SHIPPED' AND "),
+    (" + channel", {"sales_channel": "ST1"}, ""),
+    (
+        " + return status",
+        {"return_status": "requested"},
+        "o.seq IN (SELECT order_seq FROM returns WHERE status = 'REQUESTED') AND ",
+    ),
+    (" + order type", {"order_type": "exchange"}, "o.order_type = 'EXCHANGE' AND "),
+)
+
+
+def ranges(
+    engine: Engine, s: dict[str, Any], scope: str
+) -> list[tuple[str, dict[str, Any], str, str, dict[str, Any]]]:
+    """The hand-written SQL beside each is the obvious one (the range, the store, the filter;
+    newest first): the planner chooses its index."""
+    out = []
+    until = s["newest"]
+    for days in RANGE_DAYS:
+        since = until - timedelta(days=days)
+        for label, extra, sql in RANGE_EXTRAS:
+            filters = {"from_date": since.isoformat(), "to_date": until.isoformat(), **extra}
+            out.append(
+                (
+                    f"{days} days{label}",
+                    {"filters": filters},
+                    "orders o",
+                    f"{sql}o.created_at >= :a AND o.created_at <= :b AND {scope}",
+                    {"a": _ts(engine, since.isoformat()), "b": _ts(engine, until.isoformat())},
+                )
+            )
     return out
 
 

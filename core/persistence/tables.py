@@ -140,6 +140,8 @@ Index(None, orders.c.origin_date)
 Index(None, orders.c.created_at, orders.c.status, orders.c.sales_channel)
 # Statuses within a date range (0004): only those statuses' part of the range is read.
 Index(None, orders.c.status, orders.c.created_at, orders.c.sales_channel, orders.c.seq)
+# An order type within a date range (0015), the same way.
+Index(None, orders.c.order_type, orders.c.created_at, orders.c.sales_channel, orders.c.seq)
 
 order_lines = Table(
     "order_lines",

@@ -588,6 +588,175 @@ def test_combinations_in_one_store_agree_on_pages_and_counted_totals(world: Worl
     assert any(len(world.ids(lambda d, t=t: st2(d) and t(d))) > 10 for _, t in cases)
 
 
+@pytest.mark.parametrize(
+    ("window_rows", "list_range_rows"), [(3, 0), (12, 10**9), (25, 0), (10_000, 10**9)]
+)
+def test_time_ranges_of_any_width_and_age_agree_with_the_truth(
+    world: World, monkeypatch: pytest.MonkeyPatch, window_rows: int, list_range_rows: int
+) -> None:
+    """A time range's page is first looked for among the newest orders (query.WINDOW_ROWS of
+    them, below the cursor), else read through the time index; with a return status its
+    total is counted by the returns newest first or off the time index (LIST_RANGE_ROWS).
+    Wide, old, recent and empty ranges, alone and with a status, a store, a return status or
+    an order type, for all stores and for an agent of one: every page (by cursor and by
+    number) and every total is what the order documents say, whichever way it was read."""
+    monkeypatch.setattr(Q, "WINDOW_ROWS", window_rows)
+    monkeypatch.setattr(Q, "LIST_RANGE_ROWS", list_range_rows)
+    ways: list[bool] = []  # per page tried in the window: whether the window held it
+    window = Q._newest_window
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        page = window(*args, **kwargs)
+        ways.append(page is not None)
+        return page
+
+    monkeypatch.setattr(Q, "_newest_window", tracked)
+    times = sorted(_created(d) for d in world.docs)
+    n = len(times)
+    ranges = {
+        "everything": (times[0], times[-1]),
+        "wide": (times[2], times[-3]),
+        "recent": (times[n // 2], times[-1]),
+        "old": (times[0], times[n // 4]),  # entirely older than the newest orders
+        "before any": (times[0] - timedelta(days=30), times[0] - timedelta(days=1)),
+    }
+    hans = get_user(world.app, "hans")  # ST2 only
+    scopes = [(system_user(), lambda d: True), (hans, lambda d: d["sales_channel"] == "ST2")]
+    extras: list[tuple[dict[str, str], Callable[[dict[str, Any]], bool]]] = [
+        ({}, lambda d: True),
+        ({"status": "SHIPPED"}, lambda d: d["status"] == "SHIPPED"),
+        ({"sales_channel": "ST2"}, lambda d: d["sales_channel"] == "ST2"),
+        ({"return_status": "any"}, lambda d: bool(d["returns"])),
+        ({"order_type": "normal"}, lambda d: d["order_type"] == "NORMAL"),
+    ]
+    for since, until in ranges.values():
+        for extra, truth in extras:
+            filters = {"from_date": since.isoformat(), "to_date": until.isoformat(), **extra}
+            for user, scope in scopes:
+                expected = world.ids(
+                    lambda d, t=truth, s=scope, a=since, b=until: (
+                        s(d) and t(d) and a <= _created(d) <= b
+                    )
+                )
+                got = found(world, user, filters=filters)
+                assert got == expected, filters
+                numbered = [
+                    o["id"]
+                    for page in range(1, len(expected) // 10 + 2)
+                    for o in search_orders(world.app, user, filters, page=page, per_page=10).orders
+                ]
+                assert numbered == expected, filters
+                first = search_orders(world.app, user, filters, per_page=10)
+                assert (first.total, first.total_capped) == (len(expected), False), filters
+    # Both ways were taken: pages the window held (when it can hold a page of 10 and one
+    # more), and pages it did not (past its reach, or a range older than all the orders).
+    assert (True in ways) == (window_rows > 10)
+    assert False in ways
+
+
+def test_keyset_pages_across_the_window_have_no_duplicates_or_gaps(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page 1 from the window of the newest orders, page 2 through the time index (the window
+    below page 1's cursor holds too few of the range), page 3 from the window again."""
+    times = sorted(_created(d) for d in world.docs)
+    filters = {"from_date": times[0].isoformat(), "to_date": times[-1].isoformat()}
+    filters["status"] = "SHIPPED"
+    expected = world.ids(lambda d: d["status"] == "SHIPPED")
+    assert len(expected) > 20
+    ways: list[bool] = []
+    window = Q._newest_window
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        page = window(*args, **kwargs)
+        ways.append(page is not None)
+        return page
+
+    monkeypatch.setattr(Q, "_newest_window", tracked)
+    pages: list[list[str]] = []
+    after = None
+    # Window sizes per page: enough for page 1, too few for page 2, enough for page 3.
+    for rows in (len(world.docs), 3, len(world.docs)):
+        monkeypatch.setattr(Q, "WINDOW_ROWS", rows)
+        result = search_orders(world.app, system_user(), filters, per_page=10, after=after)
+        pages.append([o["id"] for o in result.orders])
+        assert (result.total, result.total_capped) == (len(expected), False)
+        after = result.next_cursor
+    assert ways == [True, False, True]
+    flat = [i for page in pages for i in page]
+    assert flat == expected[: len(flat)] and len(set(flat)) == len(flat) == 30
+
+
+def test_return_status_totals_of_time_ranges_however_they_are_counted(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite counts a narrow range with a return status by the returns above a `seq` the
+    range is checked to lie above, guessed from the range's size: a guess too small (the check
+    finds older orders of the range: off the time index instead), about right, or larger than
+    everything gives the same totals."""
+    monkeypatch.setattr(Q, "WINDOW_ROWS", 1)
+    real, above = Q._range_orders, Q._range_above
+    splits: list[int | None] = []
+
+    def tracked(*args: Any) -> int | None:
+        splits.append(above(*args))
+        return splits[-1]
+
+    monkeypatch.setattr(Q, "_range_above", tracked)
+    times = sorted(_created(d) for d in world.docs)
+    n = len(times)
+    hans = get_user(world.app, "hans")  # ST2 only
+    scopes = [(system_user(), lambda d: True), (hans, lambda d: d["sales_channel"] == "ST2")]
+    for guess in (0, 5, 20, 10_000):
+        monkeypatch.setattr(
+            Q, "_range_orders", lambda conn, plan, g=guess: (g, real(conn, plan)[1])
+        )
+        for since, until in (
+            (times[n // 2], times[-1]),
+            (times[0], times[-1]),
+            (times[0], times[9]),
+        ):
+            filters = {"from_date": since.isoformat(), "to_date": until.isoformat()}
+            filters["return_status"] = "any"
+            for user, scope in scopes:
+                expected = world.ids(
+                    lambda d, s=scope, a=since, b=until: (
+                        bool(d["returns"]) and a <= _created(d) <= b and s(d)
+                    )
+                )
+                plan = Q.make_plan(world.app, user, filters, None)
+                with world.app.uow(read_only=True) as uow:  # the total alone, always counted
+                    assert Q.count(uow.conn, plan) == (len(expected), False), filters
+                first = search_orders(world.app, user, filters, per_page=10)
+                assert (first.total, first.total_capped) == (len(expected), False), filters
+                assert [o["id"] for o in first.orders] == expected[:10]
+    if world.app.engine.dialect.name == "sqlite":
+        assert None in splits and any(split is not None for split in splits)
+
+
+def test_a_time_range_past_a_capped_total(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Totals of time ranges stay lower bounds flagged capped past the cap, whichever way the
+    page was read."""
+    monkeypatch.setattr(Q, "TOTAL_CAP", 7)
+    monkeypatch.setattr(Q, "TEXT_TOTAL_CAP", 5)
+    times = sorted(_created(d) for d in world.docs)
+    base = {"from_date": times[0].isoformat(), "to_date": times[-1].isoformat()}
+    for rows, list_rows in ((3, 0), (10_000, 10**9)):
+        monkeypatch.setattr(Q, "WINDOW_ROWS", rows)
+        monkeypatch.setattr(Q, "LIST_RANGE_ROWS", list_rows)
+        for extra, cap, truth in [
+            ({}, 7, lambda d: True),
+            ({"status": "SHIPPED"}, 7, lambda d: d["status"] == "SHIPPED"),
+            ({"return_status": "any"}, 5, lambda d: bool(d["returns"])),
+            ({"order_type": "normal"}, 7, lambda d: d["order_type"] == "NORMAL"),
+        ]:
+            expected = world.ids(truth)
+            assert len(expected) > 10
+            result = search_orders(world.app, system_user(), {**base, **extra}, per_page=10)
+            assert [o["id"] for o in result.orders] == expected[:10], extra
+            assert (result.total, result.total_capped) == (cap, True), extra
+
+
 def _ny() -> Any:
     from zoneinfo import ZoneInfo
 
