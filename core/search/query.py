@@ -48,6 +48,7 @@ from ..limits import MAX_PAGE, check_depth
 from ..persistence import tables as T
 from ..persistence.keys import cipher_for
 from . import fields as F
+from . import selectivity as S
 from . import text as X
 from .expressions import compile_expression
 
@@ -238,9 +239,9 @@ def make_plan(
                 if ch.market and (visible is None or cid in visible)
             }
         ),
-        demote=F.is_selective(filters, expression),
-        by_time=F.by_time(filters, expression),
-        text_pg=app.engine.dialect.name == "postgresql" and F.text_search(filters),
+        demote=S.is_selective(filters, expression),
+        by_time=S.by_time(filters, expression),
+        text_pg=app.engine.dialect.name == "postgresql" and S.text_search(filters),
         billing=lambda: cipher_for(app.engine),
     )
     where: list[ColumnElement[bool]] = []
@@ -278,7 +279,7 @@ def make_plan(
     where += extra
     key, descending = sort_of(sort)
     cap, capped_stores = _caps(app, user, stores or None)
-    child_led = F.by_seq(filters, expression)
+    child_led = S.by_seq(filters, expression)
     plain_count = comp.sqlite and comp.demote and child_led
     plan = Plan(
         tuple(where),
