@@ -576,7 +576,9 @@ class Driver:
             except requests.RequestException as exc:
                 status = type(exc).__name__
             if status not in RETRIABLE and isinstance(status, int):
+                entry["replayed"] = r.headers.get("Idempotent-Replayed") == "true"
                 break
+            entry.setdefault("failed", []).append(str(status))
             time.sleep(0.25)
         entry["final"] = status
         self.note(t, op, (time.monotonic() - t) * 1000, status == 200, status)
@@ -769,6 +771,12 @@ def check_actions(db_url: str, driver: Driver) -> tuple[list[str], Counter[str]]
             )
         }
     problems, tally = [], Counter()
+    retried = [e for e in driver.keys.values() if e.get("failed")]
+    if retried:
+        failures = Counter(f for e in retried for f in e["failed"])
+        replays = sum(bool(e.get("replayed")) for e in retried)
+        tally[f"retried after {dict(failures)}, then replayed"] = replays
+        tally[f"retried after {dict(failures)}, then ran"] = len(retried) - replays
     for key, e in driver.keys.items():
         effects = sum(rid in wrote for rid in e["attempts"])
         final = e["final"]
