@@ -588,6 +588,20 @@ def test_combinations_in_one_store_agree_on_pages_and_counted_totals(world: Worl
     assert any(len(world.ids(lambda d, t=t: st2(d) and t(d))) > 10 for _, t in cases)
 
 
+def _track_window(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Per page tried in the window of the newest orders: whether the window held it."""
+    ways: list[bool] = []
+    window = Q._newest_window
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        page = window(*args, **kwargs)
+        ways.append(page is not None)
+        return page
+
+    monkeypatch.setattr(Q, "_newest_window", tracked)
+    return ways
+
+
 @pytest.mark.parametrize(
     ("window_rows", "list_range_rows"), [(3, 0), (12, 10**9), (25, 0), (10_000, 10**9)]
 )
@@ -602,15 +616,7 @@ def test_time_ranges_of_any_width_and_age_agree_with_the_truth(
     number) and every total is what the order documents say, whichever way it was read."""
     monkeypatch.setattr(Q, "WINDOW_ROWS", window_rows)
     monkeypatch.setattr(Q, "LIST_RANGE_ROWS", list_range_rows)
-    ways: list[bool] = []  # per page tried in the window: whether the window held it
-    window = Q._newest_window
-
-    def tracked(*args: Any, **kwargs: Any) -> Any:
-        page = window(*args, **kwargs)
-        ways.append(page is not None)
-        return page
-
-    monkeypatch.setattr(Q, "_newest_window", tracked)
+    ways = _track_window(monkeypatch)
     times = sorted(_created(d) for d in world.docs)
     n = len(times)
     ranges = {
@@ -664,15 +670,7 @@ def test_keyset_pages_across_the_window_have_no_duplicates_or_gaps(
     filters["status"] = "SHIPPED"
     expected = world.ids(lambda d: d["status"] == "SHIPPED")
     assert len(expected) > 20
-    ways: list[bool] = []
-    window = Q._newest_window
-
-    def tracked(*args: Any, **kwargs: Any) -> Any:
-        page = window(*args, **kwargs)
-        ways.append(page is not None)
-        return page
-
-    monkeypatch.setattr(Q, "_newest_window", tracked)
+    ways = _track_window(monkeypatch)
     pages: list[list[str]] = []
     after = None
     # Window sizes per page: enough for page 1, too few for page 2, enough for page 3.
