@@ -68,7 +68,10 @@ def parse_database_url(url: str | None = None) -> URL:
     return parsed
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
+def make_engine(url: str | None = None, *, echo: bool = False, ping_always: bool = False) -> Engine:
+    """An engine for `url`. `ping_always` checks every pooled connection before each unit of
+    work (a read replica's: one that died since the last read is found before the read starts,
+    so the read can go to the primary instead of failing)."""
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
@@ -83,8 +86,11 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         engine = create_engine(parsed, echo=echo, connect_args={"timeout": busy})
         _configure_sqlite(engine, busy)
         return engine
-    engine = create_engine(parsed, echo=echo, pool_recycle=POOL_RECYCLE_SECONDS)
-    _ping_when_idle(engine)
+    engine = create_engine(
+        parsed, echo=echo, pool_recycle=POOL_RECYCLE_SECONDS, pool_pre_ping=ping_always
+    )
+    if not ping_always:
+        _ping_when_idle(engine)
     _configure_postgresql(engine)
     return engine
 

@@ -99,7 +99,7 @@ def replica_from_env(primary: Engine, environ: Any) -> ReadReplica | None:
     from ..errors import BadInput
     from .database import make_engine
 
-    engine = make_engine(url)
+    engine = make_engine(url, ping_always=True)
     if engine.dialect.name != "postgresql" or primary.dialect.name != "postgresql":
         raise BadInput("POSTSALES_READ_DATABASE_URL: a read replica needs PostgreSQL for both")
     raw = environ.get("POSTSALES_READ_MAX_LAG", "10")

@@ -28,7 +28,7 @@ from postsales.adapters.web import create_app
 from postsales.core.bootstrap import Postsales, bootstrap
 from postsales.core.errors import BadInput
 from postsales.core.persistence.database import make_engine
-from postsales.core.persistence.replica import ReadReplica, replica_from_env
+from postsales.core.persistence.replica import replica_from_env
 from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
 from postsales.core.services.schema import upgrade_database
@@ -157,11 +157,19 @@ def app(clusters: Clusters, request: pytest.FixtureRequest) -> Iterator[Postsale
     admin.dispose()
     services = bootstrap(None, clusters.url("primary", db), read_replica=False)
     upgrade_database(services)
-    replica_engine = make_engine(clusters.url("replica", db))
-    assert _wait(lambda: _answers(replica_engine)), "the new database reached the replica"
-    services.replica = ReadReplica(services.engine, replica_engine, max_lag=30, check_every=0)
+    replica = replica_from_env(
+        services.engine,
+        {
+            "POSTSALES_READ_DATABASE_URL": clusters.url("replica", db),
+            "POSTSALES_READ_MAX_LAG": "30",
+        },
+    )
+    assert replica is not None
+    assert _wait(lambda: _answers(replica.engine)), "the new database reached the replica"
+    replica.check_every = 0
+    services.replica = replica
     yield services
-    replica_engine.dispose()
+    replica.engine.dispose()
     services.engine.dispose()
 
 
@@ -263,6 +271,29 @@ def test_a_replica_that_is_down_falls_back_to_the_primary(
         assert app.replica is not None and "down" in app.replica.state().reason
     finally:
         clusters.start("replica")
+    assert _wait(lambda: search_orders(app, admin).read_from == "replica")
+
+
+def test_a_replica_that_dies_between_checks_costs_no_read(
+    app: Postsales, clusters: Clusters
+) -> None:
+    """Between two checks of its state (every 2 s by default) the replica may die under a warm
+    pooled connection: the next read still answers, from the primary (the several-hosts harness
+    saw a 503 per gunicorn worker here)."""
+    import_examples(app, "order-create.json")
+    admin = get_user(app, None)
+    assert _wait(lambda: _replica_orders(app) == 1)
+    assert app.replica is not None
+    app.replica.check_every = 3600  # the state stays "up" until a read finds otherwise
+    assert search_orders(app, admin).read_from == "replica"  # a connection is now pooled
+    clusters.stop("replica")
+    try:
+        result = search_orders(app, admin)
+        assert result.read_from == "primary" and result.total == 1
+        assert "down" in app.replica.state().reason
+    finally:
+        clusters.start("replica")
+    app.replica.check_every = 0
     assert _wait(lambda: search_orders(app, admin).read_from == "replica")
 
 
