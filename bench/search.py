@@ -52,7 +52,8 @@ from postsales.core.persistence.keys import cipher_for
 from postsales.core.persistence.migrate import upgrade
 from postsales.core.persistence.unit_of_work import insert_children
 from postsales.core.search import columns as C
-from postsales.core.search import query as Q
+from postsales.core.search import counting
+from postsales.core.search import plans as P
 from postsales.core.services.search import export_orders, search_orders
 
 FIRST = [
@@ -508,8 +509,8 @@ def mix(
         return orders, f"o.{column} LIKE :p AND {scope}", "%" + pattern + "%"
 
     deep_seq = s["max_seq"] // 2
-    cursor = Q.make_cursor(
-        Q.Plan((), (), None, "arrival", True), type("Row", (), {"seq": deep_seq})()
+    cursor = P.make_cursor(
+        P.Plan((), (), None, "arrival", True), type("Row", (), {"seq": deep_seq})()
     )
     # The same parts as the service's `q` (core/search/fields.py `_free_text`): a tracking
     # number has digits, so names and comments are not searched for it.
@@ -729,11 +730,11 @@ def run_mix(url: str, runs: int, only: str | None = None) -> list[dict[str, Any]
 
         raw_cpu: list[float] = []
         ceiling = _timed(raw, runs, raw_cpu)
-        plan = Q.make_plan(app, SCOPE, kwargs.get("filters"), None)  # the total alone
+        plan = P.make_plan(app, SCOPE, kwargs.get("filters"), None)  # the total alone
 
-        def count_only(plan: Q.Plan = plan) -> Any:
+        def count_only(plan: P.Plan = plan) -> Any:
             with engine.connect() as conn:
-                return Q.count(conn, plan)
+                return counting.count(conn, plan)
 
         totals = _timed(count_only, runs)
         result = search_orders(app, SCOPE, **kwargs)

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select
 
 from ..persistence import tables as T
 from . import columns as C
-from .query import Plan
+from .plans import Plan
 
 o = T.orders.c
 

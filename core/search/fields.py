@@ -88,7 +88,7 @@ class Compiler:
     by_time: bool = False
     fts: list[ColumnElement[bool]] = attrs.field(factory=list)
     # A term whose every hit costs an order-row read to count (partial text, child tables,
-    # billing words): its total is capped lower (query.TEXT_TOTAL_CAP).
+    # billing words): its total is capped lower (plans.TEXT_TOTAL_CAP).
     partial: bool = False
     dated: bool = False  # a time range is present (pages are read in two steps)
     # The bounds of `created_at` that every result lies within (filters, or expression terms

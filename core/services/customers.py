@@ -26,8 +26,8 @@ from ..money import format_amount, from_minor
 from ..persistence import tables as T
 from ..persistence.aggregate import billing_plaintext
 from ..persistence.keys import cipher_for
-from ..search import query as Q
 from ..search import text as X
+from ..search.plans import make_plan
 
 # The newest orders shown (an account with more says how many there are), and how many of
 # them give the addresses.
@@ -305,7 +305,7 @@ def find_customers(
     filters: dict[str, str] = {"q": wanted}
     if sales_channel:
         filters["sales_channel"] = sales_channel
-    plan = Q.make_plan(app, user, filters, None)
+    plan = make_plan(app, user, filters, None)
     o = T.orders.c
     columns = (o.seq, o.id, o.sales_channel, o.customer_id, o.customer_type,
                o.customer_first_name, o.customer_last_name, o.customer_email,

@@ -24,17 +24,19 @@ from ..persistence.sealing import seal_audit_filters
 from ..search import columns as C
 from ..search import export as E
 from ..search import fields as F
-from ..search import query as Q
+from ..search import plans as P
 from ..search import queue as WQ
+from ..search.counting import total_of
+from ..search.query import page_rows
 
 FILTERS: tuple[str, ...] = F.FILTERS
 EXPRESSION_FIELDS: tuple[str, ...] = F.EXPRESSION_FIELDS
-PAGE_SIZES = Q.PAGE_SIZES
-SORTS: tuple[str, ...] = tuple(Q.SORTS)
+PAGE_SIZES = P.PAGE_SIZES
+SORTS: tuple[str, ...] = tuple(P.SORTS)
 COLUMNS = C.COLUMNS
 DEFAULT_COLUMNS = C.DEFAULT_COLUMNS
 EXPORT_FORMATS = E.FORMATS
-TOTAL_CAP = Q.TOTAL_CAP
+TOTAL_CAP = P.TOTAL_CAP
 
 Filters = Mapping[str, "str | list[str]"]
 
@@ -104,12 +106,12 @@ def search_orders(
     newest first unless `sort` says otherwise (`-created_at`, `grand_total`, …). `after` is
     the `next_cursor` of the previous page (keyset: as fast on page 5,000 as on page 1)."""
     _require(user, "orders.view")
-    Q.check_paging(page, per_page)
-    plan = Q.make_plan(app, user, filters, expression, sort)
+    P.check_paging(page, per_page)
+    plan = P.make_plan(app, user, filters, expression, sort)
     columns = C.needed(C.RESULT_KEYS)
     with app.read_uow() as uow:
-        found = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=after)
-        total, capped = Q.total_of(uow.conn, plan, found)
+        found = page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=after)
+        total, capped = total_of(uow.conn, plan, found)
     rows = found.rows
     read_from, lag = _read_from(app, uow)
     return SearchResult(
@@ -120,7 +122,7 @@ def search_orders(
         page=page,
         per_page=per_page,
         orders=[C.result_dict(r) for r in rows],
-        next_cursor=Q.make_cursor(plan, rows[-1]) if found.more and rows else None,
+        next_cursor=P.make_cursor(plan, rows[-1]) if found.more and rows else None,
     )
 
 
@@ -157,7 +159,7 @@ class ExportStream:
         self,
         app: Postsales,
         user: User,
-        plan: Q.Plan,
+        plan: P.Plan,
         keys: list[str],
         fmt: str,
         detail: dict[str, Any],
@@ -215,7 +217,7 @@ def export_stream(
             f"format: must be one of {', '.join(E.FORMATS)}, got {fmt!r}", field="format"
         )
     keys = C.check_columns(columns)
-    plan = Q.make_plan(app, user, filters, expression, sort)
+    plan = P.make_plan(app, user, filters, expression, sort)
     detail = {
         "format": fmt,
         "columns": keys,
@@ -243,12 +245,12 @@ def work_queue(app: Postsales, user: User, *, page: int = 1, per_page: int = 20)
     """S-5: orders that need an agent (returns and refunds awaiting approval, refunds the
     gateway rejected, orders on hold, locked orders), newest first; each carries `reasons`."""
     _require(user, "orders.view")
-    Q.check_paging(page, per_page)
-    plan = Q.make_plan(app, user, None, None, extra=(WQ.in_queue(app.now()),))
+    P.check_paging(page, per_page)
+    plan = P.make_plan(app, user, None, None, extra=(WQ.in_queue(app.now()),))
     columns = C.needed(C.RESULT_KEYS)
     with app.read_uow() as uow:
-        found = Q.page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=None)
-        total, capped = Q.total_of(uow.conn, plan, found)
+        found = page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=None)
+        total, capped = total_of(uow.conn, plan, found)
         rows, more = found.rows, found.more
         why = WQ.reasons(uow.conn, rows)
     read_from, lag = _read_from(app, uow)
@@ -265,7 +267,7 @@ def work_queue(app: Postsales, user: User, *, page: int = 1, per_page: int = 20)
         page=page,
         per_page=per_page,
         orders=orders,
-        next_cursor=Q.make_cursor(plan, rows[-1]) if more and rows else None,
+        next_cursor=P.make_cursor(plan, rows[-1]) if more and rows else None,
     )
 
 

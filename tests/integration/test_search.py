@@ -40,8 +40,8 @@ from postsales.core.persistence import tables as T
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.migrate import upgrade
 from postsales.core.search import columns as C
+from postsales.core.search import counting, plans, walks, window
 from postsales.core.search import export as E
-from postsales.core.search import query as Q
 from postsales.core.services.actions import run_action
 from postsales.core.services.messages.inbound import import_lines
 from postsales.core.services.orders import show_order
@@ -591,14 +591,14 @@ def test_combinations_in_one_store_agree_on_pages_and_counted_totals(world: Worl
 def _track_window(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Per page tried in the window of the newest orders: whether the window held it."""
     ways: list[bool] = []
-    window = Q._newest_window
+    newest = window.newest_window
 
     def tracked(*args: Any, **kwargs: Any) -> Any:
-        page = window(*args, **kwargs)
+        page = newest(*args, **kwargs)
         ways.append(page is not None)
         return page
 
-    monkeypatch.setattr(Q, "_newest_window", tracked)
+    monkeypatch.setattr(window, "newest_window", tracked)
     return ways
 
 
@@ -614,8 +614,8 @@ def test_time_ranges_of_any_width_and_age_agree_with_the_truth(
     Wide, old, recent and empty ranges, alone and with a status, a store, a return status or
     an order type, for all stores and for an agent of one: every page (by cursor and by
     number) and every total is what the order documents say, whichever way it was read."""
-    monkeypatch.setattr(Q, "WINDOW_ROWS", window_rows)
-    monkeypatch.setattr(Q, "LIST_RANGE_ROWS", list_range_rows)
+    monkeypatch.setattr(window, "WINDOW_ROWS", window_rows)
+    monkeypatch.setattr(counting, "LIST_RANGE_ROWS", list_range_rows)
     ways = _track_window(monkeypatch)
     times = sorted(_created(d) for d in world.docs)
     n = len(times)
@@ -675,7 +675,7 @@ def test_keyset_pages_across_the_window_have_no_duplicates_or_gaps(
     after = None
     # Window sizes per page: enough for page 1, too few for page 2, enough for page 3.
     for rows in (len(world.docs), 3, len(world.docs)):
-        monkeypatch.setattr(Q, "WINDOW_ROWS", rows)
+        monkeypatch.setattr(window, "WINDOW_ROWS", rows)
         result = search_orders(world.app, system_user(), filters, per_page=10, after=after)
         pages.append([o["id"] for o in result.orders])
         assert (result.total, result.total_capped) == (len(expected), False)
@@ -692,22 +692,22 @@ def test_return_status_totals_of_time_ranges_however_they_are_counted(
     range is checked to lie above, guessed from the range's size: a guess too small (the check
     finds older orders of the range: off the time index instead), about right, or larger than
     everything gives the same totals."""
-    monkeypatch.setattr(Q, "WINDOW_ROWS", 1)
-    real, above = Q._range_orders, Q._range_above
+    monkeypatch.setattr(window, "WINDOW_ROWS", 1)
+    real, above = counting._range_orders, counting._range_above
     splits: list[int | None] = []
 
     def tracked(*args: Any) -> int | None:
         splits.append(above(*args))
         return splits[-1]
 
-    monkeypatch.setattr(Q, "_range_above", tracked)
+    monkeypatch.setattr(counting, "_range_above", tracked)
     times = sorted(_created(d) for d in world.docs)
     n = len(times)
     hans = get_user(world.app, "hans")  # ST2 only
     scopes = [(system_user(), lambda d: True), (hans, lambda d: d["sales_channel"] == "ST2")]
     for guess in (0, 5, 20, 10_000):
         monkeypatch.setattr(
-            Q, "_range_orders", lambda conn, plan, g=guess: (g, real(conn, plan)[1])
+            counting, "_range_orders", lambda conn, plan, g=guess: (g, real(conn, plan)[1])
         )
         for since, until in (
             (times[n // 2], times[-1]),
@@ -722,9 +722,9 @@ def test_return_status_totals_of_time_ranges_however_they_are_counted(
                         bool(d["returns"]) and a <= _created(d) <= b and s(d)
                     )
                 )
-                plan = Q.make_plan(world.app, user, filters, None)
+                plan = plans.make_plan(world.app, user, filters, None)
                 with world.app.uow(read_only=True) as uow:  # the total alone, always counted
-                    assert Q.count(uow.conn, plan) == (len(expected), False), filters
+                    assert counting.count(uow.conn, plan) == (len(expected), False), filters
                 first = search_orders(world.app, user, filters, per_page=10)
                 assert (first.total, first.total_capped) == (len(expected), False), filters
                 assert [o["id"] for o in first.orders] == expected[:10]
@@ -735,13 +735,13 @@ def test_return_status_totals_of_time_ranges_however_they_are_counted(
 def test_a_time_range_past_a_capped_total(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Totals of time ranges stay lower bounds flagged capped past the cap, whichever way the
     page was read."""
-    monkeypatch.setattr(Q, "TOTAL_CAP", 7)
-    monkeypatch.setattr(Q, "TEXT_TOTAL_CAP", 5)
+    monkeypatch.setattr(plans, "TOTAL_CAP", 7)
+    monkeypatch.setattr(plans, "TEXT_TOTAL_CAP", 5)
     times = sorted(_created(d) for d in world.docs)
     base = {"from_date": times[0].isoformat(), "to_date": times[-1].isoformat()}
     for rows, list_rows in ((3, 0), (10_000, 10**9)):
-        monkeypatch.setattr(Q, "WINDOW_ROWS", rows)
-        monkeypatch.setattr(Q, "LIST_RANGE_ROWS", list_rows)
+        monkeypatch.setattr(window, "WINDOW_ROWS", rows)
+        monkeypatch.setattr(counting, "LIST_RANGE_ROWS", list_rows)
         for extra, cap, truth in [
             ({}, 7, lambda d: True),
             ({"status": "SHIPPED"}, 7, lambda d: d["status"] == "SHIPPED"),
@@ -1121,7 +1121,7 @@ def test_sorting_and_keyset_pages_agree(world: World) -> None:
 def test_totals_are_capped_past_the_threshold(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Q, "TOTAL_CAP", 10)
+    monkeypatch.setattr(plans, "TOTAL_CAP", 10)
     result = search_orders(world.app, system_user(), per_page=10)
     assert result.total == 10 and result.total_capped and result.to_dict()["total_capped"] is True
     assert result.next_cursor  # there is more to read
@@ -1152,11 +1152,11 @@ def test_common_patterns_and_child_filters_past_a_low_cap(
     neither the cap nor the whole table; both: one walk of the child's index for the page and
     the total). Pages by number and by cursor, and totals, still agree with the truth, for
     all stores and for an agent of one store."""
-    monkeypatch.setattr(Q, "TEXT_TOTAL_CAP", cap)
-    monkeypatch.setattr(Q, "PROBE_ROWS", probe_rows)
-    monkeypatch.setattr(Q, "_common", lambda hits: walk_rows is not None)
+    monkeypatch.setattr(plans, "TEXT_TOTAL_CAP", cap)
+    monkeypatch.setattr(window, "PROBE_ROWS", probe_rows)
+    monkeypatch.setattr(walks, "_common", lambda hits: walk_rows is not None)
     if walk_rows is not None:
-        monkeypatch.setattr(Q, "WALK_ROWS", walk_rows)
+        monkeypatch.setattr(walks, "WALK_ROWS", walk_rows)
     hans = get_user(world.app, "hans")  # ST2 only
     cases = [
         ({"name": "%tay"}, lambda d: _partial("tay")(_full_name(d))),
@@ -1192,9 +1192,9 @@ def test_common_patterns_and_child_filters_past_a_low_cap(
                 total = (cap, True)
             assert (first.total, first.total_capped) == total, filters
             assert [o["id"] for o in first.orders] == expected[:10]
-            plan = Q.make_plan(world.app, user, filters, None)
+            plan = plans.make_plan(world.app, user, filters, None)
             with world.app.uow(read_only=True) as uow:  # the total alone, as the bench times it
-                counted = Q.count(uow.conn, plan)
+                counted = counting.count(uow.conn, plan)
             assert counted == ((cap, True) if len(expected) > cap else total), filters
     assert any(len(world.ids(truth)) > 10 for _, truth in cases)
     # Orders with two lines of the same SKU are listed once.
