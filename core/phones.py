@@ -10,25 +10,33 @@ compares its raw digits.
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import phonenumbers
+from types import ModuleType
 
 # Markets that are not ISO 3166 region codes but name one.
 _REGION_ALIASES = {"UK": "GB", "EL": "GR"}
 _MAX_INPUT = 64  # longer text is no telephone number (phonenumbers reads up to 250)
 
 
+def _phonenumbers() -> ModuleType:
+    # Imported on first use: its metadata costs a command that reads no telephone 40 ms at
+    # start-up (issue 18 item 1); after that this is a dictionary lookup.
+    import phonenumbers
+
+    return phonenumbers
+
+
 def region_of(market: str) -> str | None:
     """The phonenumbers region of a market code, or None when it names none."""
     code = market.strip().upper()
     code = _REGION_ALIASES.get(code, code)
-    return code if code in phonenumbers.SUPPORTED_REGIONS else None
+    return code if code in _phonenumbers().SUPPORTED_REGIONS else None
 
 
 def national_number(phone: str, market: str) -> str:
     """The national significant number of `phone` read in `market`; "" when it has none."""
     if not phone or len(phone) > _MAX_INPUT or not any(ch.isdigit() for ch in phone):
         return ""
+    phonenumbers = _phonenumbers()
     try:
         parsed = phonenumbers.parse(phone, region_of(market))
     except phonenumbers.NumberParseException:

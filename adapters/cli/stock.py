@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from postsales.core.services import inventory
-
 from .errors import handled
 from .main import cli, state
 from .output import emit_json, stock_table
@@ -17,6 +15,8 @@ from .output import emit_json, stock_table
 @handled
 def stock(skus: tuple[str, ...], as_json: bool) -> None:
     """On hand, reserved and available per source (available = on hand - reserved)."""
+    from postsales.core.services import inventory  # on use: `--help` loads no domain
+
     st = state()
     rows = inventory.show_stock(st.app(), list(skus), st.user())
     if as_json:
@@ -30,6 +30,8 @@ def stock(skus: tuple[str, ...], as_json: bool) -> None:
 @handled
 def stock_assign(as_json: bool) -> None:
     """Assign stock to waiting shipments it now covers, oldest first (after a crash)."""
+    from postsales.core.services import inventory
+
     st = state()
     assigned = inventory.assign_all(st.app(), st.user())
     if as_json:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 
@@ -186,3 +187,16 @@ def _configure_sqlite(engine: Engine, busy_seconds: float = BUSY_TIMEOUT_SECONDS
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def insert_or_update(conn: Connection, table: Table) -> Any:
+    """An INSERT on `table` with this database's ON CONFLICT clauses (`on_conflict_do_update`,
+    `on_conflict_do_nothing`). The dialect's module is imported here, on first use: importing
+    PostgreSQL's at start-up cost a SQLite command 50 ms (issue 18 item 1)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)

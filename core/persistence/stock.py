@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from . import tables as T
+from .database import insert_or_update
 
 _s = T.stock.c
 
@@ -53,8 +53,7 @@ class StockLedger:
         )
         if self.conn.execute(guarded).rowcount == 1:
             return True
-        insert = (postgresql if self.conn.dialect.name == "postgresql" else sqlite).insert
-        lock = insert(T.stock).values(
+        lock = insert_or_update(self.conn, T.stock).values(
             source_id=source_id, sku=sku, quantity=0, reserved=0, updated_at=now
         )
         lock = lock.on_conflict_do_update(

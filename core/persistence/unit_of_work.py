@@ -15,8 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..crypto import BillingCipher
 from ..domain.customers import Address, Customer, normalise_email
@@ -28,7 +26,7 @@ from . import tables as T
 from .bulk import bulk_insert, raw_connection
 from .catalog import Catalog
 from .changes import Snapshot, snapshot_of, write_changes
-from .database import LOCK_WAIT, READ_ONLY
+from .database import LOCK_WAIT, READ_ONLY, insert_or_update
 from .fastread import Reader, fetch_together
 from .keys import cipher_for
 from .sealing import holds_billing, seal_outbox_payload
@@ -174,9 +172,7 @@ class UnitOfWork:
         """Add `address` to the customer's address book (the `customers` row, made on first
         use, locked while it changes); False when the book already holds it."""
         c = T.customers.c
-        insert_new = (sqlite_insert if self.conn.dialect.name == "sqlite" else pg_insert)(
-            T.customers
-        )
+        insert_new = insert_or_update(self.conn, T.customers)
         self.conn.execute(
             insert_new.on_conflict_do_nothing(index_elements=["id"]),
             {"id": customer.id, "type": customer.type, "first_name": customer.first_name,

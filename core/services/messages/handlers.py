@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from ... import machines
 from ...bootstrap import Postsales
 from ...context import ActionContext
@@ -20,6 +18,7 @@ from ...domain.users import User
 from ...errors import BadInput, NotFound, Refused
 from ...messages_schema import Envelope
 from ...persistence import tables as T
+from ...persistence.database import insert_or_update
 from ...persistence.unit_of_work import UnitOfWork
 from .. import inventory
 from ..refunds import (
@@ -207,9 +206,7 @@ def _refund_answer(confirmed: bool) -> Handler:
 
 
 def _upsert(uow: UnitOfWork, table: Any, row: dict[str, Any], keys: tuple[str, ...]) -> None:
-    dialect = uow.conn.dialect.name
-    insert_ = (postgresql if dialect == "postgresql" else sqlite).insert
-    stmt = insert_(table).values(row)
+    stmt = insert_or_update(uow.conn, table).values(row)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys), set_={k: v for k, v in row.items() if k not in keys}
     )
