@@ -10,8 +10,8 @@ from sqlalchemy import (
 )
 
 from ..persistence import tables as T
-from . import fields as F
 from . import plans, walks, window
+from .compiler import undemoted
 from .plans import ONE, Page, Plan, Unindexed, base, child_list, cut_by_store_cap
 
 o = T.orders.c
@@ -100,7 +100,7 @@ def _range_above(conn: Connection, plan: Plan, top: int, orders: float) -> int |
     split = top - int(orders * 1.25) - window.WINDOW_ROWS
     if split <= 0:
         return None
-    # The plan's bounds hold every order it finds (fields._bound); `seq` must not choose the
+    # The plan's bounds hold every order it finds (compiler._bound); `seq` must not choose the
     # index (the primary key would walk every older order). SQLite only: its time index holds
     # the `seq` (the rowid).
     older = select(ONE).where(
@@ -115,7 +115,7 @@ def _count(conn: Connection, plan: Plan, limit: int) -> tuple[int, bool]:
     if walk is not None:  # one walk of the child's index, stopping at the cap
         query = walk
     elif plan.plain_count:
-        where = (F.undemoted(w) for w in plan.where)
+        where = (undemoted(w) for w in plan.where)
         query = base((ONE,), bool(plan.fts)).where(*plan.fts, *where)
     inner = query.limit(limit + 1).subquery()
     found = conn.execute(select(func.count()).select_from(inner)).scalar_one()

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, not_, or_, true
 
 from ..errors import BadInput
 from . import fields as F
+from .compiler import Compiler
 
 LOGIC = ("and", "or", "not")
 OPERATORS = (*F.COMPARISONS, *LOGIC, "field")
@@ -29,7 +30,7 @@ MAX_NODES = 256
 
 
 class _Walker:
-    def __init__(self, comp: F.Compiler) -> None:
+    def __init__(self, comp: Compiler) -> None:
         self.comp = comp
         self.nodes = 0
 
@@ -148,6 +149,6 @@ class _Walker:
             raise self.fail(path, exc.message) from None
 
 
-def compile_expression(expression: Any, comp: F.Compiler) -> ColumnElement[bool] | None:
+def compile_expression(expression: Any, comp: Compiler) -> ColumnElement[bool] | None:
     """The expression as one SQLAlchemy condition (None: every part went to `comp.fts`)."""
     return _Walker(comp).node(expression, "$", 0, True)

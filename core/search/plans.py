@@ -40,6 +40,7 @@ from ..persistence.keys import cipher_for
 from . import fields as F
 from . import selectivity as S
 from . import text as X
+from .compiler import NO_OPTS, Compiler, plain_column, several
 from .expressions import compile_expression
 
 o = T.orders.c
@@ -127,7 +128,7 @@ class Plan:
     # its cap and the statement that reads up to one more of its orders than the cap, to tell
     # whether the cap cut the result.
     store_caps: tuple[tuple[int, Select[Any]], ...] = ()
-    # The `created_at` bounds every hit lies within (fields.Compiler.created_from/_to).
+    # The `created_at` bounds every hit lies within (compiler.Compiler.created_from/_to).
     created: tuple[datetime | None, datetime | None] = (None, None)
 
     @property
@@ -182,7 +183,7 @@ def _values(name: str, raw: str | list[str]) -> list[str]:
         if item is None:
             continue
         text = str(item)
-        out += F.several(text) if field.several else ([text] if text.strip() else [])
+        out += several(text) if field.several else ([text] if text.strip() else [])
     if len(out) > 1 and not field.several:
         raise BadInput(f"{name}: takes one value, got {len(out)}", field=name)
     return out
@@ -215,7 +216,7 @@ def make_plan(
     check_depth("expression", expression)  # before anything below recurses into it
     configured = app.settings.sales_channels
     visible = None if user.channels is None else sorted(user.channels)
-    comp = F.Compiler(
+    comp = Compiler(
         dialect=app.engine.dialect.name,
         timezone=user.timezone,
         channels=list(configured),
@@ -301,7 +302,7 @@ def _caps(app: Postsales, user: User, chosen: set[str] | None) -> tuple[int | No
     return None, caps
 
 
-def _store_caps(plan: Plan, comp: F.Compiler, caps: dict[str, int]) -> Plan:
+def _store_caps(plan: Plan, comp: Compiler, caps: dict[str, int]) -> Plan:
     """The plan with each capped store limited to its first `cap` orders in the search's order:
     `store NOT IN (capped) OR seq IN (first cap of store A) OR seq IN (… of store B)`."""
     terms: list[ColumnElement[bool]] = [comp.col(o.sales_channel).not_in(sorted(caps))]
@@ -385,7 +386,7 @@ def child_list(where: ColumnElement[bool]) -> Select[Any] | None:
 def _plain(element: Any, **_: Any) -> Any:
     """For replacement_traverse: a column of `orders` (the store's `|| ''` included) as a
     plain value, that no index serves on SQLite (`Unindexed`)."""
-    column = F.plain_column(element)
+    column = plain_column(element)
     if column is None:
         column = element
     if getattr(column, "table", None) is T.orders:
@@ -394,7 +395,7 @@ def _plain(element: Any, **_: Any) -> Any:
 
 
 def unindexed(where: ColumnElement[bool]) -> Any:
-    return replacement_traverse(where, F.NO_OPTS, _plain)
+    return replacement_traverse(where, NO_OPTS, _plain)
 
 
 class Page(typing.NamedTuple):

@@ -17,8 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.sql.visitors import iterate
 
 from ..persistence import tables as T
-from . import fields as F
 from . import plans
+from .compiler import undemoted
 from .plans import Page, Plan, base, child_list, labelled, ordering, unindexed
 
 o = T.orders.c
@@ -35,7 +35,7 @@ def child_walk(plan: Plan, descending: bool, *, led: bool = False) -> Select[Any
         if found is not None:
             child = found
         else:
-            rest.append(unindexed(where) if led else F.undemoted(where))
+            rest.append(unindexed(where) if led else undemoted(where))
     if child is None:
         return None
     hits = child.subquery("hits")
@@ -117,7 +117,7 @@ def text_walk(conn: Connection, plan: Plan) -> tuple[list[int], bool] | None:
         return None
     cap = plans.TEXT_TOTAL_CAP
     newest = select(func.max(o.seq)).scalar_subquery()
-    where = [F.undemoted(w) for w in plan.where]
+    where = [undemoted(w) for w in plan.where]
 
     def walk(rows: int) -> list[int]:
         query = (

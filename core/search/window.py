@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from ..persistence import tables as T
-from . import fields as F
+from .compiler import NO_OPTS, undemoted
 from .plans import (
     PAGE_SIZES,
     Page,
@@ -58,7 +58,7 @@ def probe(
     skip = {id(c) for c in plan.trigram}
     # The store's own index again (`(sales_channel, seq)`): a small store's newest orders
     # are not among the newest of all.
-    where = [F.undemoted(w) for w in plan.where if id(w) not in skip]
+    where = [undemoted(w) for w in plan.where if id(w) not in skip]
     if after:
         where.append(after_condition(plan, after))
     window = (
@@ -75,7 +75,7 @@ def probe(
         # (2 ms of CPU a search).
         return replacement_traverse(
             cond,
-            F.NO_OPTS,
+            NO_OPTS,
             lambda element, **_: (
                 w[element.key] if getattr(element, "table", None) is T.orders else None
             ),

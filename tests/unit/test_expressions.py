@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
 from postsales.core.errors import BadInput
-from postsales.core.search import fields as F
+from postsales.core.search.compiler import Compiler
 from postsales.core.search.expressions import compile_expression
 
 
@@ -17,7 +17,7 @@ def field(name: str) -> dict[str, Any]:
 
 
 def sql(expression: Any, dialect: str = "sqlite") -> str:
-    comp = F.Compiler(dialect=dialect, channels=["ST1", "ST2"])
+    comp = Compiler(dialect=dialect, channels=["ST1", "ST2"])
     cond = compile_expression(expression, comp)
     parts = [
         str(
@@ -41,7 +41,7 @@ def test_the_seed_example_compiles_to_a_bound_comparison() -> None:
 
 
 def test_values_are_bound_never_pasted_into_sql() -> None:
-    comp = F.Compiler(dialect="sqlite")
+    comp = Compiler(dialect="sqlite")
     evil = "x' OR 1=1 --"
     cond = compile_expression(
         {"exp": "eq", "args": [field("client_order_reference"), {"value": evil}]}, comp
@@ -73,7 +73,7 @@ def test_partial_text_uses_the_fts_table_on_sqlite_and_like_on_postgresql() -> N
 
 
 def test_a_date_is_a_day_in_the_users_zone() -> None:
-    comp = F.Compiler(dialect="sqlite", timezone="Europe/Berlin")
+    comp = Compiler(dialect="sqlite", timezone="Europe/Berlin")
     cond = compile_expression(
         {"exp": "eq", "args": [field("created_at"), {"value": "2026-07-01", "type": "date"}]}, comp
     )
@@ -130,7 +130,7 @@ def test_a_date_is_a_day_in_the_users_zone() -> None:
 )
 def test_errors_name_the_operator_field_type_and_place(expression: Any, message: str) -> None:
     with pytest.raises(BadInput) as info:
-        compile_expression(expression, F.Compiler(dialect="sqlite"))
+        compile_expression(expression, Compiler(dialect="sqlite"))
     assert message in info.value.message
 
 
@@ -139,4 +139,4 @@ def test_depth_is_bounded() -> None:
     for _ in range(40):
         expr = {"exp": "not", "args": [expr]}
     with pytest.raises(BadInput, match="nested deeper than"):
-        compile_expression(expr, F.Compiler(dialect="sqlite"))
+        compile_expression(expr, Compiler(dialect="sqlite"))
