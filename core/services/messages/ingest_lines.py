@@ -15,7 +15,7 @@ from typing import Any
 from ...domain.orders import PRODUCT_TYPES, normalise_sku
 from ...errors import BadInput
 from ...links import is_web_link
-from ...messages_schema import JSON_SCALARS, rate
+from ...messages_schema.read import JSON_SCALARS, read_rate
 from ...money import exponent
 
 _DUMPS = json.JSONEncoder(separators=(",", ":")).encode  # what bulk.py's json.dumps gives
@@ -74,7 +74,7 @@ def _rate_text(value: object) -> str | None:
     text = _RATE_TEXT.get(value)
     if text is None:
         try:
-            text = str(rate(value, "", ""))
+            text = str(read_rate(value, "", ""))
         except BadInput:
             return None
         if len(_RATE_TEXT) >= _MEMO_MAX:

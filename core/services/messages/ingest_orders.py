@@ -36,12 +36,12 @@ from ...domain.customers import (
 )
 from ...domain.history import order_received
 from ...limits import utc
-from ...messages_schema import (
+from ...messages_schema import Envelope
+from ...messages_schema.read import (
     ADDRESS_FIELDS,
     CURRENCY_PATTERN,
     ORDER_ID_MAX,
     ORDER_ID_PATTERN,
-    Envelope,
 )
 from ...money import format_amount, from_minor
 from ...persistence import tables as T

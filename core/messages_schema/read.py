@@ -1,0 +1,340 @@
+"""Field readers of inbound payloads: each takes the containing object, the key and the
+container's path, and raises `BadInput` naming the field's path from the envelope root
+(`payload.order.order_lines[1].amount.gross_amount: ...`); the path is only built when there is
+an error to report. The import's one-pass reader (services/messages/ingest_orders.py) shares
+the patterns and the tax-rate reading, so both accept exactly the same."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn
+
+import attrs
+
+from ..domain.customers import Address
+from ..errors import BadInput
+from ..limits import DATE_RANGE, MAX_INT, utc
+from ..links import check_link
+from ..money import parse_amount, quantum
+
+ENVELOPE_ID_MAX = 191  # the longest id a utf8mb4 unique index holds; the dedupe key of §9
+ORDER_ID_MAX = 64
+ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
+CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
+ZERO = Decimal(0)
+JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+MAX_PRICE_DECIMALS = 3  # the most any ISO 4217 currency has; the channel's own is checked later
+PRICE_QUANTUM = Decimal(1).scaleb(-MAX_PRICE_DECIMALS)
+ADDRESS_FIELDS = tuple(attrs.fields_dict(Address))
+
+
+# -- field readers -------------------------------------------------------------------------------
+# Each takes the containing object, the key and the container's path; the field's path is only
+# built when there is an error to report.
+
+
+def join_path(base: str, key: str) -> str:
+    if not key:
+        return base
+    return f"{base}.{key}" if base else key
+
+
+def fail(path: str, problem: str) -> NoReturn:
+    raise BadInput(f"{path}: {problem}", field=path)
+
+
+def show(value: object) -> str:
+    # A JSON number arrives as Decimal; show it as it was written, not as Decimal('2.0').
+    text = str(value) if isinstance(value, Decimal) else repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def wrong(path: str, value: object, expected: str) -> NoReturn:
+    if value is None:
+        fail(path, "missing required field")
+    fail(path, f"expected {expected}, got {show(value)}")
+
+
+def req_str(obj: dict[str, Any], key: str, base: str) -> str:
+    value = obj.get(key)
+    if isinstance(value, str) and value:
+        return value
+    if value == "":
+        fail(join_path(base, key), "must not be empty")
+    wrong(join_path(base, key), value, "a string")
+
+
+def opt_str(obj: dict[str, Any], key: str, base: str, default: Any) -> Any:
+    value = obj.get(key)
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value
+    wrong(join_path(base, key), value, "a string")
+
+
+def opt_bool(obj: dict[str, Any], key: str, base: str) -> bool:
+    """An optional JSON `true` or `false` (absent: false); nothing else reads as one."""
+    value = obj.get(key)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    wrong(join_path(base, key), value, "true or false")
+
+
+def read_currency(obj: dict[str, Any], base: str) -> str | None:
+    """An optional ISO 4217 code, as in `"currency": "USD"`."""
+    value = opt_str(obj, "currency", base, None)
+    if value is not None and not CURRENCY_PATTERN.fullmatch(value):
+        fail(join_path(base, "currency"), f"expected a three-letter currency code, got {value!r}")
+    return value
+
+
+def read_link(obj: dict[str, Any], key: str, base: str) -> str:
+    """An optional http(s) URL ("" when absent), refused at the door otherwise (core/links.py)."""
+    return check_link(opt_str(obj, key, base, ""), join_path(base, key))
+
+
+def opt_id(obj: dict[str, Any], key: str, base: str) -> str | None:
+    """An identifier: a string, or an integer some stores send (`"box_number": 1`)."""
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    wrong(join_path(base, key), value, "a string")
+
+
+def req_id(obj: dict[str, Any], key: str, base: str) -> str:
+    value = opt_id(obj, key, base)
+    if value is None:
+        fail(
+            join_path(base, key),
+            "must not be empty" if key in obj and obj[key] == "" else "missing required field",
+        )
+    return value
+
+
+def req_int(obj: dict[str, Any], key: str, base: str, minimum: int, maximum: int = MAX_INT) -> int:
+    value = obj.get(key)
+    # bool is an int subclass, and `true` is never a count or a line number.
+    if not isinstance(value, int) or isinstance(value, bool):
+        wrong(join_path(base, key), value, "an integer")
+    if value < minimum:
+        fail(join_path(base, key), f"must be at least {minimum}, got {value}")
+    if value > maximum:  # a database integer has 64 bits
+        fail(join_path(base, key), f"must be at most {maximum}, got {value}")
+    return value
+
+
+def req_dict(obj: dict[str, Any], key: str, base: str) -> dict[str, Any]:
+    return as_object(obj.get(key), join_path(base, key))
+
+
+def as_object(value: object, path: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    wrong(path, value, "an object")
+
+
+def req_list(obj: dict[str, Any], key: str, base: str) -> list[Any]:
+    value = obj.get(key)
+    if isinstance(value, list):
+        return value
+    wrong(join_path(base, key), value, "a list")
+
+
+def opt_list(obj: dict[str, Any], key: str, base: str) -> list[Any]:
+    value = obj.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    wrong(join_path(base, key), value, "a list")
+
+
+def line_numbers(obj: dict[str, Any], base: str) -> tuple[int, ...]:
+    values = req_list(obj, "lines", base)
+    if not values:
+        fail(f"{base}.lines", "expected at least one line number, got none")
+    seen: set[int] = set()
+    for i, value in enumerate(values):
+        if not isinstance(value, int) or isinstance(value, bool):
+            wrong(f"{base}.lines[{i}]", value, "an integer")
+        if value < 1:
+            fail(f"{base}.lines[{i}]", f"must be at least 1, got {value}")
+        if value in seen:
+            fail(f"{base}.lines[{i}]", f"duplicate line number {value}")
+        seen.add(value)
+    return tuple(values)
+
+
+def read_time(value: object, path: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            fail(path, f"expected an ISO-8601 time with offset, got {show(value)}")
+    elif isinstance(value, datetime):
+        parsed = value
+    else:
+        wrong(path, value, "an ISO-8601 time with offset")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        fail(path, f"{show(value)} has no UTC offset (naive times are ambiguous)")
+    if utc(parsed) is None:
+        fail(path, f"{show(value)} is outside {DATE_RANGE}")
+    return parsed
+
+
+class Amounts:
+    """Reads the amounts of one currency, remembering recent readings.
+
+    Reading an amount costs more than all of a line's other fields together, and the same few
+    texts ("0.00", "5.00", catalog prices) arrive again and again. Decimals are immutable, so
+    sharing them is safe; a full memo is simply dropped. Only str and int values are memoised:
+    they are the usual JSON shapes and always hashable.
+    """
+
+    __slots__ = ("currency", "known", "quantum")
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self.quantum = quantum(currency)
+        self.known: dict[str | int, Decimal] = {}
+
+    def required(self, obj: dict[str, Any], key: str, base: str) -> Decimal:
+        value = obj.get(key)
+        if value.__class__ is str:
+            amount = self.known.get(value)
+            if amount is not None:
+                return amount
+        elif value is None:
+            fail(join_path(base, key), "missing required field")
+        return self.read(value, base, key)
+
+    def optional(self, obj: dict[str, Any], key: str, base: str) -> Decimal:
+        value = obj.get(key)
+        return self.read(0 if value is None else value, base, key)
+
+    def read(self, value: object, base: str, key: str = "") -> Decimal:
+        cls = value.__class__
+        if cls is not str and cls is not int:
+            return read_amount(value, self.currency, join_path(base, key))
+        amount = self.known.get(value)  # type: ignore[call-overload]
+        if amount is None:
+            amount = self._exact(value)  # type: ignore[arg-type]
+            if amount is None:
+                amount = read_amount(value, self.currency, join_path(base, key))
+            if len(self.known) >= _MEMO_MAX:
+                self.known.clear()
+            self.known[value] = amount  # type: ignore[index]
+        return amount
+
+    def _exact(self, value: str | int) -> Decimal | None:
+        """The usual case, a non-negative amount already at the currency's precision, at a
+        quarter of parse_amount's cost; None for anything parse_amount must judge."""
+        try:
+            amount = Decimal(value)
+            exact = amount.quantize(self.quantum)
+        except (ArithmeticError, ValueError):
+            return None
+        # NaN never equals itself, so it falls through as well.
+        return exact if exact == amount and not exact.is_signed() else None
+
+
+_MEMO_MAX = 4096
+_AMOUNTS: dict[str, Amounts] = {}
+_RATES: dict[str | int, Decimal] = {}
+
+
+def amounts_for(currency: str) -> Amounts:
+    reader = _AMOUNTS.get(currency)
+    if reader is None:
+        reader = _AMOUNTS.setdefault(currency, Amounts(currency))
+    return reader
+
+
+def read_amount(value: object, currency: str, path: str) -> Decimal:
+    # `money.parse_amount` is the rule (strings or numbers, never float noise, no more decimals
+    # than the currency has); this only adds the path and refuses negative amounts.
+    if isinstance(value, Decimal):
+        value = str(value)  # same reading, and its messages quote '45.123', not Decimal(...)
+    try:
+        amount = parse_amount(value, currency, field=path)
+    except ValueError as exc:
+        if is_number(value):
+            raise BadInput(str(exc), field=path) from None
+        fail(path, f"expected an amount, got {show(value)}")
+    except ArithmeticError:  # more digits than Decimal's precision
+        fail(path, f"{show(value)} is too large an amount")
+    if amount.is_signed():
+        if amount:
+            fail(path, f"must not be negative, got {show(value)}")
+        amount = amount.copy_abs()  # "-0.00" is zero
+    return amount
+
+
+def is_number(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        return False
+    try:
+        return Decimal(str(value).strip()).is_finite()
+    except (InvalidOperation, ValueError):
+        return False
+
+
+def read_decimal(value: object, path: str, what: str) -> Decimal:
+    """A finite, non-negative Decimal from a string or a number (a float by its shortest text)."""
+    if isinstance(value, float):
+        value = repr(value)
+    if isinstance(value, str | int | Decimal) and not isinstance(value, bool):
+        try:
+            number = Decimal(value.strip() if isinstance(value, str) else value)
+        except (InvalidOperation, ValueError):
+            number = None
+        if number is not None and number.is_finite() and not number.is_signed():
+            return number
+    fail(path, f"expected {what}, got {show(value)}")
+
+
+def read_rate(value: object, base: str, key: str) -> Decimal:
+    """A tax rate in percent ("8", "20", "5.5"): any number of decimals."""
+    cls = value.__class__
+    if cls is str or cls is int:
+        known = _RATES.get(value)  # type: ignore[call-overload]  # str or int, checked above
+        if known is not None:
+            return known
+    rate = read_decimal(value, join_path(base, key), "a non-negative percentage")
+    if cls is str or cls is int:
+        if len(_RATES) >= _MEMO_MAX:
+            _RATES.clear()
+        _RATES[value] = rate  # type: ignore[index]
+    return rate
+
+
+def read_price(value: object, path: str) -> Decimal:
+    """An amount whose currency is not known yet: at most 3 decimals, as any currency has."""
+    number = read_decimal(value, path, "a non-negative amount")
+    try:
+        exact = number == number.quantize(PRICE_QUANTUM)
+    except InvalidOperation:  # more digits than Decimal's precision
+        fail(path, f"{show(value)} is too large an amount")
+    if not exact:
+        fail(path, f"{show(value)} has more than {MAX_PRICE_DECIMALS} decimals")
+    return number
+
+
+def plain_json(value: Any) -> Any:
+    """A JSON-safe deep copy: numbers read as Decimal become strings."""
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_json(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
