@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # loaded with the plugins (a read command loads neither) or t
     from .persistence.unit_of_work import UnitOfWork
     from .plugin_manager import PluginInfo
     from .rules import DecisionPoint, Rule
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -282,6 +284,28 @@ class Postsales:
                 return
         with self.uow(read_only=True) as uow:
             yield uow
+
+    def read(self, work: Callable[[UnitOfWork], T]) -> tuple[T, UnitOfWork]:
+        """`work(uow)` on a read unit of work (`read_uow`), and the unit of work that gave it.
+        When the replica dies under it (between the connection's ping and the read), the
+        replica is marked down and `work` runs again on the primary: a read changes nothing,
+        so running it twice is safe, and the agent gets an answer instead of a 503."""
+        from sqlalchemy.exc import DBAPIError, OperationalError
+
+        with self.read_uow() as uow:
+            replica = self.replica
+            on_replica = replica is not None and uow.engine is replica.engine
+            try:
+                return work(uow), uow
+            except DBAPIError as exc:
+                if not on_replica or not (
+                    isinstance(exc, OperationalError) or exc.connection_invalidated
+                ):
+                    raise
+                assert replica is not None
+                replica.mark_down(exc)
+        with self.uow(read_only=True) as uow:
+            return work(uow), uow
 
     def read_state(self) -> tuple[str, float | None]:
         """("replica", lag seconds) when reads go to the replica, else ("primary", None)."""

@@ -12,7 +12,7 @@ A customer seen only through another store's orders is not found, as an unknown 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -28,6 +28,9 @@ from ..persistence.aggregate import billing_plaintext
 from ..persistence.keys import cipher_for
 from ..search import text as X
 from ..search.plans import make_plan
+
+if TYPE_CHECKING:
+    from ..persistence.unit_of_work import UnitOfWork
 
 # The newest orders shown (an account with more says how many there are), and how many of
 # them give the addresses.
@@ -316,7 +319,8 @@ def find_customers(
         scope.append(o.sales_channel.in_(sorted(user.channels)))
     if sales_channel:
         scope.append(o.sales_channel == sales_channel)
-    with app.read_uow() as uow:
+
+    def read(uow: UnitOfWork) -> list[Any]:
         rows = list(uow.conn.execute(plan.order_by(plan.select(*columns)).limit(_FIND_ROWS)))
         if " " not in email:
             by_email = (
@@ -326,6 +330,9 @@ def find_customers(
                 .limit(_FIND_ROWS)
             )
             rows += list(uow.conn.execute(by_email))
+        return rows
+
+    rows, _ = app.read(read)
     found: dict[str, CustomerMatch] = {}
     for r in sorted(rows, key=lambda r: r.seq, reverse=True):
         if r.customer_id in found or not r.customer_id:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -23,6 +24,9 @@ from ..errors import BadInput, Forbidden
 from ..machines import ORDER
 from ..money import from_minor
 from ..persistence import tables as T
+
+if TYPE_CHECKING:
+    from ..persistence.unit_of_work import UnitOfWork
 
 PERIODS = (7, 30, 90)  # the day ranges the dashboard offers
 NO_REASON = "(no reason given)"
@@ -138,12 +142,15 @@ def dashboard(app: Postsales, user: User, *, days: int = 30) -> Dashboard:
     if user.channels is not None:
         refunds_q = refunds_q.where(o.c.sales_channel.in_(sorted(user.channels)))
 
-    with app.read_uow() as uow:  # may be a little behind (POSTSALES_READ_DATABASE_URL)
+    def read(uow: UnitOfWork) -> tuple[dict[str, int], Counter[str], list[Any]]:
         statuses = {status: count for status, count in uow.conn.execute(status_q)}
         reasons = Counter[str]()
         for reason, count in uow.conn.execute(reason_q):
             reasons[(reason or "").strip() or NO_REASON] += count
-        refund_rows = uow.conn.execute(refunds_q).all()
+        return statuses, reasons, list(uow.conn.execute(refunds_q).all())
+
+    # May be a little behind (POSTSALES_READ_DATABASE_URL).
+    (statuses, reasons, refund_rows), _ = app.read(read)
 
     by_day: dict[date, tuple[Counter[str], dict[str, int]]] = {
         first_day + timedelta(days=n): (Counter(), {}) for n in range(days)

@@ -29,6 +29,10 @@ from ..search import queue as WQ
 from ..search.counting import total_of
 from ..search.query import page_rows
 
+if typing.TYPE_CHECKING:
+    from ..persistence.unit_of_work import UnitOfWork
+    from ..search.plans import Page
+
 FILTERS: tuple[str, ...] = F.FILTERS
 EXPRESSION_FIELDS: tuple[str, ...] = F.EXPRESSION_FIELDS
 PAGE_SIZES = P.PAGE_SIZES
@@ -109,9 +113,12 @@ def search_orders(
     P.check_paging(page, per_page)
     plan = P.make_plan(app, user, filters, expression, sort)
     columns = C.needed(C.RESULT_KEYS)
-    with app.read_uow() as uow:
+
+    def read(uow: UnitOfWork) -> tuple[Page, tuple[int, bool]]:
         found = page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=after)
-        total, capped = total_of(uow.conn, plan, found)
+        return found, total_of(uow.conn, plan, found)
+
+    (found, (total, capped)), uow = app.read(read)
     rows = found.rows
     read_from, lag = _read_from(app, uow)
     return SearchResult(
@@ -248,11 +255,13 @@ def work_queue(app: Postsales, user: User, *, page: int = 1, per_page: int = 20)
     P.check_paging(page, per_page)
     plan = P.make_plan(app, user, None, None, extra=(WQ.in_queue(app.now()),))
     columns = C.needed(C.RESULT_KEYS)
-    with app.read_uow() as uow:
+
+    def read(uow: UnitOfWork) -> tuple[Page, tuple[int, bool], dict[int, list[str]]]:
         found = page_rows(uow.conn, plan, columns, page=page, per_page=per_page, after=None)
-        total, capped = total_of(uow.conn, plan, found)
-        rows, more = found.rows, found.more
-        why = WQ.reasons(uow.conn, rows)
+        return found, total_of(uow.conn, plan, found), WQ.reasons(uow.conn, found.rows)
+
+    (found, (total, capped), why), uow = app.read(read)
+    rows, more = found.rows, found.more
     read_from, lag = _read_from(app, uow)
     orders = []
     for row in rows:

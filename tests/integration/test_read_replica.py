@@ -297,6 +297,36 @@ def test_a_replica_that_dies_between_checks_costs_no_read(
     assert _wait(lambda: search_orders(app, admin).read_from == "replica")
 
 
+def test_a_replica_that_dies_during_a_read_costs_no_read(
+    app: Postsales, clusters: Clusters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replica dies after the read's connection was checked and before its statement ran:
+    the search runs again on the primary and answers (a read changes nothing)."""
+    import postsales.core.services.search as service
+
+    import_examples(app, "order-create.json")
+    admin = get_user(app, None)
+    assert _wait(lambda: _replica_orders(app) == 1)
+    real = service.page_rows
+    stopped: list[bool] = []
+
+    def replica_dies_first(*args: object, **kwargs: object) -> object:
+        if not stopped:
+            stopped.append(True)
+            clusters.stop("replica")  # fast shutdown: the read's session is terminated
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "page_rows", replica_dies_first)
+    try:
+        result = search_orders(app, admin)
+        assert stopped and result.read_from == "primary" and result.total == 1
+        assert app.replica is not None and "down" in app.replica.state().reason
+    finally:
+        clusters.start("replica")
+    monkeypatch.setattr(service, "page_rows", real)
+    assert _wait(lambda: search_orders(app, admin).read_from == "replica")
+
+
 def test_the_environment_names_the_replica_and_its_bound(clusters: Clusters) -> None:
     primary = make_engine(clusters.url("primary"))
     try:
