@@ -1,6 +1,9 @@
 """Postsales proved on real hosts (issue 15 item 5): the harness builds its own hosts in Linux
 network namespaces, drives agents through a load balancer while it kills an app host, a relay
-and the read replica, and checks the money rules, the actions, the outbox and the sessions.
+and the read replica and cuts an app host's network, scrapes every app host's metrics as
+Prometheus would, and checks the money rules, the actions, the outbox, the sessions and the
+scrapes. Then it fails the primary over to the replica as docs/deploy.md section 14 says and
+checks the same on the new primary.
 
     sudo .venv/bin/python bench/hosts.py            # the full run (docs/benchmarks.md figures)
     sudo .venv/bin/python bench/hosts.py --short    # ~75 s of load, for CI
@@ -645,7 +648,38 @@ class Faults(threading.Thread):
         super().__init__(daemon=True)
         self.hosts, self.driver, self.slot, self.rng = hosts, driver, slot, rng
         self.windows: list[tuple[str, float, float, float, float]] = []
+        self.down: list[tuple[str, float, float]] = []  # (app host, from, to): no scrape expected
         self.error: BaseException | None = None
+        h = hosts
+        # (label, the app host it takes away or None, fault, repair)
+        self.plan: list[tuple[str, str | None, Callable[[], None], Callable[[], None]]] = [
+            (
+                "app1 killed (gunicorn + relay, SIGKILL)",
+                "app1",
+                lambda: (h.kill("app1-web"), h.kill("app1-relay")),
+                lambda: (h.start_app("app1"), h.wait_ready("app1")),
+            ),
+            (
+                "app2's relay killed (SIGKILL)",
+                None,
+                lambda: h.kill("app2-relay"),
+                lambda: h.start_relay("app2"),
+            ),
+            (
+                "replica stopped (immediate)",
+                None,
+                lambda: h.pg_stop("db2", "immediate"),
+                lambda: h.pg_start("db2"),
+            ),
+            (
+                # Its link to the bridge down: no packet in or out, no connection reset; the
+                # load balancer, the database and the broker just stop hearing from it.
+                "app2's network cut (link down)",
+                "app2",
+                lambda: sh("ip", "link", "set", "vh-app2", "down"),
+                lambda: (sh("ip", "link", "set", "vh-app2", "up"), h.wait_ready("app2")),
+            ),
+        ]
 
     def at(self, t: float) -> None:
         while time.monotonic() - self.driver.t0 < t and not self.driver.stop.is_set():
@@ -661,26 +695,9 @@ class Faults(threading.Thread):
             self.error = exc
 
     def faults(self) -> None:
-        h, slot = self.hosts, self.slot
-        plan: list[tuple[str, Callable[[], None], Callable[[], None]]] = [
-            (
-                "app1 killed (gunicorn + relay, SIGKILL)",
-                lambda: (h.kill("app1-web"), h.kill("app1-relay")),
-                lambda: (h.start_app("app1"), h.wait_ready("app1")),
-            ),
-            (
-                "app2's relay killed (SIGKILL)",
-                lambda: h.kill("app2-relay"),
-                lambda: h.start_relay("app2"),
-            ),
-            (
-                "replica stopped (immediate)",
-                lambda: h.pg_stop("db2", "immediate"),
-                lambda: h.pg_start("db2"),
-            ),
-        ]
+        slot = self.slot
         start = self.now()
-        for label, fault, repair in plan:
+        for label, host, fault, repair in self.plan:
             before = start + slot  # a slot of steady load, then the fault at a random moment
             kill_at = before + self.rng.uniform(0, slot / 2)
             self.at(kill_at)
@@ -692,8 +709,43 @@ class Faults(threading.Thread):
             t_back = self.now()
             log(f"repaired after {t_back - t_kill:.1f} s")
             self.windows.append((label, t_kill - slot, t_kill, t_back, t_back + slot))
+            if host is not None:
+                self.down.append((host, t_kill, t_back + 2))
             start = t_back + slot
         self.at(start)
+
+
+class Scraper(threading.Thread):
+    """Prometheus as an operations team runs it: every app host's `/metrics` (with the token)
+    every 2 s, straight to the host, as a scrape job does, not through the load balancer."""
+
+    def __init__(self, hosts: Hosts, driver: Driver) -> None:
+        super().__init__(daemon=True)
+        self.token = hosts.env["POSTSALES_METRICS_TOKEN"]
+        self.driver = driver
+        self.results: list[tuple[str, float, bool]] = []  # (host, t, answered 200)
+        self.last: dict[str, str] = {}  # host -> its last scrape's text
+        self.stop = threading.Event()
+
+    @staticmethod
+    def url(host: str) -> str:
+        return f"http://{NET}.{HOSTS[host]}:8000/metrics"
+
+    def run(self) -> None:
+        import requests
+
+        auth = {"Authorization": f"Bearer {self.token}"}
+        while not self.stop.wait(2.0):
+            for host in ("app1", "app2"):
+                t = time.monotonic() - self.driver.t0
+                try:
+                    answer = requests.get(self.url(host), headers=auth, timeout=5)
+                    ok = answer.status_code == 200
+                    if ok:
+                        self.last[host] = answer.text
+                except requests.RequestException:
+                    ok = False
+                self.results.append((host, t, ok))
 
 
 # --------------------------------------------------------------------------------------------
@@ -790,6 +842,92 @@ def check_actions(db_url: str, driver: Driver) -> tuple[list[str], Counter[str]]
     return problems, tally
 
 
+def check_metrics(scraper: Scraper, down: list[tuple[str, float, float]]) -> tuple[list[str], str]:
+    """Every scrape of a host that was up answered; a scrape without the token is refused; the
+    last scrape of each host counts its requests and the actions it ran since it started."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    problems = [
+        f"{host}: the scrape at {t:.1f} s failed while the host was up"
+        for host, t, ok in scraper.results
+        if not ok and not any(h == host and a <= t <= b for h, a, b in down)
+    ]
+    parts = []
+    for host in ("app1", "app2"):
+        refused = requests.get(Scraper.url(host), timeout=5).status_code
+        if refused != 401:
+            problems.append(f"{host}: /metrics without the token answered {refused}, not 401")
+        text = scraper.last.get(host)
+        if text is None:
+            problems.append(f"{host}: never scraped")
+            continue
+        samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
+        requests_seen = sum(
+            s.value for s in samples if s.name == "postsales_http_request_duration_seconds_count"
+        )
+        actions_ok = sum(
+            s.value
+            for s in samples
+            if s.name == "postsales_actions_total" and s.labels.get("outcome") == "ok"
+        )
+        if not requests_seen or not actions_ok:
+            problems.append(f"{host}: its metrics count {requests_seen:.0f} requests, "
+                            f"{actions_ok:.0f} actions")  # fmt: skip
+        mine = [ok for h, _, ok in scraper.results if h == host]
+        parts.append(
+            f"{host} {sum(mine)}/{len(mine)} scrapes answered, since its last start "
+            f"{requests_seen:.0f} requests and {actions_ok:.0f} actions counted"
+        )
+    return problems, "; ".join(parts)
+
+
+def failover_drill(
+    hosts: Hosts,
+    users: list[dict[str, str]],
+    shipped: list[str],
+    queue: str,
+    seed: int,
+    slot: float,
+    received: set[str],
+) -> tuple[list[str], str]:
+    """docs/deploy.md section 14, "Failing over the database", command by command: the primary
+    fails, the replica is promoted (`pg_ctl promote`), every app host and relay is pointed at
+    it with no read replica and restarted; then agents work again and the checks run on the new
+    primary. The messages the broker already received are not expected a second time."""
+    t0 = time.monotonic()
+    hosts.pg_stop("db1", "immediate")  # the primary's host fails
+    log("failover: primary stopped; promoting the replica")
+    hosts.pg("db2", "pg_ctl", "promote", "-D", str(hosts.pg_dir("db2")), "-w", "-t", "60")
+    hosts.db_url = hosts.read_url
+    hosts.env["POSTSALES_DATABASE_URL"] = hosts.read_url
+    hosts.env["POSTSALES_READ_DATABASE_URL"] = ""  # until a new replica streams from it
+    for host in ("app1", "app2"):
+        hosts.kill(f"{host}-web")
+        hosts.kill(f"{host}-relay")
+        hosts.start_app(host)
+    for host in ("app1", "app2"):
+        hosts.wait_ready(host)
+    wait_for_lb()
+    back = time.monotonic() - t0
+    log(f"failover: both app hosts ready on the new primary after {back:.1f} s; driving agents")
+    driver = Driver(users, shipped, seed + 1)
+    driver.run(slot)
+    ok = [r for r in driver.records if r.ok]
+    money = check_money(hosts.db_url)
+    actions, tally = check_actions(hosts.db_url, driver)
+    outbox, summary, _ = check_outbox(hosts.db_url, queue, already=received)
+    problems = money + actions + outbox
+    if not any(r.op in ("appeasement", "return", "refund") for r in ok):
+        problems.append("no appeasement or return succeeded on the new primary")
+    figures = (
+        f"primary stopped to both hosts ready {back:.1f} s; then {len(ok) / slot:.1f} ok req/s "
+        f"over {slot:.0f} s, {sum(r.error for r in driver.records)} errors; "
+        f"actions {dict(sorted(tally.items()))}; outbox: {summary}"
+    )
+    return problems, figures
+
+
 def declare_queue(exchange: str, queue: str) -> None:
     import pika
 
@@ -827,7 +965,11 @@ def delete_broker_objects(exchange: str, queue: str) -> None:
         conn.close()
 
 
-def check_outbox(db_url: str, queue: str, seconds: float = 90) -> tuple[list[str], str]:
+def check_outbox(
+    db_url: str, queue: str, seconds: float = 90, already: set[str] | frozenset[str] = frozenset()
+) -> tuple[list[str], str, set[str]]:
+    """Every outbox message reached the broker: this drain of the queue, or `already` (an
+    earlier drain's). Returns the problems, a summary and the message ids received."""
     import psycopg
 
     deadline = time.monotonic() + seconds
@@ -843,7 +985,7 @@ def check_outbox(db_url: str, queue: str, seconds: float = 90) -> tuple[list[str
     problems = []
     if pending:
         problems.append(f"{pending} outbox messages still unsent after {seconds:.0f} s")
-    lost = stored - received
+    lost = stored - received - already
     if lost:
         problems.append(
             f"{len(lost)} outbox messages never reached the broker, e.g. {sorted(lost)[:3]}"
@@ -853,7 +995,7 @@ def check_outbox(db_url: str, queue: str, seconds: float = 90) -> tuple[list[str
         f"{len(stored)} outbox messages, {len(got)} received, {len(received & stored)} "
         f"distinct, {duplicates} duplicates"
     )
-    return problems, summary
+    return problems, summary, received
 
 
 # --------------------------------------------------------------------------------------------
@@ -980,7 +1122,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         driver = Driver(users, shipped, args.seed)
         faults = Faults(hosts, driver, slot, rng)
-        total = 3 * (slot + slot / 2 + slot + 20) + slot  # an upper bound; faults end it
+        total = len(faults.plan) * (slot + slot / 2 + slot + 60) + slot  # faults end it first
         log(f"driving {agents} agents through {LB_URL}")
         runner = threading.Thread(target=driver.run, args=(total,), daemon=True)
         runner.start()
@@ -989,16 +1131,21 @@ def main(argv: list[str] | None = None) -> int:
                 print("the agents could not sign in", file=sys.stderr)
                 return 2
             time.sleep(0.05)
+        scraper = Scraper(hosts, driver)
+        scraper.start()
         faults.start()
         faults.join()
         driver.stop.set()
+        scraper.stop.set()
         runner.join(timeout=180)
+        scraper.join(timeout=30)
         if faults.error:
             failed.append(f"a fault or its repair failed: {faults.error!r}")
         log("load over; checking")
         money = check_money(hosts.db_url)
         actions, tally = check_actions(hosts.db_url, driver)
-        outbox, summary = check_outbox(hosts.db_url, queue)
+        outbox, summary, received = check_outbox(hosts.db_url, queue)
+        metrics, scraped = check_metrics(scraper, faults.down)
         signed_out = sum(driver.signed_out.values())
         print("\n## Figures\n")
         print(figures(driver, faults.windows))
@@ -1009,6 +1156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nactions by outcome: {dict(sorted(tally.items()))}")
         print(f"requests: {len(driver.records)}, ok {sum(r.ok for r in driver.records)}")
         print(f"outbox: {summary}")
+        print(f"metrics: {scraped}")
         print(f"load: {sh('uptime').strip()}")
         checks = [
             ("D-1…D-4 and the ledgers hold on every order", money),
@@ -1018,6 +1166,7 @@ def main(argv: list[str] | None = None) -> int:
                 "signed-in agents stayed signed in",
                 [f"{n}: sent to sign in {k} times" for n, k in driver.signed_out.items()],
             ),
+            ("every app host answered Prometheus while it was up", metrics),
         ]
         print("\n## Checks\n")
         for label, problems in checks:
@@ -1026,6 +1175,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"       {p}")
             failed += problems
         print(f"       ({signed_out} sign-in redirects)")
+        print("\n## Failover drill (docs/deploy.md section 14)\n")
+        drill, drilled = failover_drill(hosts, users, shipped, queue, args.seed, slot, received)
+        print(drilled)
+        print(f"{'ok  ' if not drill else 'FAIL'} the new primary serves agents; D-1…D-4, "
+              "actions and outbox hold there")  # fmt: skip
+        for p in drill[:10]:
+            print(f"       {p}")
+        failed += drill
+        print(f"load: {sh('uptime').strip()}")
         return 1 if failed else 0
     finally:
         hosts.stop_all()

@@ -1,8 +1,10 @@
 """Proved on real hosts (issue 15 item 5), the short run: bench/hosts.py builds two app hosts,
 a load balancer, a PostgreSQL primary and replica in network namespaces, drives agents through
-the load balancer while it kills app1, a relay and the replica, and checks D-1…D-4, that no
-action is applied twice or lost, that every outbox message reaches the broker and that signed-in
-agents stay signed in. It needs root, `ip netns`, haproxy, PostgreSQL's server binaries and a
+the load balancer while it kills app1, a relay and the replica and cuts app2's network, and
+checks D-1…D-4, that no action is applied twice or lost, that every outbox message reaches the
+broker, that signed-in agents stay signed in and that each app host answered its metrics scrapes
+while up; then it fails the primary over to the replica (docs/deploy.md section 14) and checks
+the same on the new primary. It needs root, `ip netns`, haproxy, PostgreSQL's server binaries and a
 RabbitMQ on 127.0.0.1:5672: skipped with the reason when one is missing, required in CI.
 About 2 minutes; POSTSALES_HOSTS_SLOT sets the seconds before, during and after each fault.
 """
