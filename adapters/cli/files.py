@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -52,6 +51,8 @@ def replacing(target: str, *, option: str = "--output") -> Iterator[BinaryIO]:
     folder = path.parent
     if not folder.is_dir():
         raise _refuse(option, target, f"the folder {folder} does not exist")
+    import tempfile  # on use: its import (random, shutil) is a tenth of `--help`
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as exc:
