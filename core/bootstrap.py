@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -265,6 +265,8 @@ class Postsales:
         """A read-only unit of work for reads that may lag a little (searches, totals, exports,
         the dashboard, the work queue): on the read replica when it is up and within its lag
         bound, else on the primary. `read_state()` says which served the last one."""
+        from sqlalchemy.exc import DBAPIError
+
         from .persistence.unit_of_work import UnitOfWork
 
         replica = self.replica
@@ -280,7 +282,10 @@ class Postsales:
                 try:
                     yield entered
                 finally:
-                    uow.__exit__(None, None, None)  # rolls back (read-only) and closes
+                    # Rolls back (read-only) and closes; a replica that died under the read
+                    # may refuse even that, and there is nothing to undo.
+                    with suppress(DBAPIError):
+                        uow.__exit__(None, None, None)
                 return
         with self.uow(read_only=True) as uow:
             yield uow

@@ -92,8 +92,8 @@ class Clusters:
         log = self.dir(f"{name}.log")
         self.run("pg_ctl", "-D", self.dir(name), "-l", log, "-w", "-t", "60", "start")
 
-    def stop(self, name: str) -> None:
-        self.run("pg_ctl", "-D", self.dir(name), "-m", "fast", "-w", "stop")
+    def stop(self, name: str, mode: str = "fast") -> None:
+        self.run("pg_ctl", "-D", self.dir(name), "-m", mode, "-w", "stop")
 
     def build(self) -> None:
         primary = self.dir("primary")
@@ -297,8 +297,9 @@ def test_a_replica_that_dies_between_checks_costs_no_read(
     assert _wait(lambda: search_orders(app, admin).read_from == "replica")
 
 
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_a_replica_that_dies_during_a_read_costs_no_read(
-    app: Postsales, clusters: Clusters, monkeypatch: pytest.MonkeyPatch
+    app: Postsales, clusters: Clusters, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     """The replica dies after the read's connection was checked and before its statement ran:
     the search runs again on the primary and answers (a read changes nothing)."""
@@ -313,7 +314,7 @@ def test_a_replica_that_dies_during_a_read_costs_no_read(
     def replica_dies_first(*args: object, **kwargs: object) -> object:
         if not stopped:
             stopped.append(True)
-            clusters.stop("replica")  # fast shutdown: the read's session is terminated
+            clusters.stop("replica", mode)  # the read's session is terminated, or just gone
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(service, "page_rows", replica_dies_first)
