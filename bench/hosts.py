@@ -2,8 +2,8 @@
 network namespaces, drives agents through a load balancer while it kills an app host, a relay
 and the read replica and cuts an app host's network, scrapes every app host's metrics as
 Prometheus would, and checks the money rules, the actions, the outbox, the sessions and the
-scrapes. Then it fails the primary over to the replica as docs/deploy.md section 14 says and
-checks the same on the new primary.
+scrapes. Then it adds a third app host and takes it out again, and fails the primary over to
+the replica, as docs/deploy.md section 14 says, and checks the same on the new primary.
 
     sudo .venv/bin/python bench/hosts.py            # the full run (docs/benchmarks.md figures)
     sudo .venv/bin/python bench/hosts.py --short    # ~75 s of load, for CI
@@ -15,6 +15,7 @@ touched but the shared RabbitMQ, where the run uses an exchange and a queue of i
     root ns  10.77.0.1   the driver; haproxy (tcp) forwarding 10.77.0.1:5672 -> 127.0.0.1:5672
     app1     10.77.0.11  gunicorn (2 workers) :8000 + `postsales relay`
     app2     10.77.0.12  gunicorn (2 workers) :8000 + `postsales relay`
+    app3     10.77.0.13  the same, started after the faults, reloaded into HAProxy, drained
     lb       10.77.0.20  haproxy (http, round robin, health check GET /readyz) :8080
     db1      10.77.0.31  PostgreSQL primary :5432 (initdb, as the `postgres` account)
     db2      10.77.0.32  PostgreSQL streaming replica :5432 (pg_basebackup -R from db1)
@@ -55,7 +56,7 @@ VENV_BIN = Path(sys.executable).parent
 BRIDGE = "psh0"
 PREFIX = "psh-"
 NET = "10.77.0"
-HOSTS = {"app1": 11, "app2": 12, "lb": 20, "db1": 31, "db2": 32}
+HOSTS = {"app1": 11, "app2": 12, "app3": 13, "lb": 20, "db1": 31, "db2": 32}
 STATE = Path("/run/psh-hosts")  # pids of root-namespace processes, for --cleanup
 LOCK = Path("/run/psh-hosts.lock")  # one run at a time: they share the bridge and addresses
 LB_URL = f"http://{NET}.20:8080"
@@ -158,6 +159,8 @@ class Hosts:
         self.work = work
         self.exchange = exchange
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.retired: list[subprocess.Popen[bytes]] = []  # reloaded HAProxy processes
+        self.lb_socket = work / "lb.sock"
         self.pg_bin = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_basebackup"))[-1]).parent
         self.db_url = f"postgresql://postgres@{NET}.31:5432/postsales?connect_timeout=2"
         self.read_url = f"postgresql://postgres@{NET}.32:5432/postsales?connect_timeout=2"
@@ -260,6 +263,15 @@ class Hosts:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
+    def stop(self, name: str, seconds: float = 30) -> None:
+        """SIGTERM and wait: a host taken out on purpose (gunicorn finishes its requests)."""
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=seconds)
+
     def start_forwarder(self) -> None:
         host, port = re.match(r".*@([^:/]+):(\d+)", BROKER_LOCAL).groups()  # type: ignore[union-attr]
         cfg = self.work / "forwarder.cfg"
@@ -269,18 +281,33 @@ class Hosts:
         )
         self.spawn("forwarder", None, "haproxy", "-db", "-f", str(cfg))
 
-    def start_lb(self) -> None:
+    def start_lb(self, apps: tuple[str, ...] = ("app1", "app2")) -> None:
+        """HAProxy with `apps` behind it; called again, a reload (`-sf`: the old process
+        finishes its connections, the new one takes the port), as `systemctl reload` does."""
         cfg = self.work / "lb.cfg"
+        servers = "".join(f"  server {a} {NET}.{HOSTS[a]}:8000 check\n" for a in apps)
         cfg.write_text(
-            "global\n  maxconn 4096\n"
+            f"global\n  maxconn 4096\n  stats socket {self.lb_socket} mode 600 level admin\n"
             "defaults\n  mode http\n  timeout connect 2s\n  timeout client 120s\n"
             "  timeout server 120s\n  retries 2\n  option redispatch\n  option forwardfor\n"
             f"frontend web\n  bind {NET}.20:8080\n  default_backend apps\n"
             "backend apps\n  balance roundrobin\n  option httpchk GET /readyz\n"
-            "  http-check expect status 200\n  default-server inter 1s fall 2 rise 2\n"
-            f"  server app1 {NET}.11:8000 check\n  server app2 {NET}.12:8000 check\n"
+            "  http-check expect status 200\n  default-server inter 1s fall 2 rise 2\n" + servers
         )
-        self.spawn("lb", "lb", "haproxy", "-db", "-f", str(cfg))
+        old = self.procs.pop("lb", None)
+        finish = ["-sf", str(old.pid)] if old is not None else []
+        self.spawn("lb", "lb", "haproxy", "-db", "-f", str(cfg), *finish)
+        if old is not None:
+            self.retired.append(old)
+
+    def lb_command(self, command: str) -> str:
+        """One command on HAProxy's runtime socket (what `socat` or `hatop` send)."""
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(self.lb_socket))
+            sock.sendall(command.encode() + b"\n")
+            return sock.recv(65536).decode()
 
     def start_app(self, host: str) -> None:
         metrics = self.work / f"metrics-{host}"
@@ -322,6 +349,9 @@ class Hosts:
     def stop_all(self) -> None:
         for name in list(self.procs):
             self.kill(name)
+        for proc in self.retired:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
 
 
 def _new_billing_key() -> str:
@@ -649,6 +679,7 @@ class Faults(threading.Thread):
         self.hosts, self.driver, self.slot, self.rng = hosts, driver, slot, rng
         self.windows: list[tuple[str, float, float, float, float]] = []
         self.down: list[tuple[str, float, float]] = []  # (app host, from, to): no scrape expected
+        self.scraped = ["app1", "app2"]  # the app hosts Prometheus scrapes now
         self.error: BaseException | None = None
         h = hosts
         # (label, the app host it takes away or None, fault, repair)
@@ -713,14 +744,47 @@ class Faults(threading.Thread):
                 self.down.append((host, t_kill, t_back + 2))
             start = t_back + slot
         self.at(start)
+        self.scale(start)
+
+    def scale(self, start: float) -> None:
+        """docs/deploy.md section 14 under the same load: add an app host (start it, wait for
+        /readyz, add it to HAProxy and reload), then take it out (drain it on the runtime
+        socket, wait for its requests, stop it)."""
+        h, slot = self.hosts, self.slot
+        t_add = self.now()
+        log(f"scale: starting app3 at {t_add:.1f} s")
+        h.start_app("app3")
+        h.wait_ready("app3")
+        h.start_lb(("app1", "app2", "app3"))
+        t_in = self.now()
+        self.scraped.append("app3")
+        log(f"scale: app3 in the load balancer after {t_in - t_add:.1f} s")
+        self.windows.append(("app3 added (HAProxy reload)", t_add - slot, t_add, t_in, t_in + slot))
+        self.at(t_in + slot)
+        t_drain = self.now()
+        answer = h.lb_command("set server apps/app3 state drain").strip()
+        if answer:
+            raise RuntimeError(f"HAProxy refused the drain: {answer}")
+        self.at(t_drain + 3)  # its requests finish; new ones go to app1 and app2
+        self.scraped.remove("app3")
+        self.down.append(("app3", t_drain, float("inf")))
+        h.stop("app3-web")
+        h.stop("app3-relay")
+        t_out = self.now()
+        log(f"scale: app3 drained and stopped after {t_out - t_drain:.1f} s")
+        self.windows.append(
+            ("app3 drained, then stopped", t_drain - slot, t_drain, t_out, t_out + slot)
+        )
+        self.at(t_out + slot)
 
 
 class Scraper(threading.Thread):
     """Prometheus as an operations team runs it: every app host's `/metrics` (with the token)
     every 2 s, straight to the host, as a scrape job does, not through the load balancer."""
 
-    def __init__(self, hosts: Hosts, driver: Driver) -> None:
+    def __init__(self, hosts: Hosts, driver: Driver, scraped: list[str]) -> None:
         super().__init__(daemon=True)
+        self.scraped = scraped  # the app hosts to scrape now (the scale step adds and removes)
         self.token = hosts.env["POSTSALES_METRICS_TOKEN"]
         self.driver = driver
         self.results: list[tuple[str, float, bool]] = []  # (host, t, answered 200)
@@ -736,8 +800,7 @@ class Scraper(threading.Thread):
 
         auth = {"Authorization": f"Bearer {self.token}"}
         while not self.stop.wait(2.0):
-            for host in ("app1", "app2"):
-                t = time.monotonic() - self.driver.t0
+            for host in list(self.scraped):
                 try:
                     answer = requests.get(self.url(host), headers=auth, timeout=5)
                     ok = answer.status_code == 200
@@ -745,7 +808,9 @@ class Scraper(threading.Thread):
                         self.last[host] = answer.text
                 except requests.RequestException:
                     ok = False
-                self.results.append((host, t, ok))
+                # When the answer (or its failure) came: a scrape a fault cut short counts in
+                # that fault's window.
+                self.results.append((host, time.monotonic() - self.driver.t0, ok))
 
 
 # --------------------------------------------------------------------------------------------
@@ -854,10 +919,11 @@ def check_metrics(scraper: Scraper, down: list[tuple[str, float, float]]) -> tup
         if not ok and not any(h == host and a <= t <= b for h, a, b in down)
     ]
     parts = []
-    for host in ("app1", "app2"):
-        refused = requests.get(Scraper.url(host), timeout=5).status_code
-        if refused != 401:
-            problems.append(f"{host}: /metrics without the token answered {refused}, not 401")
+    for host in sorted({h for h, _, _ in scraper.results}):
+        if host in scraper.scraped:  # still up
+            refused = requests.get(Scraper.url(host), timeout=5).status_code
+            if refused != 401:
+                problems.append(f"{host}: /metrics without the token answered {refused}, not 401")
         text = scraper.last.get(host)
         if text is None:
             problems.append(f"{host}: never scraped")
@@ -871,7 +937,7 @@ def check_metrics(scraper: Scraper, down: list[tuple[str, float, float]]) -> tup
             for s in samples
             if s.name == "postsales_actions_total" and s.labels.get("outcome") == "ok"
         )
-        if not requests_seen or not actions_ok:
+        if not requests_seen or (not actions_ok and host != "app3"):  # app3: up for one slot
             problems.append(f"{host}: its metrics count {requests_seen:.0f} requests, "
                             f"{actions_ok:.0f} actions")  # fmt: skip
         mine = [ok for h, _, ok in scraper.results if h == host]
@@ -880,6 +946,21 @@ def check_metrics(scraper: Scraper, down: list[tuple[str, float, float]]) -> tup
             f"{requests_seen:.0f} requests and {actions_ok:.0f} actions counted"
         )
     return problems, "; ".join(parts)
+
+
+def drained(driver: Driver, faults: Faults) -> list[str]:
+    """5xx answers while app3 was drained and stopped and the slot after (a drained server gets
+    no new request, and gunicorn finishes the ones it has on SIGTERM)."""
+    window = [w for w in faults.windows if w[0].startswith("app3 drained")]
+    if not window:
+        return ["the scale step did not run"]
+    _, _, t_drain, _, t_end = window[0]
+    bad = Counter(
+        f"{r.op} {r.status}"
+        for r in driver.records
+        if t_drain <= r.t < t_end and r.status.isdigit() and int(r.status) >= 500
+    )
+    return [f"{n} times {what}" for what, n in bad.items()]
 
 
 def failover_drill(
@@ -1122,7 +1203,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         driver = Driver(users, shipped, args.seed)
         faults = Faults(hosts, driver, slot, rng)
-        total = len(faults.plan) * (slot + slot / 2 + slot + 60) + slot  # faults end it first
+        # an upper bound (the faults and the scale step end it first)
+        total = len(faults.plan) * (slot + slot / 2 + slot + 60) + 3 * slot + 120
         log(f"driving {agents} agents through {LB_URL}")
         runner = threading.Thread(target=driver.run, args=(total,), daemon=True)
         runner.start()
@@ -1131,7 +1213,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("the agents could not sign in", file=sys.stderr)
                 return 2
             time.sleep(0.05)
-        scraper = Scraper(hosts, driver)
+        scraper = Scraper(hosts, driver, faults.scraped)
         scraper.start()
         faults.start()
         faults.join()
@@ -1167,6 +1249,10 @@ def main(argv: list[str] | None = None) -> int:
                 [f"{n}: sent to sign in {k} times" for n, k in driver.signed_out.items()],
             ),
             ("every app host answered Prometheus while it was up", metrics),
+            (
+                "taking app3 out (drained, then stopped) cost no request a 5xx",
+                drained(driver, faults),
+            ),
         ]
         print("\n## Checks\n")
         for label, problems in checks:
