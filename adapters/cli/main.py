@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from postsales.adapters import __version__
+
 from .errors import Door, handled
 
 if TYPE_CHECKING:
@@ -81,7 +83,7 @@ def state() -> State:
     "--config", envvar="POSTSALES_CONFIG", type=click.Path(), help="Config file or folder."
 )
 @click.option("--user", envvar="POSTSALES_USER", help="Act as this user (default: system).")
-@click.version_option(package_name="postsales")
+@click.version_option(version=__version__, prog_name="postsales")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, config: str | None, user: str | None) -> None:
     """Postsales: find a customer's order and act on it after the sale."""

@@ -44,13 +44,15 @@ def loaded(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> set
     assert result.returncode == 0, result.stderr
     names = json.loads(out.read_text())
     return {n.split(".")[0] for n in names} | {
-        n for n in names if n.startswith(("postsales.", "sqlalchemy.dialects."))
+        n
+        for n in names
+        if n.startswith(("postsales.", "sqlalchemy.dialects.", "importlib.metadata"))
     }
 
 
 HEAVY = {
     "sqlalchemy", "alembic", "psycopg", "jinja2", "pluggy", "cattrs", "yaml", "flask", "pika",
-    "attrs", "transitions", "phonenumbers",
+    "attrs", "transitions", "phonenumbers", "importlib.metadata",
 }  # fmt: skip
 
 
@@ -108,3 +110,18 @@ def test_the_cli_exchange_default_is_the_messaging_doors() -> None:
     from postsales.adapters.messaging import DEFAULT_EXCHANGE as DOOR
 
     assert CLI == DOOR
+
+
+def test_the_version_shown_is_the_installed_distributions() -> None:
+    """`--version` reads `postsales.adapters.__version__`, which pyproject.toml takes as the
+    package's version: one place, and what pip installed."""
+    from importlib.metadata import version
+
+    from postsales.adapters import __version__
+
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "postsales"), "--version"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    assert shown.strip() == f"postsales, version {__version__}"
+    assert version("postsales") == __version__

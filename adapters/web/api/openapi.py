@@ -6,12 +6,12 @@ bearer scheme, and a problem+json response for every error status an operation c
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
 from flask import Blueprint
 from werkzeug.wrappers import Response
 
+from postsales.adapters import __version__
 from postsales.core.actions import ActionSpec, params_schema
 from postsales.core.bootstrap import Postsales
 
@@ -281,10 +281,7 @@ def _paths(app: Postsales) -> dict[str, Any]:
 
 
 def _version() -> str:
-    try:
-        return metadata.version("postsales")
-    except metadata.PackageNotFoundError:
-        return "0"
+    return __version__
 
 
 def document(app: Postsales) -> dict[str, Any]:
