@@ -157,7 +157,7 @@ def test_killing_one_of_two_relays_at_random_moments_loses_nothing(
 def _consume_process(db: str, broker: H.Broker, exchange: str, queue: str) -> dict[str, int]:
     done = subprocess.run(
         [H.sys.executable, "-c", H.CLI, "consume", "--once", "--json", "--no-bind",
-         "--broker", broker.url, "--exchange", exchange, "--queue", queue],
+         "--broker", broker.url, "--exchange", exchange, "--queue", queue, "--prefetch", "5"],
         env={**H.os.environ, "POSTSALES_DATABASE_URL": db},
         capture_output=True, timeout=300, check=False,
     )  # fmt: skip
@@ -169,8 +169,10 @@ def test_two_consumer_processes_on_one_queue_apply_each_message_once(
     pg_app: Postsales, broker: H.Broker
 ) -> None:
     """Every order-create message is on the queue three times; two `postsales consume`
-    processes take from it at once. Each message is applied once (deduped by message id)."""
-    n = 40
+    processes take from it at once. Each message is applied once (deduped by message id).
+    Enough messages, taken a few at a time, that the second process starts while the first is
+    still at work (40 were drained by the first before the second had started, once, in CI)."""
+    n = 150
     exchange = broker.exchange()
     queue = broker.queue(exchange, keys=binding_keys())
     creates = [H.order_create(i, prefix="two") for i in range(n)]
