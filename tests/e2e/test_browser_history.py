@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tests.e2e.test_browser_users import browser, server, signed_in  # noqa: F401  (fixtures)
 
 
@@ -18,13 +20,15 @@ def test_an_admin_sets_an_email_and_reads_the_audit_log_and_history(
     page.goto(f"{server}/admin/users/anna")
     page.get_by_label("E-mail").fill("anna@luma.example")
     page.get_by_role("button", name="Save roles and time zone").click()
-    assert "anna: email changed." in page.content()
+    # expect() waits for the redirect's page; content() read mid-navigation once returned "" in CI
+    expect(page.get_by_role("status").first).to_contain_text("anna: email changed.")
 
     page.get_by_role("link", name="Audit log").click()
     page.get_by_label("Kind").select_option("user.changed")
     page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**kind=user.changed**")
     rows = page.locator("#audit tbody tr")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)
     assert "anna@luma.example" in rows.first.inner_text()
     assert "CET" in rows.first.inner_text()  # ada's zone, Europe/Berlin
     page.screenshot(path=str(tmp_path / "audit.png"), full_page=True)
