@@ -102,9 +102,14 @@ def _configure_postgresql(engine: Engine) -> None:
         # No JIT: the planner prices a common partial-text count or a large export past
         # `jit_above_cost` and spends 5 ms compiling statements that run in 1 to 20 (at a
         # million orders, bench/search.py); nothing here runs long enough to repay it.
-        # Committed, or the pool's reset on return would roll the setting back.
+        # No parallel workers: for a common partial name the planner starts two to scan a
+        # sample of some 60 buffers, and gathering them costs more than the scan (at a million
+        # orders p95 28 ms with them, 19 without; bench/search.py). Agents' statements are short;
+        # exports stream through a cursor, which runs serially anyway.
+        # Committed, or the pool's reset on return would roll the settings back.
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET jit = off")
+            cursor.execute("SET max_parallel_workers_per_gather = 0")
         dbapi_connection.commit()
 
 
