@@ -83,7 +83,9 @@ def create_return(
         comment=comment,
         source_id=source_id,
         created_by=ctx.actor,
-        created_at=ctx.now,
+        # Never before its order, whatever a host's clock says: a search counts an order's
+        # returns from the start of its time range (search/counting.py).
+        created_at=max(ctx.now, order.created_at),
         refunds=refunds,
         needs_approval_reason="; ".join(needs_approval) or None,
         related_order_id=related_order_id,

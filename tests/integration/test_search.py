@@ -54,7 +54,7 @@ from postsales.core.services.search import (
     work_queue,
 )
 from postsales.core.services.users import add_user, get_user
-from tests.conftest import PG_URL, _pg_available, example
+from tests.conftest import PG_URL, _pg_available, example, import_examples
 
 FIRST = ["Mercy", "Taylor", "Veronica", "José", "Anna", "Li", "Zoë", "Mark"]
 LAST = ["Taylor", "Hayes", "Costello", "Ng", "Müller", "Smith", "O'Brien", "Tayler_x"]
@@ -1336,3 +1336,34 @@ def test_search_output_shape(world: World) -> None:
     assert re.fullmatch(r"\d+\.\d\d", order["grand_total"])
     assert datetime.fromisoformat(order["created_at"]).tzinfo is not None
     assert result["single"] == order["id"] and "total_capped" not in result
+
+
+def test_a_return_requested_by_a_host_whose_clock_is_behind_is_counted_in_its_orders_range(
+    app: Postsales, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range with a return status counts an order's returns from the range's start on
+    (PostgreSQL, `counting._returns_since`); a host whose clock runs behind the one that took
+    the order still dates the return no earlier than the order, so the order is counted."""
+    import_examples(app, "order-create.json", "shipment-shipped.json")
+    # A narrow range, as one order in one instant cannot tell: counted from its start on.
+    monkeypatch.setattr(counting, "_range_orders", lambda conn, plan: (0.0, 0))
+    monkeypatch.setattr(window, "WINDOW_ROWS", 1)  # so the page is not from the window
+    received = datetime.fromisoformat(show_order(app, "000000101", system_user())["created_at"])
+    app.clock = lambda: received - timedelta(minutes=5)  # another host, 5 minutes behind
+    run_action(
+        app, "000000101", "return", {"lines": [2], "reason": "Changed mind", "comment": "x"},
+        system_user(),
+    )  # fmt: skip
+    returned = show_order(app, "000000101", system_user())["returns"][0]
+    assert datetime.fromisoformat(returned["created_at"]) == received
+    filters = {
+        "from_date": received.isoformat(),
+        "to_date": (received + timedelta(days=1)).isoformat(),
+        "return_status": "any",
+    }
+    result = search_orders(app, system_user(), filters)
+    assert [o["id"] for o in result.orders] == ["000000101"]
+    assert (result.total, result.total_capped) == (1, False)  # from the page, which ends
+    plan = plans.make_plan(app, system_user(), filters, None)
+    with app.uow(read_only=True) as uow:  # the total alone, counted as for a longer result
+        assert counting.count(uow.conn, plan) == (1, False)
