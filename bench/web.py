@@ -62,7 +62,7 @@ HOST = "127.0.0.1"
 def prepare_sqlite(orders: int, folder: Path) -> tuple[str, str]:
     """A SQLite database of `orders` bench orders (built once) and its billing key."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"web-{orders}.db"
+    path = folder.resolve() / f"web-{orders}.db"  # gunicorn runs in `folder`
     key_file = folder / f"web-{orders}.billing-key"
     if not key_file.exists():
         key_file.write_text(new_key() + "\n")
