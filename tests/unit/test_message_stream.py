@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from postsales.core import message_stream
 from postsales.core.message_stream import iter_documents
@@ -102,3 +104,87 @@ def test_escaped_quotes_do_not_end_a_string() -> None:
 def test_a_lone_surrogate_is_read_not_a_crash() -> None:
     """A file read with surrogateescape may hold one; the envelope parser refuses it later."""
     assert read(['{"id": "a\ud800b"}\n', '{"id": "c"}\n']) == [(1, "a\ud800b"), (2, "c")]
+
+
+def _line_by_line(lines: list[str]) -> list[tuple[int, str]]:
+    """`iter_units` with every pretty-printed object read one line at a time, as before the
+    whole-object cut (`_interior` still reads ahead, then hands every line back)."""
+    real = message_stream._interior
+
+    def never_whole(*args: Any) -> tuple[list[tuple[int, str]], bool]:
+        return real(*args)[0], False
+
+    message_stream._interior = never_whole  # type: ignore[assignment]
+    try:
+        return list(message_stream.iter_units(lines))
+    finally:
+        message_stream._interior = real
+
+
+@pytest.mark.parametrize("kind", ["pretty", "array"])
+def test_a_pretty_printed_object_is_cut_whole_not_line_by_line(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18 item 2: a pretty-printed order's 120 lines cost 1 µs each to cut one by one.
+    Objects whose strings hold no escaped quote are cut in one go: only each closing line is
+    read on its own."""
+    docs = [{"id": f"m{n}", "note": "brackets { [ in a string } ]", "x": [{}, [1, {"y": []}]]}
+            for n in range(5)]  # fmt: skip
+    lines = layout(docs, kind)
+    calls = []
+    real = message_stream._depth
+
+    def counting(line: str) -> tuple[int, bool]:
+        calls.append(line)
+        return real(line)
+
+    monkeypatch.setattr(message_stream, "_depth", counting)
+    found = list(iter_documents(lines))
+    assert len(calls) == 5  # the closing lines; 5 times 17 lines read one by one before
+    assert [value for _n, _raw, value in found] == docs
+    assert list(message_stream.iter_units(lines)) == _line_by_line(lines)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(
+        ["", "a", "{", "}]", '"', "\\", 'q"}', "é", "\t", "[x"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("abc"), inner, max_size=3)
+    ),
+    max_leaves=12,
+)  # fmt: skip
+DAMAGE = st.sampled_from(
+    ["{\n", "}\n", "  }\n", "  {\n", "[\n", "]\n", ",\n", '  "a": "open\n', '  "b": 1}, {\n', '"\n']
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    docs=st.lists(st.dictionaries(st.sampled_from("idvw"), JSON_VALUES, max_size=4), max_size=4),
+    indent=st.sampled_from([1, 2, 4, "\t"]),
+    ascii_only=st.booleans(),
+    as_array=st.booleans(),
+    damage=st.lists(st.tuples(st.integers(0, 200), DAMAGE | st.just("")), max_size=3),
+)
+def test_the_whole_object_cut_agrees_with_line_by_line_reading(
+    docs: list[dict[str, Any]],
+    indent: int | str,
+    ascii_only: bool,
+    as_array: bool,
+    damage: list[tuple[int, str]],
+) -> None:
+    """Whatever the file holds (pretty-printed objects or an array of them, any indent, escapes
+    or raw UTF-8, lines broken, inserted or removed), the same messages with the same line
+    numbers as reading every line on its own."""
+    dump = lambda v: json.dumps(v, indent=indent, ensure_ascii=ascii_only)  # noqa: E731
+    text = dump(docs) + "\n" if as_array else "".join(dump(d) + "\n" for d in docs)
+    lines = text.splitlines(True)
+    for at, line in damage:
+        if lines:
+            at %= len(lines)
+            if line:
+                lines.insert(at, line)
+            else:
+                del lines[at]
+    assert list(message_stream.iter_units(lines)) == _line_by_line(lines)
