@@ -10,6 +10,7 @@ reader used to re-join and re-parse the document after every line, quadratic in 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import deque
@@ -62,9 +63,7 @@ _NOT_QUOTE_OR_END = bytes(c for c in range(256) if c not in b'"\n')
 _PLAIN_STRING = re.compile(rb'"[^"]*"')
 
 
-def _interior(
-    source: Iterator[tuple[int, str]], indent: str, size: int
-) -> tuple[list[tuple[int, str]], bool]:
+def _interior(source: Iterator[str], indent: str, size: int) -> tuple[list[str], bool]:
     """The lines after a pretty-printed object's opening `{` (on a line of its own after
     `indent`; `size` its length) up to the one that closes it at the same indent, that line
     included, read in one go: (those lines, whether every line but the last can be taken
@@ -76,26 +75,34 @@ def _interior(
     without closing the object early (each opens before it closes, so the depth stays above
     the object's own). Otherwise, or when no such closing line comes in time, the caller reads
     the lines one by one as before."""
-    lines: list[tuple[int, str]] = []
+    lines: list[str] = []
+    append = lines.append
     close = indent + "}"
-    for item in source:
-        lines.append(item)
-        line = item[1]
-        size += len(line)
-        if line[:1] == "{" or size > MAX_DOCUMENT:
-            return lines, False
-        if line.startswith(close):
-            break
-    else:
-        return lines, False
-    text = "".join([line for _number, line in lines[:-1]])
-    if '\\"' in text:  # an escaped quote: only the full string grammar finds the strings' ends
+    stops = (close, "{")
+    while True:  # in slices, so that a document with no closing line is not read to the end
+        read = len(lines)
+        for line in itertools.islice(source, 4096):
+            append(line)
+            if line.startswith(stops):
+                break
+        else:
+            if len(lines) - read < 4096 or size + sum(map(len, lines)) > MAX_DOCUMENT:
+                return lines, False  # the stream's end, or too long
+            continue
+        break
+    if not lines[-1].startswith(close):
+        return lines, False  # an object at column 0: a new message begins there
+    text = "".join(lines[:-1])
+    if size + len(text) > MAX_DOCUMENT or '\\"' in text:
+        # too long, or an escaped quote: only the full string grammar finds the strings' ends
         return lines, False
     encoded = text.encode("utf-8", "surrogatepass")
     # A line with an odd number of quotes leaves a string open (every quote opens or closes one).
     if b'"' in encoded.translate(None, _NOT_QUOTE_OR_END).replace(b'""', b""):
         return lines, False
-    bones = _PLAIN_STRING.sub(b"", encoded.translate(None, _NOT_STRUCTURE))
+    bones = encoded.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in bones:  # strings holding brackets or backslashes
+        bones = _PLAIN_STRING.sub(b"", bones)
     bones = bones.replace(b"[", b"{").replace(b"]", b"}")
     while b"{}" in bones:
         bones = bones.replace(b"{}", b"")
@@ -121,15 +128,16 @@ def iter_units(lines: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]
     base = 0  # 1 inside a top-level array whose elements are yielded one by one
     broken = False
     pushed: deque[tuple[int, str]] = deque()  # lines read ahead, to read again one by one
-    source = enumerate(lines, start=start)
+    source = iter(lines)
+    number = start - 1
     while True:
         if pushed:
             number, line = pushed.popleft()
         else:
-            item = next(source, None)
-            if item is None:
+            line = next(source, None)  # type: ignore[arg-type]
+            if line is None:
                 break
-            number, line = item
+            number += 1
         if broken or (buffer and line[:1] == "{" and depth > base):
             if line[:1] != "{":
                 continue  # skipping the rest of a broken document
@@ -151,12 +159,13 @@ def iter_units(lines: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]
                 opening = line
                 ahead, whole = _interior(source, opening[: opening.index("{")], len(opening))
                 if whole:
-                    *inner, (number, line) = ahead  # the closing line is read as before
-                    buffer = [opening, *[text for _n, text in inner]]
+                    *inner, line = ahead  # the closing line is read as before
+                    number += len(ahead)
+                    buffer = [opening, *inner]
                     depth = base + 1
                     size = sum(map(len, buffer))
                 else:
-                    pushed.extend(ahead)
+                    pushed.extend(zip(itertools.count(number + 1), ahead, strict=False))
         opened, open_string = _depth(line)
         depth += opened
         size += len(line)
