@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -230,3 +232,30 @@ def test_0006_folds_the_search_forms_of_existing_orders_and_goes_back(app: Posts
     assert ids(name="costello") == ["000000102"]
     assert ids(billing_address="Honey Bluff") == ["000000102", "000000101"]
     assert ids(name="%muller") == ["000000101"]
+
+
+def test_0016_moves_a_return_dated_before_its_order_to_the_orders_time(app: Postsales) -> None:
+    """A return recorded before this release by a host whose clock ran behind is dated at its
+    order's time, so a range's count by the returns since its start finds it (issue 18)."""
+    from alembic import command
+
+    from postsales.core.persistence.migrate import alembic_config
+    from postsales.core.services.actions import run_action
+    from postsales.core.services.orders import show_order
+    from postsales.core.services.users import get_user
+    from tests.conftest import import_examples
+
+    system = get_user(app, None)
+    import_examples(app, "order-create.json", "shipment-shipped.json")
+    run_action(app, "000000101", "return", {"lines": [2], "reason": "Too small", "comment": "x"},
+               system)  # fmt: skip
+    ordered = datetime.fromisoformat(show_order(app, "000000101", system)["created_at"])
+    early = ordered - timedelta(minutes=5)
+    cfg = alembic_config(app.engine)
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0015")
+        conn.execute(T.returns.update().values(created_at=early))
+    assert upgrade(app.engine)[1] == head_revision()
+    returned = show_order(app, "000000101", system)["returns"][0]
+    assert datetime.fromisoformat(returned["created_at"]) == ordered
