@@ -134,9 +134,10 @@ def iter_units(lines: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]
         if pushed:
             number, line = pushed.popleft()
         else:
-            line = next(source, None)  # type: ignore[arg-type]
-            if line is None:
+            read = next(source, None)
+            if read is None:
                 break
+            line = read
             number += 1
         if broken or (buffer and line[:1] == "{" and depth > base):
             if line[:1] != "{":
