@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from playwright import sync_api as playwright
+from playwright.sync_api import expect
 
 from postsales.core.bootstrap import Postsales
 from postsales.core.services.orders import show_order
@@ -169,7 +170,8 @@ def test_wrong_values_in_every_field(
         appease("1", amount)
         assert said in _error_of(page, "f-appeasement-amount"), amount
         assert page.locator("#f-appeasement-amount").get_attribute("aria-invalid") == "true"
-        assert page.evaluate("document.activeElement.id") == "f-appeasement-amount"  # focus on it
+        # The page's script moves the focus there after the load: expect() waits for it.
+        expect(page.locator("#f-appeasement-amount")).to_be_focused()
     page.locator("details.action[open]").screenshot(path=str(shots / "appeasement-error.png"))
     appease("99", "5")
     assert "Line: order 000000101 has no line 99" in _error_of(page, "f-appeasement-line")
@@ -180,7 +182,7 @@ def test_wrong_values_in_every_field(
     form.get_by_label("Comment").fill("   ")
     form.get_by_role("button", name="Review…").click()
     assert "Comment: a comment is required" in _error_of(page, "f-return-comment")
-    assert page.evaluate("document.activeElement.id") == "f-return-comment"
+    expect(page.locator("#f-return-comment")).to_be_focused()
 
     form = open_action(page, server, SHIPPED, "New reshipment")
     form.locator("input[name=lines][value='2']").check()
@@ -199,7 +201,7 @@ def test_wrong_values_in_every_field(
     assert "NOPE-1 is not in the catalog" in _error_of(page, "f-exchange-items")
     assert page.locator("#f-exchange-items-1-sku").get_attribute("aria-invalid") == "true"
     # The first invalid input of the line rows: the SKU choice of line 1.
-    assert page.evaluate("document.activeElement.name") == "items-1-sku"
+    expect(page.locator("[name=items-1-sku]")).to_be_focused()
 
     after = doc(sqlite_app, SHIPPED)
     assert after["refunds"] == before["refunds"] and after["returns"] == before["returns"]
