@@ -1,5 +1,8 @@
-"""Order-create parsers side by side: today's two against a msgspec and a cattrs definition of
-the payload, with the same checks (issue 14 item 1: one typed definition per message type).
+"""Order-create parsers side by side: the product's one definition (msgspec Structs,
+messages_schema/order_create.py, since issue 14 item 1) from text and from decoded JSON, and
+the bulk rows built from it, against the prototypes it was chosen from — a msgspec definition
+with amounts as Decimal or as text, and a cattrs one — with the same checks. The figures of
+the two hand-written readers it replaced are in docs/benchmarks.md.
 
     .venv/bin/python bench/parsers.py                        # 41 batches of 200 orders per path
     .venv/bin/python bench/parsers.py --repeats 101 --number 500
@@ -16,12 +19,14 @@ the machine falls on every path alike. Every path gets the same JSON text, compa
 `postsales import` reads it (msgspec its UTF-8 bytes, as a broker delivers it; the json-based
 paths the str, as inbox.py has it after decoding).
 
-1. object path: `JSON_DECODER.decode` (json with Decimal numbers, what inbox.py uses) and
-   `parse_message` (envelope, then `OrderCreate.from_payload`): the typed records.
-2. fast path: the same decode, `parse_envelope` and `OrderRowsBuilder.build`; it needs an app,
-   bootstrapped on a temporary SQLite database outside the timing. It gives table rows, not
-   records: the billing address encrypted, search columns, history and outbox rows included.
-   For reference, `object_path_rows` (records, aggregate, rows.py) gives the same rows.
+1. the product from text: `read_message` (the envelope, then the payload decoded by msgspec
+   straight into `OrderCreate`), what `postsales import` and the broker consumer run.
+   1b. from decoded JSON: `JSON_DECODER.decode` (json with Decimal numbers) and
+   `parse_message` (`msgspec.convert` into the same Structs), what the API's dict path runs.
+2. rows: `read_message` and `OrderRowsBuilder.build`; it needs an app, bootstrapped on a
+   temporary SQLite database outside the timing. It gives table rows, not records: the
+   billing address encrypted, search columns, history and outbox rows included. For
+   reference, `object_path_rows` (record, aggregate, rows.py) gives the same rows.
 3. msgspec: frozen `msgspec.Struct`s (no `forbid_unknown_fields`: today's parser ignores
    unknown keys, web stores send more than we read) for the envelope with its typed payload,
    decoded from bytes by one `msgspec.json.Decoder`; the checks in `__post_init__`. Two ways
@@ -72,15 +77,15 @@ from postsales.core.links import link_problem
 from postsales.core.messages_schema import (
     JSON_DECODER,
     OrderCreate,
-    parse_envelope,
     parse_message,
+    read_message,
 )
+from postsales.core.messages_schema.checks import rate as read_rate_checked
 from postsales.core.messages_schema.read import (
     ADDRESS_FIELDS,
     ENVELOPE_ID_MAX,
     ORDER_ID_MAX,
     amounts_for,
-    read_rate,
     show,
 )
 from postsales.core.money import AMOUNT_DIGITS_MAX, exponent, quantum
@@ -270,7 +275,7 @@ def convert_amounts(order: Any) -> None:
                 net + discount if original is None else read(original, base, "original_price")
             )
             rate = a.tax_rate
-            rate = ZERO if rate is None else read_rate(rate, base, "tax_rate")
+            rate = ZERO if rate is None else read_rate_checked(rate, f"{base}.tax_rate")
             _force(a, "net_amount", net)
             _force(a, "tax_amount", tax)
             _force(a, "gross_amount", gross)
@@ -281,7 +286,7 @@ def convert_amounts(order: Any) -> None:
                 tbase = f"{base}.taxes[{j}]"
                 _force(entry, "amount", read(entry.amount, tbase, "amount"))
                 if entry.rate is not None:
-                    _force(entry, "rate", read_rate(entry.rate, tbase, "rate"))
+                    _force(entry, "rate", read_rate_checked(entry.rate, f"{tbase}.rate"))
     except BadInput as exc:  # its message names the path from the order: msgspec adds the rest
         raise Check("", exc.message) from None
 
@@ -888,21 +893,25 @@ def paths(app: Any) -> list[tuple[str, Parse, bool]]:
     converter = cattrs_converter()
     structure = converter.structure
 
-    def object_path(text: str) -> object:
+    def from_text(text: str) -> object:
+        return read_message(text)[1]
+
+    def from_decoded(text: str) -> object:
         return parse_message(decode(text))[1]
 
-    def fast_path(text: str) -> object:
-        return builder.build(parse_envelope(decode(text)))
+    def rows(text: str) -> object:
+        return builder.build(*read_message(text))  # type: ignore[arg-type]
 
     def rows_by_objects(text: str) -> object:
-        return object_path_rows(app, parse_envelope(decode(text)))
+        return object_path_rows(app, *read_message(text))  # type: ignore[arg-type]
 
     def with_cattrs(text: str) -> object:
         return structure(decode(text), CEnvelope)
 
     return [
-        ("1 object path: parse_message", object_path, False),
-        ("2 fast path: OrderRowsBuilder.build", fast_path, False),
+        ("1 product: read_message", from_text, False),
+        ("1b product: parse_message(dict)", from_decoded, False),
+        ("2 rows: OrderRowsBuilder.build", rows, False),
         ("  (ref) object_path_rows", rows_by_objects, False),
         ("3a msgspec, Decimal amounts", ms_decimal.decode, True),
         ("3b msgspec, text amounts", ms_text.decode, True),
@@ -915,7 +924,7 @@ def same_records(today: OrderCreate, decoded: Any) -> None:
     order = decoded.payload.order
     assert order.customer.email == today.customer.email and order.currency == today.currency
     assert [(p.requested_amount, p.captured_amount) for p in order.payments or ()] == [
-        (p.requested_amount, p.captured_amount) for p in today.payments
+        (p.requested_amount, p.captured_amount) for p in today.payments or ()
     ]
     keys = ("net_amount", "tax_amount", "gross_amount", "discount", "original_price", "tax_rate")
     mine = [
@@ -923,7 +932,7 @@ def same_records(today: OrderCreate, decoded: Any) -> None:
         for ln in order.order_lines
     ]
     theirs = [
-        (ln.line_number, ln.sku, ln.parent_line_number, *(getattr(ln, k) for k in keys))
+        (ln.line_number, ln.sku, ln.parent_line_number, *(getattr(ln.amount, k) for k in keys))
         for ln in today.lines
     ]
     assert mine == theirs, (mine, theirs)
@@ -1012,7 +1021,7 @@ def main() -> None:
         load_after = os.getloadavg()
         print(
             f"\nµs per order: median of {args.repeats} batches of {args.number} orders, after "
-            f"{args.warmup} untimed; min, max, interquartile range; x = median / object path's"
+            f"{args.warmup} untimed; min, max, interquartile range; x = median / read_message's"
         )
         print(f"load average (1, 5, 15 min) before {_load(load_before)}, after {_load(load_after)}")
         for name in texts:
@@ -1042,8 +1051,8 @@ def main() -> None:
         return msgspec_wording(exc) if isinstance(exc, msgspec.ValidationError) else repr(exc)
 
     rows: list[tuple[str, Parse, bool, Callable[[BaseException], str]]] = [
-        ("object path", *by_path["1 object path: parse_message"], today_words),
-        ("fast path", *by_path["2 fast path: OrderRowsBuilder.build"], today_words),
+        ("product (text)", *by_path["1 product: read_message"], today_words),
+        ("product (dict)", *by_path["1b product: parse_message(dict)"], today_words),
         ("msgspec (Decimal)", ms_decoder.decode, True, ms_raw),
         ("msgspec (text)", ms_text_decoder.decode, True, ms_raw),
         ("msgspec, reworded", ms_decoder.decode, True, ms_today),

@@ -1,173 +1,208 @@
-"""`sales.order_management.create`: an order as a web store sends it, read into typed records."""
+"""`sales.order_management.create`: an order as a web store sends it, defined once.
+
+The msgspec Structs below mirror the payload's JSON. msgspec checks each field's type as it
+decodes — from the message's text (`decode_order_create`, what imports and brokers deliver) or
+from an already decoded dict (`convert_order_create`) — and `OrderCreate.__post_init__` makes
+every check across fields, in one place: the order id's shape, the currency and each amount's
+decimals for it, gross = net + tax, unique address references and line numbers, references
+that exist. Both the single-message path (`OrderCreate.to_order`, the aggregate) and bulk
+import (`services/messages/ingest_orders.py`, table rows) read these records, so both accept
+exactly the same (issue 14 item 1).
+
+Errors keep the form of every other inbound payload: `BadInput` naming the field's path from
+the envelope root (`payload.order.order_lines[1].amount.gross_amount: ...`). msgspec's own type
+errors are reworded by `read.reworded`. A JSON `null` counts as absent, and unknown keys are
+ignored: web stores send more than we read.
+"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import attrs
+import msgspec
 
 from ..domain.customers import CUSTOMER_TYPES, Address, Customer
 from ..domain.orders import PRODUCT_TYPES, Order, OrderLine, Payment, PaymentOperation
+from ..errors import BadInput
 from ..limits import MAX_LIST
-from ..links import check_link
+from ..links import link_problem
+from ..money import quantum
+from .checks import as_id, aware, count, defaults, money, rate, tax_entry
 from .read import (
     ADDRESS_FIELDS,
     CURRENCY_PATTERN,
-    JSON_SCALARS,
+    JSON_DECODER,
     ORDER_ID_MAX,
     ORDER_ID_PATTERN,
     ZERO,
-    Amounts,
-    amounts_for,
-    as_object,
     fail,
-    join_path,
-    opt_id,
-    opt_list,
-    opt_str,
     plain_json,
-    read_rate,
-    read_time,
-    req_dict,
-    req_id,
-    req_int,
-    req_list,
-    req_str,
+    reworded,
     show,
 )
 
-# -- sales.order_management.create ---------------------------------------------------------------
+_set = msgspec.structs.force_setattr
+
+# An identifier: text, or an integer some stores send (`"sku": 12345`), kept as its text.
+Id = str | int
+# Optional text: null is absent, and reads as the field's default.
+Text = str | None
 
 
-# The order-create records are built for every line of every imported order. Frozen attrs
-# classes with slots set each field through object.__setattr__ (about twice the cost of the
-# whole __init__ otherwise); without slots attrs writes __dict__ directly. Hence slots=False.
+class OrderCreateAddress(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """An address of `payload.order.addresses`, kept as sent (A-7 accepts any address)."""
+
+    reference: Id
+    first_name: Text = ""
+    last_name: Text = ""
+    company_name: Text = ""
+    address1: Text = ""
+    address2: Text = ""
+    city: Text = ""
+    state: Text = ""
+    zip: Text = ""
+    country_code: Text = ""
+    phone: Text = ""
+    email: Text = ""
+
+    def to_address(self) -> Address:
+        return Address(*[getattr(self, name) for name in ADDRESS_FIELDS])
 
 
-@attrs.frozen(slots=False)
-class OrderCreateCustomer:
+assert tuple(OrderCreateAddress.__struct_fields__[1:]) == ADDRESS_FIELDS
+
+
+class OrderCreateCustomer(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The customer snapshot of an incoming order."""
 
-    id: str
-    type: str
-    first_name: str
-    last_name: str
+    id: Id
+    type: Text = "guest"
+    first_name: Text = ""
+    last_name: Text = ""
     email: str
-    phone: str
+    phone: Text = ""
 
 
-@attrs.frozen(slots=False)
-class OrderCreatePayment:
+class OrderCreatePayment(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A payment of an incoming order; amounts quantised to the order's currency."""
 
-    reference: str
+    reference: Id | None = ""
     method: str
-    payment_id: str
+    payment_id: Id | None = ""
     requested_amount: Decimal
-    captured_amount: Decimal
+    captured_amount: Decimal | None = ZERO
 
 
-@attrs.frozen(slots=False)
-class OrderCreateLine:
-    """An order line as sent; `quantity` N becomes N unit lines in `to_order` (SPEC §2).
+class OrderCreateAmount(msgspec.Struct, frozen=True, kw_only=True):
+    """A line's amounts, per unit; `taxes` entries are kept as sent once checked."""
 
-    Amounts are per unit. `taxes` and `promotions` are JSON-safe dicts, copied into each line.
-    """
-
-    line_number: int
-    sku: str
-    name: str
-    product_type: str
-    parent_sku: str | None
-    parent_line_number: int | None
-    image_url: str
-    shipping_address_reference: str | None
-    quantity: int
-    original_price: Decimal
-    discount: Decimal
+    original_price: Decimal | None = None
+    discount: Decimal | None = ZERO
     net_amount: Decimal
     tax_amount: Decimal
     gross_amount: Decimal
-    tax_rate: Decimal
-    taxes: tuple[dict[str, Any], ...]
-    promotions: tuple[dict[str, Any], ...]
+    tax_rate: Decimal | None = ZERO
+    taxes: list[dict[str, Any]] | None = None
 
-    def to_lines(self, extra_numbers: Iterator[int]) -> list[OrderLine]:
+
+class OrderCreateLine(msgspec.Struct, frozen=True, kw_only=True):
+    """An order line as sent; `quantity` N becomes N unit lines in `to_order` (SPEC §2)."""
+
+    line_number: int
+    sku: Id
+    name: str = msgspec.field(name="product_name")
+    product_type: Text = "PHYSICAL"
+    parent_sku: Id | None = None
+    parent_line_number: int | None = None
+    image_url: Text = ""
+    shipping_address_reference: Id | None = None
+    quantity: int | None = 1
+    amount: OrderCreateAmount
+    promotions: list[dict[str, Any]] | None = None
+
+    def to_lines(self, extra_numbers: itertools.count[int]) -> list[OrderLine]:
         """The unit lines: the first keeps `line_number`, the others take `extra_numbers`."""
-        units = []
-        for unit in range(self.quantity):
-            units.append(
-                OrderLine(
-                    line_number=self.line_number if unit == 0 else next(extra_numbers),
-                    sku=self.sku,
-                    name=self.name,
-                    product_type=self.product_type,
-                    parent_sku=self.parent_sku,
-                    parent_line_number=self.parent_line_number,
-                    image_url=self.image_url,
-                    original_price=self.original_price,
-                    discount=self.discount,
-                    net_amount=self.net_amount,
-                    tax_amount=self.tax_amount,
-                    gross_amount=self.gross_amount,
-                    tax_rate=self.tax_rate,
-                    taxes=list(map(dict, self.taxes)),
-                    promotions=list(map(dict, self.promotions)),
-                )
+        a = self.amount
+        taxes = a.taxes or ()
+        promotions = self.promotions or ()
+        return [
+            OrderLine(
+                line_number=self.line_number if unit == 0 else next(extra_numbers),
+                sku=self.sku,  # type: ignore[arg-type]  # text once checked
+                name=self.name,
+                product_type=self.product_type,  # type: ignore[arg-type]
+                parent_sku=self.parent_sku,  # type: ignore[arg-type]
+                parent_line_number=self.parent_line_number,
+                image_url=self.image_url,  # type: ignore[arg-type]
+                original_price=a.original_price,  # type: ignore[arg-type]
+                discount=a.discount,  # type: ignore[arg-type]
+                net_amount=a.net_amount,
+                tax_amount=a.tax_amount,
+                gross_amount=a.gross_amount,
+                tax_rate=a.tax_rate,  # type: ignore[arg-type]
+                taxes=list(map(dict, taxes)),
+                promotions=list(map(dict, promotions)),
             )
-        return units
+            for unit in range(self.quantity)  # type: ignore[arg-type]
+        ]
 
 
-@attrs.frozen(slots=False)
-class OrderCreate:
-    """A validated `sales.order_management.create`: addresses resolved, amounts checked."""
+class OrderCreate(msgspec.Struct, frozen=True, kw_only=True):
+    """A validated `sales.order_management.create` (`payload.order`): ids as text, defaults
+    in place of nulls, amounts quantised to the currency, every reference checked."""
 
-    id: str
-    client_order_reference: str | None
-    sales_channel_id: str
-    language: str
-    vat_country: str
+    id: Id
+    client_order_reference: Id | None = None
+    sales_channel_id: Id
+    language: Text = "en_US"
+    vat_country: Text = ""
     currency: str
-    origin: str
+    origin: Text = "WEB"
     origin_date: datetime
     customer: OrderCreateCustomer
-    addresses: dict[str, Address]
-    billing_address: Address
-    shipping_address: Address
-    shipping_method: str
-    payments: tuple[OrderCreatePayment, ...]
-    lines: tuple[OrderCreateLine, ...]
+    billing_address_reference: Id
+    shipping_method: Text = ""
+    addresses: list[OrderCreateAddress]
+    payments: list[OrderCreatePayment] | None = None
+    lines: list[OrderCreateLine] = msgspec.field(name="order_lines")
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> OrderCreate:
-        return _parse_order_create(payload)
+    def __post_init__(self) -> None:
+        _check_order(self)
+
+    def address(self, reference: str) -> OrderCreateAddress:
+        return next(a for a in self.addresses if a.reference == reference)
+
+    @property
+    def shipping_address_reference(self) -> str:
+        """The first line's address, else the billing one: where the order ships."""
+        ref = self.lines[0].shipping_address_reference
+        return self.billing_address_reference if ref is None else ref  # type: ignore[return-value]
 
     def to_order(self, now: datetime) -> Order:
         """The new order aggregate (status NEW, type NORMAL, created at `now`); fresh objects on
         every call, so the payload can be applied again after a rolled-back attempt."""
         c = self.customer
         customer = Customer(
-            id=c.id,
-            type=c.type,
-            first_name=c.first_name,
-            last_name=c.last_name,
+            id=c.id,  # type: ignore[arg-type]  # text once checked
+            type=c.type,  # type: ignore[arg-type]
+            first_name=c.first_name,  # type: ignore[arg-type]
+            last_name=c.last_name,  # type: ignore[arg-type]
             email=c.email,
-            phone=c.phone,
+            phone=c.phone,  # type: ignore[arg-type]
         )
         payments = []
-        for p in self.payments:
+        for p in self.payments or ():
             payment = Payment(
-                reference=p.reference,
+                reference=p.reference,  # type: ignore[arg-type]
                 method=p.method,
-                payment_id=p.payment_id,
+                payment_id=p.payment_id,  # type: ignore[arg-type]
                 requested_amount=p.requested_amount,
-                captured_amount=p.captured_amount,
+                captured_amount=p.captured_amount,  # type: ignore[arg-type]
             )
-            if p.captured_amount > ZERO:
+            if p.captured_amount:
                 # The store captured before sending the order: log it as the first operation so
                 # refunds have a capture to refer to.
                 payment.operations.append(
@@ -184,267 +219,235 @@ class OrderCreate:
         lines = []
         for line in self.lines:
             lines.extend(line.to_lines(extra_numbers))
+        billing = self.address(self.billing_address_reference).to_address()  # type: ignore[arg-type]
+        ship_ref = self.shipping_address_reference
         return Order(
-            id=self.id,
-            sales_channel=self.sales_channel_id,
+            id=self.id,  # type: ignore[arg-type]
+            sales_channel=self.sales_channel_id,  # type: ignore[arg-type]
             currency=self.currency,
             customer=customer,
             created_at=now,
             origin_date=self.origin_date,
             status="NEW",
             order_type="NORMAL",
-            client_order_reference=self.client_order_reference,
-            origin=self.origin,
-            language=self.language,
-            vat_country=self.vat_country,
-            billing_address=self.billing_address,
-            shipping_address=self.shipping_address,
-            shipping_method=self.shipping_method,
+            client_order_reference=self.client_order_reference,  # type: ignore[arg-type]
+            origin=self.origin,  # type: ignore[arg-type]
+            language=self.language,  # type: ignore[arg-type]
+            vat_country=self.vat_country,  # type: ignore[arg-type]
+            billing_address=billing,
+            shipping_address=billing
+            if ship_ref == self.billing_address_reference
+            else self.address(ship_ref).to_address(),
+            shipping_method=self.shipping_method,  # type: ignore[arg-type]
             lines=lines,
             payments=payments,
         )
 
 
-def _parse_order_create(payload: dict[str, Any]) -> OrderCreate:
-    order = req_dict(payload, "order", "payload")
-    base = "payload.order"
-    order_id = req_id(order, "id", base)
-    if len(order_id) > ORDER_ID_MAX or not ORDER_ID_PATTERN.fullmatch(order_id):
+class _Payload(msgspec.Struct, frozen=True):
+    order: OrderCreate
+
+
+# One decoder for every message: JSON numbers in the kept-as-sent objects (taxes, promotions)
+# are read as Decimal, as everywhere else, never float (SPEC §11).
+_DECODER = msgspec.json.Decoder(_Payload, float_hook=Decimal)
+
+
+_TOO_DEEP = "payload: nested too deeply to read"
+
+
+def decode_order_create(text: str | bytes | memoryview) -> OrderCreate:
+    """`payload.order` of an order create from the payload's JSON text."""
+    try:
+        return _DECODER.decode(text).order
+    except msgspec.ValidationError as exc:
+        raw = text if isinstance(text, str) else bytes(text).decode()
+        raise reworded(exc, "payload", lambda: JSON_DECODER.decode(raw)) from None
+    except RecursionError:
+        raise BadInput(_TOO_DEEP, field="payload") from None
+
+
+def convert_order_create(payload: dict[str, Any]) -> OrderCreate:
+    """`payload.order` of an order create from its decoded JSON (numbers as Decimal)."""
+    try:
+        return msgspec.convert(payload, _Payload).order
+    except msgspec.ValidationError as exc:
+        raise reworded(exc, "payload", lambda: payload) from None
+    except RecursionError:
+        raise BadInput(_TOO_DEEP, field="payload") from None
+    except UnicodeEncodeError:
+        # msgspec cannot quote text with a lone surrogate in its error: find the field with
+        # such text made valid, and quote the value as sent.
+        try:
+            msgspec.convert(_valid_text(payload), _Payload)
+        except msgspec.ValidationError as exc:
+            raise reworded(exc, "payload", lambda: payload) from None
+        raise BadInput("payload: text that is not valid Unicode", field="payload") from None
+
+
+def _valid_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode()
+    if isinstance(value, dict):
+        return {_valid_text(k): _valid_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid_text(v) for v in value]
+    return value
+
+
+# -- the checks across fields --------------------------------------------------------------------
+
+BASE = "payload.order"
+
+
+def _check_order(order: OrderCreate) -> None:
+    order_id = as_id(order, "id", BASE)
+    if order_id is None or len(order_id) > ORDER_ID_MAX or not ORDER_ID_PATTERN.fullmatch(order_id):
         fail(
-            f"{base}.id",
+            f"{BASE}.id",
             f"expected at most {ORDER_ID_MAX} characters of A-Z a-z 0-9 . _ -, "
-            f"got {show(order_id)}",
+            f"got {show(order_id or '')}",
         )
-    currency = req_str(order, "currency", base)
+    currency = order.currency
     if not CURRENCY_PATTERN.fullmatch(currency):
-        fail(f"{base}.currency", f"expected a 3-letter upper-case currency code, got {currency!r}")
-    amounts = amounts_for(currency)
+        fail(f"{BASE}.currency", f"expected a 3-letter upper-case currency code, got {currency!r}")
+    q = quantum(currency)
+    defaults(order, _ORDER_DEFAULTS)
+    as_id(order, "client_order_reference", BASE, required=False)
+    as_id(order, "sales_channel_id", BASE)
+    aware(order.origin_date, f"{BASE}.origin_date")
 
-    customer = _parse_customer(req_dict(order, "customer", base))
-    addresses = _parse_addresses(order, base)
-    billing_ref = req_id(order, "billing_address_reference", base)
-    billing = addresses.get(billing_ref)
-    if billing is None:
-        fail(f"{base}.billing_address_reference", _unknown_address(billing_ref, addresses))
+    customer = order.customer
+    cbase = f"{BASE}.customer"
+    defaults(customer, _CUSTOMER_DEFAULTS)
+    if customer.type not in CUSTOMER_TYPES:
+        fail(f"{cbase}.type", f"expected one of {', '.join(CUSTOMER_TYPES)}, got {customer.type!r}")
+    as_id(customer, "id", cbase)
+    if not customer.email:
+        fail(f"{cbase}.email", "must not be empty")
 
-    payments = []
-    for i, raw in enumerate(opt_list(order, "payments", base)):
-        pbase = f"{base}.payments[{i}]"
-        if raw.__class__ is not dict:
-            as_object(raw, pbase)
-        payments.append(
-            OrderCreatePayment(
-                reference=opt_id(raw, "reference", pbase) or "",
-                method=req_str(raw, "method", pbase),
-                payment_id=opt_id(raw, "payment_id", pbase) or "",
-                requested_amount=amounts.required(raw, "requested_amount", pbase),
-                captured_amount=amounts.optional(raw, "captured_amount", pbase),
-            )
-        )
+    references: dict[str, None] = {}  # in the order sent, for the unknown-reference error
+    for i, address in enumerate(order.addresses):
+        abase = f"{BASE}.addresses[{i}]"
+        reference = as_id(address, "reference", abase)
+        if reference in references:
+            fail(f"{abase}.reference", f"duplicate address reference {reference!r}")
+        references[reference] = None
+        defaults(address, _ADDRESS_DEFAULTS)
+    billing = as_id(order, "billing_address_reference", BASE)
+    if billing not in references:
+        fail(f"{BASE}.billing_address_reference", _unknown_address(billing, references))
 
-    raw_lines = req_list(order, "order_lines", base)
-    if not raw_lines:
-        fail(f"{base}.order_lines", "expected at least one order line, got none")
-    lines = []
+    if order.payments is None:
+        _set(order, "payments", [])
+    for i, payment in enumerate(order.payments):  # type: ignore[arg-type]
+        pbase = f"{BASE}.payments[{i}]"
+        as_id(payment, "reference", pbase, required=False, absent="")
+        as_id(payment, "payment_id", pbase, required=False, absent="")
+        if not payment.method:
+            fail(f"{pbase}.method", "must not be empty")
+        money(payment, "requested_amount", q, currency, pbase)
+        money(payment, "captured_amount", q, currency, pbase)
+
+    if not order.lines:
+        fail(f"{BASE}.order_lines", "expected at least one order line, got none")
     index_of: dict[int, int] = {}  # line number → index in order_lines, for duplicate errors
-    for i, raw in enumerate(raw_lines):
-        line = _parse_line(raw, f"{base}.order_lines[{i}]", amounts, addresses)
+    for i, line in enumerate(order.lines):
+        _check_line(line, f"{BASE}.order_lines[{i}]", q, currency, references)
         number = line.line_number
         if number in index_of:
             fail(
-                f"{base}.order_lines[{i}].line_number",
+                f"{BASE}.order_lines[{i}].line_number",
                 f"duplicate line number {number} (also at order_lines[{index_of[number]}])",
             )
         index_of[number] = i
-        lines.append(line)
-    for i, line in enumerate(lines):
+    for i, line in enumerate(order.lines):
         parent = line.parent_line_number
         if parent is not None and (parent == line.line_number or parent not in index_of):
             fail(
-                f"{base}.order_lines[{i}].parent_line_number",
+                f"{BASE}.order_lines[{i}].parent_line_number",
                 f"{parent} is not another line of this order (lines: "
                 f"{', '.join(map(str, index_of))})",
             )
 
-    ship_ref = lines[0].shipping_address_reference
-    return OrderCreate(
-        id=order_id,
-        client_order_reference=opt_id(order, "client_order_reference", base),
-        sales_channel_id=req_id(order, "sales_channel_id", base),
-        language=opt_str(order, "language", base, "en_US"),
-        vat_country=opt_str(order, "vat_country", base, ""),
-        currency=currency,
-        origin=opt_str(order, "origin", base, "WEB"),
-        origin_date=read_time(order.get("origin_date"), f"{base}.origin_date"),
-        customer=customer,
-        addresses=addresses,
-        billing_address=billing,
-        shipping_address=billing if ship_ref is None else addresses[ship_ref],
-        shipping_method=opt_str(order, "shipping_method", base, ""),
-        payments=tuple(payments),
-        lines=tuple(lines),
-    )
 
-
-def _parse_customer(raw: dict[str, Any]) -> OrderCreateCustomer:
-    base = "payload.order.customer"
-    type_ = opt_str(raw, "type", base, "guest")
-    if type_ not in CUSTOMER_TYPES:
-        fail(f"{base}.type", f"expected one of {', '.join(CUSTOMER_TYPES)}, got {type_!r}")
-    return OrderCreateCustomer(
-        id=req_id(raw, "id", base),
-        type=type_,
-        first_name=opt_str(raw, "first_name", base, ""),
-        last_name=opt_str(raw, "last_name", base, ""),
-        email=req_str(raw, "email", base),
-        phone=opt_str(raw, "phone", base, ""),
-    )
-
-
-def _parse_addresses(order: dict[str, Any], base: str) -> dict[str, Address]:
-    addresses = {}
-    for i, raw in enumerate(req_list(order, "addresses", base)):
-        abase = f"{base}.addresses[{i}]"
-        if raw.__class__ is not dict:
-            as_object(raw, abase)
-        reference = req_id(raw, "reference", abase)
-        if reference in addresses:
-            fail(f"{abase}.reference", f"duplicate address reference {reference!r}")
-        # Kept as sent (A-7 accepts any address), but each part must be text.
-        parts = [raw.get(name) for name in ADDRESS_FIELDS]
-        for n, value in enumerate(parts):
-            if value.__class__ is not str:
-                parts[n] = opt_str(raw, ADDRESS_FIELDS[n], abase, "")
-        addresses[reference] = Address(*parts)
-    return addresses
-
-
-def _parse_line(
-    raw: dict[str, Any], base: str, amounts: Amounts, addresses: dict[str, Address]
-) -> OrderCreateLine:
-    # Hot path (every line of every imported order): each field is checked inline for its usual
-    # shape, and only anything else goes to the reader that accepts, converts or explains.
-    if raw.__class__ is not dict:
-        as_object(raw, base)
-    get = raw.get
-    number = get("line_number")
-    if number.__class__ is not int or number < 1:
-        number = req_int(raw, "line_number", base, 1)
-    sku = get("sku")
-    if sku.__class__ is not str or not sku:
-        sku = req_id(raw, "sku", base)
-    name = get("product_name")
-    if name.__class__ is not str or not name:
-        name = req_str(raw, "product_name", base)
-    product_type = get("product_type")
-    if product_type not in PRODUCT_TYPES:
-        product_type = opt_str(raw, "product_type", base, "PHYSICAL")
-        if product_type not in PRODUCT_TYPES:
-            fail(
-                f"{base}.product_type",
-                f"expected one of {', '.join(PRODUCT_TYPES)}, got {product_type!r}",
-            )
-    parent_sku = get("parent_sku")
-    if parent_sku is not None and (parent_sku.__class__ is not str or not parent_sku):
-        parent_sku = opt_id(raw, "parent_sku", base)
-    image_url = get("image_url")
-    if image_url.__class__ is not str:
-        image_url = opt_str(raw, "image_url", base, "")
-    check_link(image_url, join_path(base, "image_url"))
-    ship_ref = get("shipping_address_reference")
-    if ship_ref is not None:
-        if ship_ref.__class__ is not str or not ship_ref:
-            ship_ref = opt_id(raw, "shipping_address_reference", base)
-        if ship_ref is not None and ship_ref not in addresses:
-            fail(f"{base}.shipping_address_reference", _unknown_address(ship_ref, addresses))
-    parent = get("parent_line_number")
-    if parent is not None:
-        parent = req_int(raw, "parent_line_number", base, 1)
-    quantity = get("quantity")
+def _check_line(
+    line: OrderCreateLine, base: str, q: Decimal, currency: str, references: dict[str, None]
+) -> None:
+    count(line.line_number, f"{base}.line_number", 1)
+    if not as_id(line, "sku", base):
+        fail(f"{base}.sku", "must not be empty")
+    if not line.name:
+        fail(f"{base}.product_name", "must not be empty")
+    defaults(line, _LINE_DEFAULTS)
+    if line.product_type not in PRODUCT_TYPES:
+        fail(
+            f"{base}.product_type",
+            f"expected one of {', '.join(PRODUCT_TYPES)}, got {line.product_type!r}",
+        )
+    as_id(line, "parent_sku", base, required=False)
+    if line.image_url:
+        problem = link_problem(line.image_url)
+        if problem:
+            fail(f"{base}.image_url", problem)
+    ship = as_id(line, "shipping_address_reference", base, required=False)
+    if ship is not None and ship not in references:
+        fail(f"{base}.shipping_address_reference", _unknown_address(ship, references))
+    if line.parent_line_number is not None:
+        count(line.parent_line_number, f"{base}.parent_line_number", 1)
     # Each unit becomes a line of its own (SPEC §2): a bound on the order's size.
-    quantity = 1 if quantity is None else req_int(raw, "quantity", base, 1, MAX_LIST)
+    count(line.quantity, f"{base}.quantity", 1, MAX_LIST)  # type: ignore[arg-type]
 
-    amount = get("amount")
-    if amount.__class__ is not dict:
-        amount = req_dict(raw, "amount", base)
+    a = line.amount
     abase = f"{base}.amount"
-    net = amounts.required(amount, "net_amount", abase)
-    tax = amounts.required(amount, "tax_amount", abase)
-    gross = amounts.required(amount, "gross_amount", abase)
+    net = money(a, "net_amount", q, currency, abase)
+    tax = money(a, "tax_amount", q, currency, abase)
+    gross = money(a, "gross_amount", q, currency, abase)
     if gross != net + tax:
         fail(
             f"{abase}.gross_amount",
             f"{gross} is not net_amount {net} + tax_amount {tax} (= {net + tax})",
         )
-    discount = amounts.optional(amount, "discount", abase)
-    original = amount.get("original_price")
-    if original is None:
-        original = net + discount  # a store that omits the list price implies it
+    discount = money(a, "discount", q, currency, abase)
+    if a.original_price is None:
+        _set(a, "original_price", net + discount)  # a store that omits the list price implies it
     else:
-        original = amounts.read(original, abase, "original_price")
-    tax_rate = amount.get("tax_rate")
-    tax_rate = ZERO if tax_rate is None else read_rate(tax_rate, abase, "tax_rate")
-    taxes = () if amount.get("taxes") is None else _parse_taxes(amount, abase, amounts)
-    promotions = () if get("promotions") is None else tuple(_objects(raw, "promotions", base))
-
-    return OrderCreateLine(
-        number,
-        sku,
-        name,
-        product_type,
-        parent_sku,
-        parent,
-        image_url,
-        ship_ref,
-        quantity,
-        original,
-        discount,
-        net,
-        tax,
-        gross,
-        tax_rate,
-        taxes,
-        promotions,
-    )
+        money(a, "original_price", q, currency, abase)
+    if a.tax_rate is None:
+        _set(a, "tax_rate", ZERO)
+    else:
+        rate(a.tax_rate, f"{abase}.tax_rate")
+    if a.taxes:
+        taxes = [
+            tax_entry(entry, f"{abase}.taxes[{j}]", currency) for j, entry in enumerate(a.taxes)
+        ]
+        _set(a, "taxes", taxes)
+    if line.promotions:
+        _set(line, "promotions", [plain_json(p) for p in line.promotions])
 
 
-def _parse_taxes(amount: dict[str, Any], base: str, amounts: Amounts) -> tuple[dict[str, Any], ...]:
-    # Stored as JSON and kept as sent once checked; a number becomes its text ("3.60", "8").
-    taxes = []
-    for j, tax in enumerate(opt_list(amount, "taxes", base)):
-        tbase = f"{base}.taxes[{j}]"
-        entry = _json_copy(as_object(tax, tbase))
-        value = amounts.required(tax, "amount", tbase)
-        if tax["amount"].__class__ is not str:
-            entry["amount"] = str(value)
-        rate = tax.get("rate")
-        if rate is not None:
-            value = read_rate(rate, tbase, "rate")
-            if rate.__class__ is not str:
-                entry["rate"] = str(value)
-        kind = tax.get("type")
-        if kind is not None and kind.__class__ is not str:
-            req_str(tax, "type", tbase)
-        taxes.append(entry)
-    return tuple(taxes)
+def _unknown_address(reference: str, known: dict[str, None]) -> str:
+    names = ", ".join(map(repr, known)) or "none"
+    return f"no address with reference {reference!r} in payload.order.addresses (known: {names})"
 
 
-def _objects(obj: dict[str, Any], key: str, base: str) -> list[dict[str, Any]]:
-    """A list of JSON objects, each copied JSON-safe."""
-    return [
-        _json_copy(as_object(item, f"{base}.{key}[{j}]"))
-        for j, item in enumerate(opt_list(obj, key, base))
-    ]
+_ADDRESS_DEFAULTS = tuple((name, "") for name in ADDRESS_FIELDS)
+_CUSTOMER_DEFAULTS = (("type", "guest"), ("first_name", ""), ("last_name", ""), ("phone", ""))
+_LINE_DEFAULTS = (("product_type", "PHYSICAL"), ("image_url", ""), ("quantity", 1))
+_ORDER_DEFAULTS = (
+    ("language", "en_US"),
+    ("vat_country", ""),
+    ("origin", "WEB"),
+    ("shipping_method", ""),
+)
 
-
-def _json_copy(obj: dict[str, Any]) -> dict[str, Any]:
-    """A copy that json.dumps accepts: numbers read as Decimal become strings."""
-    for value in obj.values():
-        if value.__class__ not in JSON_SCALARS:
-            return plain_json(obj)
-    return dict(obj)
-
-
-def _unknown_address(reference: str, addresses: dict[str, Address]) -> str:
-    known = ", ".join(map(repr, addresses)) or "none"
-    return f"no address with reference {reference!r} in payload.order.addresses (known: {known})"
+__all__ = [
+    "OrderCreate",
+    "OrderCreateAddress",
+    "OrderCreateAmount",
+    "OrderCreateCustomer",
+    "OrderCreateLine",
+    "OrderCreatePayment",
+    "convert_order_create",
+    "decode_order_create",
+]

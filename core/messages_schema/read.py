@@ -1,17 +1,20 @@
 """Field readers of inbound payloads: each takes the containing object, the key and the
 container's path, and raises `BadInput` naming the field's path from the envelope root
 (`payload.order.order_lines[1].amount.gross_amount: ...`); the path is only built when there is
-an error to report. The import's one-pass reader (services/messages/ingest_orders.py) shares
-the patterns and the tax-rate reading, so both accept exactly the same."""
+an error to report. The order create's msgspec definition (order_create.py) shares the patterns,
+the amount reading and the wording, and `reworded` words msgspec's own errors alike."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 import attrs
+import msgspec
 
 from ..domain.customers import Address
 from ..errors import BadInput
@@ -24,10 +27,18 @@ ORDER_ID_MAX = 64
 ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 ZERO = Decimal(0)
-JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 MAX_PRICE_DECIMALS = 3  # the most any ISO 4217 currency has; the channel's own is checked later
 PRICE_QUANTUM = Decimal(1).scaleb(-MAX_PRICE_DECIMALS)
 ADDRESS_FIELDS = tuple(attrs.fields_dict(Address))
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not allowed")
+
+
+# Numbers are read as Decimal, never float (SPEC §11); NaN and Infinity are refused. One shared
+# decoder, as json.loads shares its default one: building it per message costs a few µs.
+JSON_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
 
 
 # -- field readers -------------------------------------------------------------------------------
@@ -132,27 +143,8 @@ def req_int(obj: dict[str, Any], key: str, base: str, minimum: int, maximum: int
     return value
 
 
-def req_dict(obj: dict[str, Any], key: str, base: str) -> dict[str, Any]:
-    return as_object(obj.get(key), join_path(base, key))
-
-
-def as_object(value: object, path: str) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    wrong(path, value, "an object")
-
-
 def req_list(obj: dict[str, Any], key: str, base: str) -> list[Any]:
     value = obj.get(key)
-    if isinstance(value, list):
-        return value
-    wrong(join_path(base, key), value, "a list")
-
-
-def opt_list(obj: dict[str, Any], key: str, base: str) -> list[Any]:
-    value = obj.get(key)
-    if value is None:
-        return []
     if isinstance(value, list):
         return value
     wrong(join_path(base, key), value, "a list")
@@ -207,20 +199,6 @@ class Amounts:
         self.quantum = quantum(currency)
         self.known: dict[str | int, Decimal] = {}
 
-    def required(self, obj: dict[str, Any], key: str, base: str) -> Decimal:
-        value = obj.get(key)
-        if value.__class__ is str:
-            amount = self.known.get(value)
-            if amount is not None:
-                return amount
-        elif value is None:
-            fail(join_path(base, key), "missing required field")
-        return self.read(value, base, key)
-
-    def optional(self, obj: dict[str, Any], key: str, base: str) -> Decimal:
-        value = obj.get(key)
-        return self.read(0 if value is None else value, base, key)
-
     def read(self, value: object, base: str, key: str = "") -> Decimal:
         cls = value.__class__
         if cls is not str and cls is not int:
@@ -249,7 +227,6 @@ class Amounts:
 
 _MEMO_MAX = 4096
 _AMOUNTS: dict[str, Amounts] = {}
-_RATES: dict[str | int, Decimal] = {}
 
 
 def amounts_for(currency: str) -> Amounts:
@@ -302,21 +279,6 @@ def read_decimal(value: object, path: str, what: str) -> Decimal:
     fail(path, f"expected {what}, got {show(value)}")
 
 
-def read_rate(value: object, base: str, key: str) -> Decimal:
-    """A tax rate in percent ("8", "20", "5.5"): any number of decimals."""
-    cls = value.__class__
-    if cls is str or cls is int:
-        known = _RATES.get(value)  # type: ignore[call-overload]  # str or int, checked above
-        if known is not None:
-            return known
-    rate = read_decimal(value, join_path(base, key), "a non-negative percentage")
-    if cls is str or cls is int:
-        if len(_RATES) >= _MEMO_MAX:
-            _RATES.clear()
-        _RATES[value] = rate  # type: ignore[index]
-    return rate
-
-
 def read_price(value: object, path: str) -> Decimal:
     """An amount whose currency is not known yet: at most 3 decimals, as any currency has."""
     number = read_decimal(value, path, "a non-negative amount")
@@ -338,3 +300,60 @@ def plain_json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+# -- msgspec's errors in these words ---------------------------------------------------------------
+
+_AT = re.compile(r"(?s)(.*) - at `\$(.*)`")
+_MISSING = re.compile(r"Object missing required field `(.*)`")
+_EXPECTED = re.compile(r"Expected `([^`]*)`")
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "decimal": "an amount",
+    "datetime": "an ISO-8601 time with offset",
+    "object": "an object",
+    "array": "a list",
+    "bool": "true or false",
+}
+_INVALID = {
+    "Invalid decimal string": "an amount",
+    "Invalid RFC3339 encoded datetime": "an ISO-8601 time with offset",
+}
+
+
+def reworded(exc: msgspec.ValidationError, root: str, source: Callable[[], Any]) -> BadInput:
+    """A msgspec type error as the hand-written readers word theirs: `root.path: expected a
+    string, got 12`. `source()` gives the decoded JSON, read only here, to quote the value."""
+    text = str(exc)
+    found = _AT.fullmatch(text)
+    problem, where = (found.group(1), found.group(2)) if found else (text, "")
+    path = root + where
+    missing = _MISSING.fullmatch(problem)
+    if missing:
+        return _bad(join_path(path, missing.group(1)), "missing required field")
+    value = _at(source(), where)
+    expected = _EXPECTED.match(problem)
+    if expected:
+        names = [n for n in expected.group(1).split(" | ") if n != "null"]
+        what = "a string" if "str" in names else _WORDS.get(names[0], f"`{names[0]}`")
+        if value is None:
+            return _bad(path, "missing required field")
+        return _bad(path, f"expected {what}, got {show(value)}")
+    if problem in _INVALID:
+        return _bad(path, f"expected {_INVALID[problem]}, got {show(value)}")
+    return _bad(path, problem[:1].lower() + problem[1:])
+
+
+def _at(value: Any, where: str) -> Any:
+    for key, index in _STEP.findall(where):
+        try:
+            value = value[key] if key else value[int(index)]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _bad(path: str, problem: str) -> BadInput:
+    return BadInput(f"{path}: {problem}", field=path)

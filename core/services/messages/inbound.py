@@ -5,8 +5,9 @@ Order-create messages, the bulk of any import, are applied in batches: one trans
 batch with each table's rows in a few statements (`ingest_rows.write_orders`), and read by
 worker processes when there are `workers` (`parallel_import`), while each message keeps its own
 idempotency record, history entry and outbox message. Their rows are read straight from the
-payload (`ingest_orders`), or — for anything unusual, and to word every refusal — through the
-payload records and the order aggregate (`object_path_rows`); both store the same rows. Every
+payload's one record (`messages_schema.OrderCreate`, decoded straight from the text by
+`read_message`, then `ingest_orders`), or — for unusual text, and to word a value too long for
+its column — through the order aggregate (`object_path_rows`); both store the same rows. Every
 other type runs one message per transaction through a handler.
 """
 
@@ -30,7 +31,15 @@ from ...domain.users import User
 from ...errors import BadInput, Forbidden, PostsalesError, Refused
 from ...faults import refused_value
 from ...message_stream import iter_units, read_unit
-from ...messages_schema import Envelope, parse_envelope, parse_payload, strip_prefix
+from ...messages_schema import (
+    Envelope,
+    OrderCreate,
+    open_message,
+    parse_envelope,
+    parse_payload,
+    read_message,
+    strip_prefix,
+)
 from ...money import format_amount
 from ...persistence import tables as T
 from ...persistence.ingest_rows import (
@@ -43,7 +52,7 @@ from ...persistence.ingest_rows import (
 )
 from ...persistence.keys import cipher_for
 from . import dead_letters, handlers, parallel_import
-from .ingest_orders import OrderRowsBuilder
+from .ingest_orders import OrderRowsBuilder, sales_channel
 from .outbound import order_updated
 
 ORDER_CREATE = "sales.order_management.create"
@@ -102,23 +111,10 @@ def _keep_dead_letter(app: Postsales, raw: str, reason: str, envelope: Envelope 
         uow.commit()
 
 
-def _build_order(app: Postsales, envelope: Envelope, payload: Any) -> Order:
+def _build_order(app: Postsales, envelope: Envelope, payload: OrderCreate) -> Order:
+    channel = sales_channel(app.settings.sales_channels, payload)
     now = app.now()
     order = payload.to_order(now)
-    channel = app.settings.sales_channels.get(order.sales_channel)
-    if channel is None:
-        known = ", ".join(sorted(app.settings.sales_channels))
-        raise BadInput(
-            f"payload.order.sales_channel_id: unknown sales channel {order.sales_channel!r}; "
-            f"configured: {known}",
-            field="payload.order.sales_channel_id",
-        )
-    if channel.currency != order.currency:
-        raise BadInput(
-            f"payload.order.currency: {order.currency} does not match sales channel "
-            f"{order.sales_channel} ({channel.currency})",
-            field="payload.order.currency",
-        )
     order.market = channel.market
     cur = order.currency
     captures = [
@@ -138,10 +134,10 @@ def _build_order(app: Postsales, envelope: Envelope, payload: Any) -> Order:
     return order
 
 
-def object_path_rows(app: Postsales, envelope: Envelope) -> NewOrder:
-    """An order create's rows through `parse_payload`, the order aggregate and `rows.py`;
-    raises the validation error (the reference the one-pass reader is tested against)."""
-    order = _build_order(app, envelope, parse_payload(ORDER_CREATE, envelope.payload))
+def object_path_rows(app: Postsales, envelope: Envelope, payload: OrderCreate) -> NewOrder:
+    """An order create's rows through the order aggregate and `rows.py`, which check each
+    column's value (the reference the one-pass builder is tested against)."""
+    order = _build_order(app, envelope, payload)
     outbox = {
         "message_id": f"out-{uuid.uuid4().hex}",
         "type": app.settings.messages.type_prefix + "sales.order_management.updated",
@@ -214,17 +210,19 @@ class Importer:
 
     # -- in worker processes ------------------------------------------------------------------
 
-    def _read_order(
-        self, value: dict[str, Any]
-    ) -> tuple[tuple[str, str, datetime], NewOrder] | None:
+    def _read_order(self, text: str) -> tuple[tuple[str, str, datetime], NewOrder] | None:
         """An order create's envelope (id, type and time: the rows hold its payload) and
         rows; None for other types and for anything refused, which `feed` words."""
+        if _UNUSUAL.search(text) is not None:
+            return None
         try:
-            envelope = parse_envelope(value)
-            if strip_prefix(envelope.type, self.app.settings.messages.type_prefix) != ORDER_CREATE:
+            envelope, payload = read_message(text, prefix=self.app.settings.messages.type_prefix)
+            if not isinstance(payload, OrderCreate):
                 return None
-            rows = self._order_rows(envelope)
+            rows = self._rows.build(envelope, payload)
         except PostsalesError:
+            return None
+        if rows is None:
             return None
         return (envelope.id, envelope.type, envelope.created_at), rows
 
@@ -236,29 +234,37 @@ class Importer:
     def feed(self, number: int, raw: str, value: object | None = None) -> None:
         """One message; `value` is its already-decoded JSON when the reader has it."""
         envelope = None
+        prefix = self.app.settings.messages.type_prefix
         try:
-            envelope = parse_envelope(value if isinstance(value, dict) else raw)
-            type_ = strip_prefix(envelope.type, self.app.settings.messages.type_prefix)
-            if type_ == ORDER_CREATE:
-                rows = self._order_rows(envelope, unusual=_UNUSUAL.search(raw) is not None)
+            if isinstance(value, dict):
+                envelope = parse_envelope(value)
+                type_ = strip_prefix(envelope.type, prefix)
+                payload = parse_payload(type_, envelope.payload)
+            else:
+                envelope, read_payload = open_message(raw, prefix=prefix)
+                type_ = strip_prefix(envelope.type, prefix)
+                payload = read_payload()
+            if isinstance(payload, OrderCreate):
+                rows = self._order_rows(envelope, payload, unusual=_UNUSUAL.search(raw) is not None)
                 self._batch.append(_Pending(number, raw, envelope, rows))
                 if len(self._batch) >= self.batch_size:
                     self.flush()
                 return
-            payload = parse_payload(type_, envelope.payload)
         except PostsalesError as exc:
             self._refuse(number, raw, exc, envelope)
             return
         self.flush()  # keep the stream's order: pending orders first
         self._apply_one(number, raw, envelope, type_, payload)
 
-    def _order_rows(self, envelope: Envelope, *, unusual: bool = False) -> NewOrder:
-        """The new order's rows: in one pass for the usual payload, else through the payload
-        records and the aggregate, which word the error when there is one. `unusual` text (a
-        NUL, a surrogate) goes the long way, whose rows are checked column by column."""
-        rows = None if unusual else self._rows.build(envelope)
+    def _order_rows(
+        self, envelope: Envelope, payload: OrderCreate, *, unusual: bool = False
+    ) -> NewOrder:
+        """The new order's rows, straight from the record; `unusual` text (a NUL, a
+        surrogate), or a value too long for its column, goes through the aggregate, whose rows
+        are checked column by column and whose refusal names the field."""
+        rows = None if unusual else self._rows.build(envelope, payload)
         if rows is None:
-            rows = object_path_rows(self.app, envelope)
+            rows = object_path_rows(self.app, envelope, payload)
         return rows
 
     def _refuse(self, number: int, raw: str, exc: PostsalesError, env: Envelope | None) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ...bootstrap import Postsales
 from ...errors import PostsalesError
-from ...messages_schema import INBOUND_TYPES, JSON_DECODER
+from ...messages_schema import INBOUND_TYPES
 from ...persistence.database import is_sqlite
 from . import dead_letters
 from .inbound import ingest as ingest_message
@@ -104,19 +104,9 @@ class Inbox:
 
 
 def ingest(app: Postsales, raw: str) -> str:
-    """`messages.ingest` for one delivery: its JSON decoded once, and serialised with any
-    concurrent copy of it (see `Inbox`)."""
-    return ingest_message(app, raw, value=_decoded(raw), serialise=True)
-
-
-def _decoded(raw: str) -> dict[str, Any] | None:
-    """The envelope's JSON (numbers as Decimal), decoded once for `ingest`; None when it is
-    not a JSON object, for `ingest` to refuse with the parser's own words."""
-    try:
-        value = JSON_DECODER.decode(raw)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
+    """`messages.ingest` for one delivery, serialised with any concurrent copy of it (see
+    `Inbox`); an order create's text is decoded once, straight into its record."""
+    return ingest_message(app, raw, serialise=True)
 
 
 _TUNED: weakref.WeakSet[Engine] = weakref.WeakSet()

@@ -28,14 +28,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
-from ...message_stream import _loads, iter_units
+from ...message_stream import iter_units
 
 CHUNK_LINES = 250  # messages per chunk
 _MAX_WORKERS = 8
 
-# What a worker runs per decoded message: (envelope without its payload, rows) for an order
+# What a worker runs per message text: (envelope without its payload, rows) for an order
 # create that reads cleanly, else None. Set in the importing process before the workers fork.
-_build: Callable[[dict[str, Any]], tuple[Any, Any] | None] | None = None
+_build: Callable[[str], tuple[Any, Any] | None] | None = None
 _dispose: Callable[[], None] | None = None
 
 
@@ -69,7 +69,7 @@ def run(
     lines: Iterator[str],
     workers: int,
     sink: Sink,
-    build: Callable[[dict[str, Any]], tuple[Any, Any] | None],
+    build: Callable[[str], tuple[Any, Any] | None],
     dispose: Callable[[], None],
     batch_size: int = CHUNK_LINES,
 ) -> None:
@@ -155,11 +155,6 @@ def _read_chunk(chunk: list[_Unit]) -> list[tuple[Any, ...]]:
     assert build is not None, "workers fork after run() sets the builder"
     results: list[tuple[Any, ...]] = []
     for offset, (_number, text) in enumerate(chunk):
-        try:
-            value = _loads(text)
-        except (ValueError, RecursionError):
-            results.append((offset,))
-            continue
-        built = build(value) if isinstance(value, dict) else None
+        built = build(text)
         results.append((offset,) if built is None else (offset, *built))
     return results
