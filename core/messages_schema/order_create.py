@@ -29,8 +29,7 @@ from ..domain.orders import PRODUCT_TYPES, Order, OrderLine, Payment, PaymentOpe
 from ..errors import BadInput
 from ..limits import MAX_LIST
 from ..links import link_problem
-from ..money import quantum
-from .checks import as_id, aware, count, defaults, money, rate, tax_entry
+from .checks import Money, as_id, aware, count, defaults, money_for, rate, tax_entry
 from .read import (
     ADDRESS_FIELDS,
     CURRENCY_PATTERN,
@@ -311,7 +310,7 @@ def _check_order(order: OrderCreate) -> None:
     currency = order.currency
     if not CURRENCY_PATTERN.fullmatch(currency):
         fail(f"{BASE}.currency", f"expected a 3-letter upper-case currency code, got {currency!r}")
-    q = quantum(currency)
+    amounts = money_for(currency)
     defaults(order, _ORDER_DEFAULTS)
     as_id(order, "client_order_reference", BASE, required=False)
     as_id(order, "sales_channel_id", BASE)
@@ -346,14 +345,14 @@ def _check_order(order: OrderCreate) -> None:
         as_id(payment, "payment_id", pbase, required=False, absent="")
         if not payment.method:
             fail(f"{pbase}.method", "must not be empty")
-        money(payment, "requested_amount", q, currency, pbase)
-        money(payment, "captured_amount", q, currency, pbase)
+        amounts.set(payment, "requested_amount", pbase)
+        amounts.set(payment, "captured_amount", pbase)
 
     if not order.lines:
         fail(f"{BASE}.order_lines", "expected at least one order line, got none")
     index_of: dict[int, int] = {}  # line number → index in order_lines, for duplicate errors
     for i, line in enumerate(order.lines):
-        _check_line(line, f"{BASE}.order_lines[{i}]", q, currency, references)
+        _check_line(line, f"{BASE}.order_lines[{i}]", amounts, references)
         number = line.line_number
         if number in index_of:
             fail(
@@ -372,7 +371,7 @@ def _check_order(order: OrderCreate) -> None:
 
 
 def _check_line(
-    line: OrderCreateLine, base: str, q: Decimal, currency: str, references: dict[str, None]
+    line: OrderCreateLine, base: str, amounts: Money, references: dict[str, None]
 ) -> None:
     count(line.line_number, f"{base}.line_number", 1)
     if not as_id(line, "sku", base):
@@ -400,26 +399,27 @@ def _check_line(
 
     a = line.amount
     abase = f"{base}.amount"
-    net = money(a, "net_amount", q, currency, abase)
-    tax = money(a, "tax_amount", q, currency, abase)
-    gross = money(a, "gross_amount", q, currency, abase)
+    net = amounts.set(a, "net_amount", abase)
+    tax = amounts.set(a, "tax_amount", abase)
+    gross = amounts.set(a, "gross_amount", abase)
     if gross != net + tax:
         fail(
             f"{abase}.gross_amount",
             f"{gross} is not net_amount {net} + tax_amount {tax} (= {net + tax})",
         )
-    discount = money(a, "discount", q, currency, abase)
+    discount = amounts.set(a, "discount", abase)
     if a.original_price is None:
         _set(a, "original_price", net + discount)  # a store that omits the list price implies it
     else:
-        money(a, "original_price", q, currency, abase)
+        amounts.set(a, "original_price", abase)
     if a.tax_rate is None:
         _set(a, "tax_rate", ZERO)
     else:
         rate(a.tax_rate, f"{abase}.tax_rate")
     if a.taxes:
         taxes = [
-            tax_entry(entry, f"{abase}.taxes[{j}]", currency) for j, entry in enumerate(a.taxes)
+            tax_entry(entry, f"{abase}.taxes[{j}]", amounts.currency)
+            for j, entry in enumerate(a.taxes)
         ]
         _set(a, "taxes", taxes)
     if line.promotions:
