@@ -33,7 +33,17 @@ from .order_create import (
     convert_order_create,
     decode_order_create,
 )
-from .read import ENVELOPE_ID_MAX, JSON_DECODER, fail, read_time, req_id, req_str, show, wrong
+from .read import (
+    ENVELOPE_ID_MAX,
+    JSON_DECODER,
+    convert_payload,
+    fail,
+    read_time,
+    req_id,
+    req_str,
+    show,
+    wrong,
+)
 
 __all__ = [
     "INBOUND_TYPES",
@@ -192,13 +202,17 @@ def read_message(raw: str, *, prefix: str = "") -> tuple[Envelope, object]:
     return envelope, read_payload()
 
 
-_PARSERS = {
+def _typed(cls: type[msgspec.Struct]) -> Callable[[dict[str, Any]], object]:
+    return functools.partial(convert_payload, cls=cls)
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any]], object]] = {
     "sales.order_management.create": convert_order_create,
-    "logistics.shipment_request_management.shipped": ShipmentShipped.from_payload,
-    "logistics.return.received": ReturnReceived.from_payload,
-    "payment.refund.confirmed": RefundAnswer.from_payload,
-    "payment.refund.failed": RefundAnswer.from_payload,
-    "catalog.product.upsert": ProductUpsert.from_payload,
-    "inventory.source_item.update": SourceItemUpdate.from_payload,
+    "logistics.shipment_request_management.shipped": _typed(ShipmentShipped),
+    "logistics.return.received": _typed(ReturnReceived),
+    "payment.refund.confirmed": _typed(RefundAnswer),
+    "payment.refund.failed": _typed(RefundAnswer),
+    "catalog.product.upsert": _typed(ProductUpsert),
+    "inventory.source_item.update": _typed(SourceItemUpdate),
 }
 assert tuple(_PARSERS) == INBOUND_TYPES

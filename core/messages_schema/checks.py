@@ -17,6 +17,11 @@ from .read import ZERO, fail, plain_json, read_amount, show
 
 _set = msgspec.structs.force_setattr
 
+# An identifier: text, or an integer some stores send (`"sku": 12345`), kept as its text.
+Id = str | int
+# Optional text: null is absent, and reads as the field's default.
+Text = str | None
+
 
 def tax_entry(sent: dict[str, Any], base: str, currency: str) -> dict[str, Any]:
     """A tax entry as stored: kept as sent, an amount or a rate sent as a number as its text."""

@@ -1,89 +1,67 @@
 """Warehouse, gateway and catalog messages: shipped, return received, refund answers, products,
-stock."""
+stock. Each payload is one msgspec Struct, read from decoded JSON by `convert_payload`; msgspec
+checks each field's type, `__post_init__` the rest, worded as the order create's are."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-import attrs
+import msgspec
 
 from ..domain.orders import PRODUCT_TYPES
-from .read import (
-    amounts_for,
-    fail,
-    line_numbers,
-    opt_bool,
-    opt_id,
-    opt_str,
-    read_currency,
-    read_link,
-    read_price,
-    req_id,
-    req_int,
-    req_str,
-    wrong,
-)
+from ..links import link_problem
+from .checks import Id, Text, as_id, count
+from .read import CURRENCY_PATTERN, amounts_for, fail, line_numbers, read_price
 
-# -- warehouse, gateway and catalog messages -----------------------------------------------------
+_set = msgspec.structs.force_setattr
+BASE = "payload"
 
 
-@attrs.frozen
-class ShipmentShipped:
+class ShipmentShipped(msgspec.Struct, frozen=True, kw_only=True):
     """`logistics.shipment_request_management.shipped`: a source shipped these lines."""
 
-    order_id: str
-    source_id: str
+    order_id: Id
+    source_id: Id
     lines: tuple[int, ...]
     carrier: str
-    tracking_number: str
-    shipment_request_id: str | None = None
-    tracking_link: str | None = None
-    tracking_comment: str | None = None
-    box_number: str | None = None
+    tracking_number: Id
+    shipment_request_id: Id | None = None
+    tracking_link: Text = None
+    tracking_comment: Text = None
+    box_number: Id | None = None
     # True: this message corrects the carrier and tracking of lines already shipped (docs/
     # messages.md). Without it a second "shipped" for shipped lines changes nothing.
-    correction: bool = False
+    correction: bool | None = False
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> ShipmentShipped:
-        p = "payload"
-        return cls(
-            order_id=req_id(payload, "order_id", p),
-            source_id=req_id(payload, "source_id", p),
-            lines=line_numbers(payload, p),
-            carrier=req_str(payload, "carrier", p),
-            tracking_number=req_id(payload, "tracking_number", p),
-            shipment_request_id=opt_id(payload, "shipment_request_id", p),
-            tracking_link=read_link(payload, "tracking_link", p) or None,
-            tracking_comment=opt_str(payload, "tracking_comment", p, None),
-            box_number=opt_id(payload, "box_number", p),
-            correction=opt_bool(payload, "correction", p),
-        )
+    def __post_init__(self) -> None:
+        _ids(self, "order_id", "source_id")
+        _lines(self)
+        _text(self, "carrier")
+        _ids(self, "tracking_number")
+        _ids(self, "shipment_request_id", "box_number", required=False)
+        _link(self, "tracking_link")
+        if self.tracking_link == "":
+            _set(self, "tracking_link", None)
+        if self.correction is None:
+            _set(self, "correction", False)
 
 
-@attrs.frozen
-class ReturnReceived:
+class ReturnReceived(msgspec.Struct, frozen=True, kw_only=True):
     """`logistics.return.received`: a source received these returned lines."""
 
-    order_id: str
-    source_id: str
+    order_id: Id
+    source_id: Id
     lines: tuple[int, ...]
-    return_id: str | None = None
+    return_id: Id | None = None
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> ReturnReceived:
-        p = "payload"
-        return cls(
-            order_id=req_id(payload, "order_id", p),
-            source_id=req_id(payload, "source_id", p),
-            lines=line_numbers(payload, p),
-            return_id=opt_id(payload, "return_id", p),
-        )
+    def __post_init__(self) -> None:
+        _ids(self, "order_id", "source_id")
+        _lines(self)
+        _ids(self, "return_id", required=False)
 
 
-@attrs.frozen
-class RefundAnswer:
+class RefundAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """`payment.refund.confirmed` / `payment.refund.failed`: the gateway's word on a refund.
 
     `amount` is kept as sent: its currency is the order's, known only once the order is loaded;
@@ -91,28 +69,24 @@ class RefundAnswer:
     (a confirmation in another currency than the refund's is refused, issue 17 item 9).
     """
 
-    order_id: str
-    refund_id: str
-    amount: str | int | Decimal
-    payment_id: str | None = None
-    response: str | None = None
-    currency: str | None = None
+    order_id: Id
+    refund_id: Id
+    amount: Any  # text or a number: read as an amount of some currency, at most 3 decimals
+    payment_id: Id | None = None
+    response: Text = None
+    currency: Text = None
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> RefundAnswer:
-        p = "payload"
-        amount = payload.get("amount")
-        if amount is None:
+    def __post_init__(self) -> None:
+        _ids(self, "order_id", "refund_id")
+        if self.amount is None:
             fail("payload.amount", "missing required field")
-        read_price(amount, "payload.amount")  # an amount in some currency: at most 3 decimals
-        return cls(
-            order_id=req_id(payload, "order_id", p),
-            refund_id=req_id(payload, "refund_id", p),
-            amount=amount,
-            payment_id=opt_id(payload, "payment_id", p),
-            response=opt_str(payload, "response", p, None),
-            currency=read_currency(payload, p),
-        )
+        read_price(self.amount, "payload.amount")
+        _ids(self, "payment_id", required=False)
+        if self.currency is not None and not CURRENCY_PATTERN.fullmatch(self.currency):
+            fail(
+                "payload.currency",
+                f"expected a three-letter currency code, got {self.currency!r}",
+            )
 
     def amount_in(self, currency: str) -> Decimal:
         """The amount quantised to `currency`; `BadInput` on `payload.amount` if it has more
@@ -120,60 +94,68 @@ class RefundAnswer:
         return amounts_for(currency).read(self.amount, "payload.amount")
 
 
-@attrs.frozen
-class ProductUpsert:
+class ProductUpsert(msgspec.Struct, frozen=True, kw_only=True):
     """`catalog.product.upsert`: a product and its price per sales channel."""
 
-    sku: str
+    sku: Id
     name: str
-    parent_sku: str | None = None
-    image_url: str = ""
-    product_type: str = "PHYSICAL"
-    prices: dict[str, Decimal] = attrs.field(factory=dict)
+    parent_sku: Id | None = None
+    image_url: Text = ""
+    product_type: Text = "PHYSICAL"
+    prices: dict[str, Any] | None = msgspec.field(default_factory=dict)
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> ProductUpsert:
-        p = "payload"
-        product_type = opt_str(payload, "product_type", p, "PHYSICAL")
-        if product_type not in PRODUCT_TYPES:
+    def __post_init__(self) -> None:
+        if self.product_type is None:
+            _set(self, "product_type", "PHYSICAL")
+        if self.product_type not in PRODUCT_TYPES:
             fail(
                 "payload.product_type",
-                f"expected one of {', '.join(PRODUCT_TYPES)}, got {product_type!r}",
+                f"expected one of {', '.join(PRODUCT_TYPES)}, got {self.product_type!r}",
             )
-        raw_prices = payload.get("prices")
-        if raw_prices is None:
-            raw_prices = {}
-        elif not isinstance(raw_prices, dict):
-            wrong("payload.prices", raw_prices, "an object")
-        prices = {}
-        for channel, value in raw_prices.items():
+        prices: dict[str, Decimal] = {}
+        for channel, value in (self.prices or {}).items():
             path = f"payload.prices.{channel}"
             if not channel:
                 fail(path, "empty sales channel id")
             prices[channel] = read_price(value, path)
-        return cls(
-            sku=req_id(payload, "sku", p),
-            name=req_str(payload, "name", p),
-            parent_sku=opt_id(payload, "parent_sku", p),
-            image_url=read_link(payload, "image_url", p),
-            product_type=product_type,
-            prices=prices,
-        )
+        _set(self, "prices", prices)
+        _ids(self, "sku")
+        _text(self, "name")
+        _ids(self, "parent_sku", required=False)
+        if self.image_url is None:
+            _set(self, "image_url", "")
+        _link(self, "image_url")
 
 
-@attrs.frozen
-class SourceItemUpdate:
+class SourceItemUpdate(msgspec.Struct, frozen=True, kw_only=True):
     """`inventory.source_item.update`: the stock of one sku at one source."""
 
-    source_id: str
-    sku: str
+    source_id: Id
+    sku: Id
     quantity: int
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> SourceItemUpdate:
-        p = "payload"
-        return cls(
-            source_id=req_id(payload, "source_id", p),
-            sku=req_id(payload, "sku", p),
-            quantity=req_int(payload, "quantity", p, 0),
-        )
+    def __post_init__(self) -> None:
+        _ids(self, "source_id", "sku")
+        count(self.quantity, "payload.quantity", 0)
+
+
+def _ids(record: Any, *names: str, required: bool = True) -> None:
+    for name in names:
+        as_id(record, name, BASE, required=required)
+
+
+def _text(record: Any, name: str) -> None:
+    if not getattr(record, name):
+        fail(f"{BASE}.{name}", "must not be empty")
+
+
+def _lines(record: Any) -> None:
+    line_numbers({"lines": list(record.lines)}, BASE)  # at least one, each ≥ 1, no repeats
+
+
+def _link(record: Any, name: str) -> None:
+    value = getattr(record, name)
+    if value:
+        problem = link_problem(value)
+        if problem:
+            fail(f"{BASE}.{name}", problem)

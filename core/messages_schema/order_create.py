@@ -29,14 +29,16 @@ from ..domain.orders import PRODUCT_TYPES, Order, OrderLine, Payment, PaymentOpe
 from ..errors import BadInput
 from ..limits import MAX_LIST
 from ..links import link_problem
-from .checks import Money, as_id, aware, count, defaults, money_for, rate, tax_entry
+from .checks import Id, Money, Text, as_id, aware, count, defaults, money_for, rate, tax_entry
 from .read import (
     ADDRESS_FIELDS,
     CURRENCY_PATTERN,
     JSON_DECODER,
     ORDER_ID_MAX,
     ORDER_ID_PATTERN,
+    TOO_DEEP,
     ZERO,
+    convert_payload,
     fail,
     plain_json,
     reworded,
@@ -44,11 +46,6 @@ from .read import (
 )
 
 _set = msgspec.structs.force_setattr
-
-# An identifier: text, or an integer some stores send (`"sku": 12345`), kept as its text.
-Id = str | int
-# Optional text: null is absent, and reads as the field's default.
-Text = str | None
 
 
 class OrderCreateAddress(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -252,9 +249,6 @@ class _Payload(msgspec.Struct, frozen=True):
 _DECODER = msgspec.json.Decoder(_Payload, float_hook=Decimal)
 
 
-_TOO_DEEP = "payload: nested too deeply to read"
-
-
 def decode_order_create(text: str | bytes | memoryview) -> OrderCreate:
     """`payload.order` of an order create from the payload's JSON text."""
     try:
@@ -263,35 +257,12 @@ def decode_order_create(text: str | bytes | memoryview) -> OrderCreate:
         raw = text if isinstance(text, str) else bytes(text).decode()
         raise reworded(exc, "payload", lambda: JSON_DECODER.decode(raw)) from None
     except RecursionError:
-        raise BadInput(_TOO_DEEP, field="payload") from None
+        raise BadInput(TOO_DEEP, field="payload") from None
 
 
 def convert_order_create(payload: dict[str, Any]) -> OrderCreate:
     """`payload.order` of an order create from its decoded JSON (numbers as Decimal)."""
-    try:
-        return msgspec.convert(payload, _Payload).order
-    except msgspec.ValidationError as exc:
-        raise reworded(exc, "payload", lambda: payload) from None
-    except RecursionError:
-        raise BadInput(_TOO_DEEP, field="payload") from None
-    except UnicodeEncodeError:
-        # msgspec cannot quote text with a lone surrogate in its error: find the field with
-        # such text made valid, and quote the value as sent.
-        try:
-            msgspec.convert(_valid_text(payload), _Payload)
-        except msgspec.ValidationError as exc:
-            raise reworded(exc, "payload", lambda: payload) from None
-        raise BadInput("payload: text that is not valid Unicode", field="payload") from None
-
-
-def _valid_text(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode()
-    if isinstance(value, dict):
-        return {_valid_text(k): _valid_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_valid_text(v) for v in value]
-    return value
+    return convert_payload(payload, _Payload).order
 
 
 # -- the checks across fields --------------------------------------------------------------------

@@ -11,15 +11,14 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 import msgspec
 
 from ..domain.customers import Address
 from ..errors import BadInput
-from ..limits import DATE_RANGE, MAX_INT, utc
-from ..links import check_link
+from ..limits import DATE_RANGE, utc
 from ..money import parse_amount, quantum
 
 ENVELOPE_ID_MAX = 191  # the longest id a utf8mb4 unique index holds; the dedupe key of §9
@@ -77,38 +76,6 @@ def req_str(obj: dict[str, Any], key: str, base: str) -> str:
     wrong(join_path(base, key), value, "a string")
 
 
-def opt_str(obj: dict[str, Any], key: str, base: str, default: Any) -> Any:
-    value = obj.get(key)
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return value
-    wrong(join_path(base, key), value, "a string")
-
-
-def opt_bool(obj: dict[str, Any], key: str, base: str) -> bool:
-    """An optional JSON `true` or `false` (absent: false); nothing else reads as one."""
-    value = obj.get(key)
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    wrong(join_path(base, key), value, "true or false")
-
-
-def read_currency(obj: dict[str, Any], base: str) -> str | None:
-    """An optional ISO 4217 code, as in `"currency": "USD"`."""
-    value = opt_str(obj, "currency", base, None)
-    if value is not None and not CURRENCY_PATTERN.fullmatch(value):
-        fail(join_path(base, "currency"), f"expected a three-letter currency code, got {value!r}")
-    return value
-
-
-def read_link(obj: dict[str, Any], key: str, base: str) -> str:
-    """An optional http(s) URL ("" when absent), refused at the door otherwise (core/links.py)."""
-    return check_link(opt_str(obj, key, base, ""), join_path(base, key))
-
-
 def opt_id(obj: dict[str, Any], key: str, base: str) -> str | None:
     """An identifier: a string, or an integer some stores send (`"box_number": 1`)."""
     value = obj.get(key)
@@ -128,18 +95,6 @@ def req_id(obj: dict[str, Any], key: str, base: str) -> str:
             join_path(base, key),
             "must not be empty" if key in obj and obj[key] == "" else "missing required field",
         )
-    return value
-
-
-def req_int(obj: dict[str, Any], key: str, base: str, minimum: int, maximum: int = MAX_INT) -> int:
-    value = obj.get(key)
-    # bool is an int subclass, and `true` is never a count or a line number.
-    if not isinstance(value, int) or isinstance(value, bool):
-        wrong(join_path(base, key), value, "an integer")
-    if value < minimum:
-        fail(join_path(base, key), f"must be at least {minimum}, got {value}")
-    if value > maximum:  # a database integer has 64 bits
-        fail(join_path(base, key), f"must be at most {maximum}, got {value}")
     return value
 
 
@@ -344,6 +299,39 @@ def reworded(exc: msgspec.ValidationError, root: str, source: Callable[[], Any])
     if problem in _INVALID:
         return _bad(path, f"expected {_INVALID[problem]}, got {show(value)}")
     return _bad(path, problem[:1].lower() + problem[1:])
+
+
+def convert_payload(payload: dict[str, Any], cls: type[_S]) -> _S:
+    """A payload's decoded JSON (numbers as Decimal) as its msgspec Struct `cls`; every error
+    a `BadInput` naming the field from the envelope root."""
+    try:
+        return msgspec.convert(payload, cls)
+    except msgspec.ValidationError as exc:
+        raise reworded(exc, "payload", lambda: payload) from None
+    except RecursionError:
+        raise BadInput(TOO_DEEP, field="payload") from None
+    except UnicodeEncodeError:
+        # msgspec cannot quote text with a lone surrogate in its error: find the field with
+        # such text made valid, and quote the value as sent.
+        try:
+            msgspec.convert(_valid_text(payload), cls)
+        except msgspec.ValidationError as exc:
+            raise reworded(exc, "payload", lambda: payload) from None
+        raise BadInput("payload: text that is not valid Unicode", field="payload") from None
+
+
+TOO_DEEP = "payload: nested too deeply to read"
+_S = TypeVar("_S", bound=msgspec.Struct)
+
+
+def _valid_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode()
+    if isinstance(value, dict):
+        return {_valid_text(k): _valid_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid_text(v) for v in value]
+    return value
 
 
 def _at(value: Any, where: str) -> Any:
