@@ -42,11 +42,12 @@ from databases import fresh_database  # bench/databases.py
 
 from postsales.core.bootstrap import bootstrap
 from postsales.core.messages_schema import parse_envelope, parse_payload
+from postsales.core.persistence import mapping as M
 from postsales.core.persistence import rows as R
 from postsales.core.persistence import tables as T
-from postsales.core.persistence.bulk import _converters
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.keys import cipher_for
+from postsales.core.persistence.writes import converters
 from postsales.core.services.messages.inbound import Importer
 from postsales.core.services.messages.parallel_import import default_workers
 
@@ -216,8 +217,8 @@ def ceiling_rate(url: str, batch: list[str]) -> float:
             row = R.order_row(order, lambda: billing)
             row.update(updated_at=now, version=1)
             tables["o"].append(row)
-            tables["l"].append([R.line_row(0, ln, "USD") for ln in order.lines])
-            tables["p"].append([R.payment_row(0, p, "USD") for p in order.payments])
+            tables["l"].append([M.LINES.row(0, ln, "USD") for ln in order.lines])
+            tables["p"].append([M.PAYMENTS.row(0, p, "USD") for p in order.payments])
             tables["op"].append(
                 [
                     R.operation_row(0, p.reference, op, "USD")
@@ -301,7 +302,7 @@ def _as_driver_rows(
         key_column = "seq" if key == "o" else "order_seq" if key in _CHILDREN else None
         if key_column:
             columns = [key_column] + [c for c in columns if c != key_column]
-        convert = _converters(table, columns, dialect)
+        convert = converters(table, columns, dialect)
         lists = []
         for index, row in flat:
             values = [fn(row.get(name)) for name, fn in zip(columns, convert, strict=True)]

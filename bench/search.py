@@ -46,11 +46,10 @@ from postsales.core.domain.orders import (
 from postsales.core.domain.users import User
 from postsales.core.persistence import rows as R
 from postsales.core.persistence import tables as T
-from postsales.core.persistence.bulk import allocate_seqs, bulk_insert
 from postsales.core.persistence.database import make_engine
 from postsales.core.persistence.keys import cipher_for
 from postsales.core.persistence.migrate import upgrade
-from postsales.core.persistence.unit_of_work import insert_children
+from postsales.core.persistence.writes import allocate_seqs, bulk_insert
 from postsales.core.search import columns as C
 from postsales.core.search import counting
 from postsales.core.search import plans as P
@@ -420,15 +419,10 @@ def build(engine: Engine, count: int, seed: int = 7) -> float:
     for start in range(0, count, batch):
         orders = [make_order(n, rnd) for n in range(start, min(count, start + batch))]
         with engine.begin() as conn:
-            seqs = allocate_seqs(conn, T.orders, len(orders))
-            rows = []
-            for order, seq in zip(orders, seqs, strict=True):
+            for order, seq in zip(orders, allocate_seqs(conn, T.orders, len(orders)), strict=True):
                 order.seq = seq
-                row = R.order_row(order, lambda: cipher_for(engine))
-                row.update(seq=seq, updated_at=order.created_at, version=1)
-                rows.append(row)
-            bulk_insert(conn, T.orders, rows)
-            insert_children(conn, orders)
+            for name, rows in R.new_order_rows(orders, lambda: cipher_for(engine)).items():
+                bulk_insert(conn, T.metadata.tables[name], rows)
         if start and start % 100_000 == 0:
             rate = start / (time.perf_counter() - t0)
             print(f"  {start:,} orders written ({rate:,.0f}/s)", file=sys.stderr)

@@ -7,37 +7,14 @@ converted amounts and decrypted billing addresses are kept in small bounded cach
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from ..crypto import BillingCipher
 from ..domain.customers import Address, Customer
-from ..domain.history import HistoryEvent, Lock
-from ..domain.orders import (
-    Order,
-    OrderLine,
-    Payment,
-    PaymentOperation,
-    Refund,
-    RefundLine,
-    Return,
-    Shipment,
-)
-from ..money import from_minor
-
-# Loading an order converts the same few amounts again and again (every action loads it anew);
-# Decimals are immutable, so converted amounts are shared, from a bounded cache.
-_MONEY: dict[tuple[int, str], Decimal] = {}
-
-
-def _money(minor: int, cur: str) -> Decimal:
-    key = (minor, cur)
-    amount = _MONEY.get(key)
-    if amount is None:
-        if len(_MONEY) >= 50_000:
-            _MONEY.clear()
-        amount = _MONEY[key] = from_minor(minor, cur)
-    return amount
+from ..domain.history import Lock
+from ..domain.orders import Order, PaymentOperation
+from . import mapping as M
 
 
 def order_from_rows(
@@ -56,9 +33,7 @@ def order_from_rows(
     cur = o.currency
     ops_by_ref: dict[str, list[PaymentOperation]] = {}
     for op in ops:
-        ops_by_ref.setdefault(op.payment_reference, []).append(
-            PaymentOperation(op.event, _money(op.amount_minor, cur), op.response, op.at)
-        )
+        ops_by_ref.setdefault(op.payment_reference, []).append(M.OPERATIONS.load(op, cur))
     return Order(
         seq=o.seq,
         id=o.id,
@@ -91,97 +66,14 @@ def order_from_rows(
         shipping_address=Address.from_dict(o.shipping_address),
         shipping_method=o.shipping_method,
         lock=Lock(o.lock_holder, o.lock_expires_at) if o.lock_holder else None,
-        lines=[
-            OrderLine(
-                line_number=r.line_number,
-                sku=r.sku,
-                parent_sku=r.parent_sku,
-                name=r.name,
-                image_url=r.image_url,
-                product_type=r.product_type,
-                parent_line_number=r.parent_line_number,
-                original_price=_money(r.original_price_minor, cur),
-                discount=_money(r.discount_minor, cur),
-                net_amount=_money(r.net_minor, cur),
-                tax_amount=_money(r.tax_minor, cur),
-                gross_amount=_money(r.gross_minor, cur),
-                tax_rate=Decimal(r.tax_rate),
-                taxes=list(r.taxes or []),
-                promotions=list(r.promotions or []),
-                status=r.status,
-                status_reason=r.status_reason,
-                source_id=r.source_id,
-                reserved_source_id=r.reserved_source_id,
-                refunded_amount=_money(r.refunded_minor, cur),
-                appeased_amount=_money(r.appeased_minor, cur),
-            )
-            for r in sorted(lines, key=lambda r: r.line_number)
-        ],
+        lines=[M.LINES.load(r, cur) for r in sorted(lines, key=attrgetter("line_number"))],
         payments=[
-            Payment(
-                reference=p.reference,
-                method=p.method,
-                payment_id=p.payment_id,
-                requested_amount=_money(p.requested_minor, cur),
-                captured_amount=_money(p.captured_minor, cur),
-                operations=ops_by_ref.get(p.reference, []),
-            )
-            for p in pays
+            M.PAYMENTS.load(p, cur, operations=ops_by_ref.get(p.reference, [])) for p in pays
         ],
-        shipments=[
-            Shipment(
-                id=s.id,
-                source_id=s.source_id,
-                lines=list(s.lines),
-                status=s.status,
-                carrier=s.carrier,
-                tracking_number=s.tracking_number,
-                tracking_link=s.tracking_link,
-                tracking_comment=s.tracking_comment,
-                box_number=s.box_number,
-                created_at=s.created_at,
-                shipped_at=s.shipped_at,
-            )
-            for s in sorted(ships, key=lambda s: s.id)
-        ],
-        returns=[
-            Return(
-                id=r.id,
-                lines=list(r.lines),
-                reason=r.reason,
-                comment=r.comment,
-                source_id=r.source_id,
-                created_by=r.created_by,
-                created_at=r.created_at,
-                status=r.status,
-                refunds=r.refunds,
-                needs_approval_reason=r.needs_approval_reason,
-                related_order_id=r.related_order_id,
-            )
-            for r in sorted(rets, key=lambda r: (r.created_at, _id_number(r.id)))
-        ],
-        refunds=[
-            Refund(
-                id=r.id,
-                kind=r.kind,
-                lines=[RefundLine(n, _money(m, cur)) for n, m in r.lines],
-                created_by=r.created_by,
-                created_at=r.created_at,
-                status=r.status,
-                reason=r.reason,
-                description=r.description,
-                return_id=r.return_id,
-                payment_reference=r.payment_reference,
-                credit_note=r.credit_note,
-                gateway_response=r.gateway_response,
-                updated_at=r.updated_at,
-                gateway_mismatch=r.gateway_mismatch,
-            )
-            for r in sorted(refs, key=lambda r: (r.created_at, _id_number(r.id)))
-        ],
-        history=[
-            HistoryEvent(h.at, h.actor, h.kind, h.summary, dict(h.payload or {})) for h in hist
-        ],
+        shipments=[M.SHIPMENTS.load(s, cur) for s in sorted(ships, key=attrgetter("id"))],
+        returns=[M.RETURNS.load(r, cur) for r in sorted(rets, key=_made)],
+        refunds=[M.REFUNDS.load(r, cur) for r in sorted(refs, key=_made)],
+        history=[M.HISTORY.load(h, cur) for h in hist],
     )
 
 
@@ -206,6 +98,7 @@ def billing_plaintext(
 _BILLING: dict[tuple[Any, str, str], dict[str, Any]] = {}
 
 
-def _id_number(child_id: str) -> int:
-    tail = child_id.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
+def _made(row: Any) -> tuple[Any, int]:
+    """Returns and refunds in the order they were made (ids end in a running number)."""
+    tail = row.id.rsplit("-", 1)[-1]
+    return row.created_at, int(tail) if tail.isdigit() else 0

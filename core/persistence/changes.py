@@ -16,16 +16,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
-import attrs
-from sqlalchemy import Table
-
 from ..crypto import BillingCipher
-from ..domain.orders import Order, OrderLine, Payment, Refund, Return, Shipment
+from ..domain.orders import Order
 from ..money import to_minor
 from ..observe import current_request_id
+from . import mapping as M
 from . import rows as R
 from . import tables as T
 from .writes import Batch, Guard
@@ -33,89 +30,10 @@ from .writes import Batch, Guard
 Snapshot = dict[str, dict[Any, Any]]
 
 
-def _fields(cls: type, *skip: str) -> list[str]:
-    return [f.name for f in attrs.fields(cls) if f.name not in skip]
-
-
-# A child's state is a tuple of its attributes (cheap to take and compare); its row is built only
-# when it is new or changed. The ledger amounts are left out: they move by guarded UPDATEs only.
-# Lists that the row functions copy are copied here too, so that changes in place are seen.
-_line_state = attrgetter(*_fields(OrderLine, "refunded_amount", "appeased_amount"))
-_payment_state = attrgetter(*_fields(Payment, "operations"))
-_shipment_fields = attrgetter(*_fields(Shipment, "lines"))
-_return_fields = attrgetter(*_fields(Return, "lines"))
-_refund_fields = attrgetter(*_fields(Refund, "status", "lines"))
-
-
-def _shipment_state(s: Shipment) -> tuple[Any, ...]:
-    return (*_shipment_fields(s), tuple(s.lines))
-
-
-def _return_state(r: Return) -> tuple[Any, ...]:
-    return (*_return_fields(r), tuple(r.lines))
-
-
-def _refund_state(r: Refund) -> tuple[Any, ...]:
-    return (r.status, *_refund_fields(r), tuple(r.lines))  # status first: see _ledger_deltas
-
-
-class _Child:
-    def __init__(
-        self,
-        table: Table,
-        keys: tuple[str, ...],
-        items: Callable[[Order], list[Any]],
-        key: Callable[[Any], Any],
-        state: Callable[[Any], Any],
-        row: Callable[[int, Any, str], dict[str, Any]],
-    ) -> None:
-        self.table, self.name, self.keys = table, table.name, keys
-        self.items, self.key, self.state, self.row = items, key, state, row
-        self.fixed = frozenset(("order_seq", *keys)) | R.LEDGER_COLUMNS
-
-
-_CHILDREN = (
-    _Child(
-        T.order_lines,
-        ("line_number",),
-        attrgetter("lines"),
-        attrgetter("line_number"),
-        _line_state,
-        R.line_row,
-    ),
-    _Child(
-        T.payments,
-        ("reference",),
-        attrgetter("payments"),
-        attrgetter("reference"),
-        _payment_state,
-        R.payment_row,
-    ),
-    _Child(
-        T.shipments,
-        ("id",),
-        attrgetter("shipments"),
-        attrgetter("id"),
-        _shipment_state,
-        lambda seq, s, _cur: R.shipment_row(seq, s),
-    ),
-    _Child(
-        T.returns,
-        ("id",),
-        attrgetter("returns"),
-        attrgetter("id"),
-        _return_state,
-        lambda seq, r, _cur: R.return_row(seq, r),
-    ),
-    _Child(
-        T.refunds,
-        ("id",),
-        attrgetter("refunds"),
-        attrgetter("id"),
-        _refund_state,
-        R.refund_row,
-    ),
-)
+# The columns of each child that only a guarded UPDATE moves, or that identify its row.
+_FIXED = {c.name: frozenset(("order_seq", *c.keys)) | c.ledger_columns for c in M.CHILDREN}
+_ORDER_LEDGER = frozenset({"refunded_minor"})  # the order's refund ledger (D-4)
+_REFUND_STATUS = M.REFUNDS.watched.index("status")  # see _ledger_deltas
 _BILLING = "_billing"  # the billing Address (frozen) in the snapshot, instead of its ciphertext
 
 
@@ -125,7 +43,7 @@ def snapshot_of(order: Order) -> Snapshot:
     head = R.order_state_row(order)
     head[_BILLING] = order.billing_address
     snapshot: Snapshot = {"orders": {seq: head}}
-    for child in _CHILDREN:
+    for child in M.CHILDREN:
         key, state = child.key, child.state
         snapshot[child.name] = {key(item): state(item) for item in child.items(order)}
     return snapshot
@@ -151,19 +69,20 @@ def write_changes(
     new: Snapshot = {"orders": {seq: head}}
     changed = False
     line_changes: dict[int, dict[str, Any]] = {}
-    for child in _CHILDREN:
+    for child in M.CHILDREN:
         before = old[child.name]
         after = new[child.name] = {}
         added = []
+        fixed, key_of = _FIXED[child.name], child.key
         for item in child.items(order):
-            key = child.key(item)
+            key = key_of(item)
             state = after[key] = child.state(item)
             if key not in before:
                 added.append(child.row(seq, item, cur))
             elif before[key] != state:
                 changed = True
                 row = child.row(seq, item, cur)
-                values = {k: v for k, v in row.items() if k not in child.fixed}
+                values = {k: v for k, v in row.items() if k not in fixed}
                 if child.table is T.order_lines and key in line_delta:
                     line_changes[key] = values  # sent with the line's ledger move
                     continue
@@ -182,7 +101,9 @@ def write_changes(
     batch.insert(T.payment_operations, new_ops)
     new_history = order.history[history_loaded:]
     rid = current_request_id()  # the door's request id (core/observe.py), kept with the row
-    batch.insert(T.history, [{**R.history_row(seq, e), "request_id": rid} for e in new_history])
+    batch.insert(
+        T.history, [{**M.HISTORY.row(seq, e, cur), "request_id": rid} for e in new_history]
+    )
     order_diff = _order_diff(old["orders"][seq], new["orders"][seq], order, billing)
     bump = bool(order_diff or changed or new_ops or new_history)
     if bump and new_history:
@@ -232,7 +153,7 @@ def _ledger_deltas(order: Order, old_refunds: dict[str, tuple[Any, ...]]) -> dic
     line_delta: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for refund in order.refunds:
         before = old_refunds.get(refund.id)
-        was_active = before is not None and before[0] != "CANCELLED"  # [0]: its status
+        was_active = before is not None and before[_REFUND_STATUS] != "CANCELLED"
         sign = (1 if refund.active else 0) - (1 if was_active else 0)
         if not sign:
             continue
@@ -255,7 +176,7 @@ _ORDER_WHERE = "refunded_minor + {m} <= captured_minor"
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
-    changed = {k: v for k, v in after.items() if k not in R.LEDGER_COLUMNS and before.get(k) != v}
+    changed = {k: v for k, v in after.items() if k not in _ORDER_LEDGER and before.get(k) != v}
     return changed or None
 
 

@@ -16,25 +16,17 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection, Table
 
-from .bulk import raw_connection
 from .tables import UTCDateTime
+from .times import read_time
+from .writes import raw_connection
 
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value  # psycopg decodes
-
-
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
 
 
 def _bool(value: Any) -> Any:
@@ -55,7 +47,7 @@ class Reader:
             if isinstance(column.type, JSON):
                 self.decoders.append((i, _json))
             elif isinstance(column.type, UTCDateTime):
-                self.decoders.append((i, _time))
+                self.decoders.append((i, read_time))
             elif isinstance(column.type, Boolean):
                 self.decoders.append((i, _bool))
         self._sql: dict[str, str] = {}

@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
 from ..crypto import BillingCipher
 from ..domain.orders import Order
+from . import mapping as M
 from . import rows as R
 from . import tables as T
-from .bulk import _converters, copy_rows_pg, insert_many_sqlite, raw_connection
+from .writes import (
+    DRAW_SEQS_PG,
+    allocate_seqs,
+    converters,
+    insert_rows,
+    insert_statement,
+    raw_connection,
+)
 
 
 def _columns(names: str) -> tuple[str, ...]:
@@ -111,27 +118,8 @@ class NewOrder:
         )
 
 
-def sqlite_time(value: datetime) -> str:
-    """SQLAlchemy's own SQLite storage format (always with microseconds), as bulk.py writes
-    it; isoformat is the same text for years from 1000 at a third of strftime's cost."""
-    if value.utcoffset() != _NO_OFFSET:
-        value = value.astimezone(UTC)
-    if value.year < 1000:
-        return f"{value:%Y-%m-%d %H:%M:%S.%f}"
-    return value.isoformat(" ", "microseconds")[:26]
-
-
-def pg_time(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def time_converter(dialect: str) -> Callable[[datetime], Any]:
-    """How a UTC datetime column's value is handed to this dialect's driver."""
-    return sqlite_time if dialect == "sqlite" else pg_time
-
-
 def _as_list(table: Table, columns: Sequence[str], row: dict[str, Any], dialect: str) -> list[Any]:
-    convert = _converters(table, columns, dialect)
+    convert = converters(table, columns, dialect)
     values = [fn(row.get(name)) for name, fn in zip(columns, convert, strict=True)]
     if columns[0] in ("seq", "order_seq"):
         values[0] = None  # allocated when the batch is written
@@ -158,35 +146,17 @@ def from_order(
         order.id,
         _as_list(T.orders, ORDER_COLUMNS, row, dialect),
         [
-            _as_list(T.order_lines, LINE_COLUMNS, R.line_row(0, ln, cur), dialect)
+            _as_list(T.order_lines, LINE_COLUMNS, M.LINES.row(0, ln, cur), dialect)
             for ln in order.lines
         ],
         [
-            _as_list(T.payments, PAYMENT_COLUMNS, R.payment_row(0, p, cur), dialect)
+            _as_list(T.payments, PAYMENT_COLUMNS, M.PAYMENTS.row(0, p, cur), dialect)
             for p in order.payments
         ],
         [_as_list(T.payment_operations, OPERATION_COLUMNS, r, dialect) for r in ops],
-        _as_list(T.history, HISTORY_COLUMNS, R.history_row(0, order.history[0]), dialect),
+        _as_list(T.history, HISTORY_COLUMNS, M.HISTORY.row(0, order.history[0], cur), dialect),
         _as_list(T.outbox, OUTBOX_COLUMNS, outbox, dialect),
     )
-
-
-_NO_OFFSET = timedelta(0)
-_SQL: dict[tuple[str, str], str] = {}
-
-
-def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
-    dialect = conn.dialect.name
-    key = (dialect, table.name)
-    sql = _SQL.get(key)
-    if sql is None:
-        quote = conn.dialect.identifier_preparer.quote
-        mark = "?" if dialect == "sqlite" else "%s"
-        sql = _SQL[key] = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-            f"VALUES ({', '.join([mark] * len(columns))})"
-        )
-    return sql
 
 
 _CHUNK = 5000  # ids per look-up: far below SQLite's limit of 32766 variables
@@ -241,7 +211,7 @@ def known(
                             driver.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
                     cursor.execute(_KNOWN_PG, (messages, orders))
                     if seq_cursor is not None and start == 0:
-                        seq_cursor.execute(_DRAW_PG, (draw,))
+                        seq_cursor.execute(DRAW_SEQS_PG.format(table="orders"), (draw,))
             for kind, value in cursor.fetchall():
                 (taken if kind else seen).add(value)
         if seq_cursor is not None:
@@ -266,7 +236,7 @@ def record_inbound(
     cursor = raw_connection(conn).cursor()
     try:
         cursor.execute(
-            _insert_sql(conn, T.inbound_messages, INBOUND_COLUMNS),
+            insert_statement(conn, T.inbound_messages, INBOUND_COLUMNS)[0],
             (
                 message_id,
                 type_,
@@ -276,20 +246,6 @@ def record_inbound(
         )
     finally:
         cursor.close()
-
-
-_DRAW_PG = "SELECT nextval(pg_get_serial_sequence('orders', 'seq')) FROM generate_series(1, %s)"
-
-
-def _allocate_seqs(cursor: Any, sqlite: bool, count: int) -> list[int]:
-    """`bulk.allocate_seqs` on the raw cursor: SQLite holds the write lock (BEGIN IMMEDIATE),
-    so max()+1 is safe; PostgreSQL draws from the column's sequence."""
-    if sqlite:
-        cursor.execute("SELECT coalesce(max(seq), 0) + 1 FROM orders")
-        start = cursor.fetchone()[0]
-        return list(range(start, start + count))
-    cursor.execute(_DRAW_PG, (count,))
-    return sorted(row[0] for row in cursor.fetchall())
 
 
 def write_orders(
@@ -304,23 +260,16 @@ def write_orders(
     allocated here."""
     if not orders:
         return
-    sqlite = conn.dialect.name == "sqlite"
-    driver = raw_connection(conn)
-    cursor = driver.cursor()
+    cursor = raw_connection(conn).cursor()
     try:
         if len(seqs) >= len(orders):
             seqs = list(seqs[: len(orders)])
         else:
-            seqs = _allocate_seqs(cursor, sqlite, len(orders))
+            seqs = allocate_seqs(conn, T.orders, len(orders), cursor)
         tables = _fill(orders, seqs, received_at)
         for (table, columns), rows in zip(_TABLES, tables, strict=True):
-            if not rows:
-                continue
-            if sqlite:
-                insert_many_sqlite(driver, cursor, _insert_sql(conn, table, columns), rows)
-            else:
-                quote = conn.dialect.identifier_preparer.quote
-                copy_rows_pg(cursor, quote(table.name), [quote(c) for c in columns], rows)
+            if rows:
+                insert_rows(conn, table, insert_statement(conn, table, columns)[0], rows, cursor)
     finally:
         cursor.close()
 

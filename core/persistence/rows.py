@@ -6,30 +6,22 @@ import), so an order imported in bulk and an order saved after an action look th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..crypto import BillingCipher
 from ..domain.customers import Address, fold_text, folded_names, normalise_email, phone_digits
-from ..domain.history import HistoryEvent
 from ..domain.orders import (
     Order,
-    OrderLine,
-    Payment,
     PaymentOperation,
-    Refund,
-    Return,
-    Shipment,
-    normalise_sku,
 )
 from ..money import to_minor
 from ..phones import national_number
 
 # The reverse direction (rows -> aggregate) lives in aggregate.py; importable from here too.
+from . import mapping as M
 from .aggregate import billing_plaintext, order_from_rows  # noqa: F401
-
-# Ledger columns are moved by guarded UPDATEs only (D-1…D-4), never by the generic diff.
-LEDGER_COLUMNS = frozenset({"refunded_minor", "appeased_minor"})
 
 
 def order_row(order: Order, billing: Callable[[], BillingCipher]) -> dict[str, Any]:
@@ -119,120 +111,29 @@ def order_derived_row(order: Order, billing: Callable[[], BillingCipher]) -> dic
     }
 
 
-def line_row(seq: int, line: OrderLine, cur: str) -> dict[str, Any]:
-    return {
-        "order_seq": seq,
-        "line_number": line.line_number,
-        "sku": line.sku,
-        "sku_norm": normalise_sku(line.sku),
-        "parent_sku": line.parent_sku,
-        "name": line.name,
-        "image_url": line.image_url,
-        "product_type": line.product_type,
-        "parent_line_number": line.parent_line_number,
-        "original_price_minor": to_minor(line.original_price, cur),
-        "discount_minor": to_minor(line.discount, cur),
-        "net_minor": to_minor(line.net_amount, cur),
-        "tax_minor": to_minor(line.tax_amount, cur),
-        "gross_minor": to_minor(line.gross_amount, cur),
-        "tax_rate": str(line.tax_rate),
-        "taxes": line.taxes,
-        "promotions": line.promotions,
-        "status": line.status,
-        "status_reason": line.status_reason,
-        "source_id": line.source_id,
-        "reserved_source_id": line.reserved_source_id,
-        "refunded_minor": to_minor(line.refunded_amount, cur),
-        "appeased_minor": to_minor(line.appeased_amount, cur),
-    }
-
-
-def payment_row(seq: int, p: Payment, cur: str) -> dict[str, Any]:
-    return {
-        "order_seq": seq,
-        "reference": p.reference,
-        "method": p.method,
-        "payment_id": p.payment_id,
-        "requested_minor": to_minor(p.requested_amount, cur),
-        "captured_minor": to_minor(p.captured_amount, cur),
-    }
-
-
 def operation_row(seq: int, ref: str, op: PaymentOperation, cur: str) -> dict[str, Any]:
-    return {
-        "order_seq": seq,
-        "payment_reference": ref,
-        "event": op.event,
-        "amount_minor": to_minor(op.amount, cur),
-        "response": op.response,
-        "at": op.at,
-    }
+    return {**M.OPERATIONS.row(seq, op, cur), "payment_reference": ref}
 
 
-def shipment_row(seq: int, s: Shipment) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "order_seq": seq,
-        "source_id": s.source_id,
-        "status": s.status,
-        "lines": list(s.lines),
-        "carrier": s.carrier,
-        "tracking_number": s.tracking_number,
-        "tracking_link": s.tracking_link,
-        "tracking_comment": s.tracking_comment,
-        "box_number": s.box_number,
-        "created_at": s.created_at,
-        "shipped_at": s.shipped_at,
-    }
-
-
-def return_row(seq: int, r: Return) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "order_seq": seq,
-        "status": r.status,
-        "lines": list(r.lines),
-        "reason": r.reason,
-        "comment": r.comment,
-        "source_id": r.source_id,
-        "refunds": r.refunds,
-        "needs_approval_reason": r.needs_approval_reason,
-        "related_order_id": r.related_order_id,
-        "created_by": r.created_by,
-        "created_at": r.created_at,
-    }
-
-
-def refund_row(seq: int, r: Refund, cur: str) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "order_seq": seq,
-        "kind": r.kind,
-        "status": r.status,
-        "amount_minor": to_minor(r.amount, cur),
-        "lines": [[rl.line_number, to_minor(rl.amount, cur)] for rl in r.lines],
-        "return_id": r.return_id,
-        "payment_reference": r.payment_reference,
-        "credit_note": r.credit_note,
-        "reason": r.reason,
-        "description": r.description,
-        "gateway_response": r.gateway_response,
-        "gateway_mismatch": r.gateway_mismatch,
-        "created_by": r.created_by,
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-    }
-
-
-def history_row(seq: int, e: HistoryEvent) -> dict[str, Any]:
-    return {
-        "order_seq": seq,
-        "at": e.at,
-        "actor": e.actor,
-        "kind": e.kind,
-        "summary": e.summary,
-        "payload": e.payload,
-    }
+def new_order_rows(
+    orders: Iterable[Order], billing: Callable[[], BillingCipher]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every row of new order aggregates (their `seq` set), per table name, parents first."""
+    tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for order in orders:
+        seq = order.seq
+        assert seq is not None
+        cur = order.currency
+        row = order_row(order, billing)
+        row.update(seq=seq, updated_at=order.created_at, version=1)
+        tables["orders"].append(row)
+        for child in M.CHILDREN:
+            tables[child.name] += [child.row(seq, item, cur) for item in child.items(order)]
+        tables["payment_operations"] += [
+            operation_row(seq, p.reference, op, cur) for p in order.payments for op in p.operations
+        ]
+        tables["history"] += [M.HISTORY.row(seq, e, cur) for e in order.history]
+    return tables
 
 
 def person_name(address: Address | None, fallback: str) -> str:

@@ -7,8 +7,6 @@ so that the agent's searches of S-1 can be indexed on both SQLite and PostgreSQL
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -26,6 +24,8 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
+from .times import naive_utc, read_time
+
 
 class UTCDateTime(TypeDecorator):
     """Stores naive UTC and hands back aware UTC datetimes, the same on every database."""
@@ -34,18 +34,12 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
+        if value is not None and value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; pass an aware datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return naive_utc(value)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if isinstance(value, str):  # raw SQL paths on SQLite
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC)
+        return read_time(value)
 
 
 Money = BigInteger  # minor units

@@ -9,12 +9,11 @@ its statements as one batch (`writes.py`): one round trip on PostgreSQL.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, select, update
 
 from ..crypto import BillingCipher
 from ..domain.customers import Address, Customer, normalise_email
@@ -23,7 +22,6 @@ from ..errors import NotFound, Refused
 from ..observe import current_request_id
 from . import rows as R
 from . import tables as T
-from .bulk import bulk_insert, raw_connection
 from .catalog import Catalog
 from .changes import Snapshot, snapshot_of, write_changes
 from .database import LOCK_WAIT, READ_ONLY, insert_or_update
@@ -31,9 +29,9 @@ from .fastread import Reader, fetch_together
 from .keys import cipher_for
 from .sealing import holds_billing, seal_outbox_payload
 from .stock import StockLedger
-from .writes import Batch
+from .writes import Batch, allocate_seqs, raw_connection
 
-__all__ = ["UnitOfWork", "insert_children", "snapshot_of"]
+__all__ = ["UnitOfWork", "snapshot_of"]
 
 # The aggregate's reads, in the order `rows.order_from_rows` takes them (see fastread.py).
 _READ_ORDER = Reader(T.orders, "id")
@@ -297,9 +295,13 @@ class UnitOfWork:
     def _flush(self, *, commit: bool) -> None:
         batch = Batch(self.conn)
         saved: list[tuple[_Tracked, Snapshot]] = []
+        new = [t.order for t in self._tracked.values() if t.snapshot is None]
+        for order, seq in zip(new, allocate_seqs(self.conn, T.orders, len(new)), strict=True):
+            order.seq = seq
+        for name, rows in R.new_order_rows(new, self.billing).items():
+            batch.insert(T.metadata.tables[name], rows)
         for tracked in self._tracked.values():
             if tracked.snapshot is None:
-                self._insert_order(tracked)
                 saved.append((tracked, snapshot_of(tracked.order)))
             else:
                 args = (tracked.order, tracked.snapshot, tracked.history_loaded, tracked.ops_loaded)
@@ -313,32 +315,3 @@ class UnitOfWork:
             tracked.snapshot = snapshot
             tracked.history_loaded = len(tracked.order.history)
             tracked.ops_loaded = {p.reference: len(p.operations) for p in tracked.order.payments}
-
-    def _insert_order(self, tracked: _Tracked) -> None:
-        order = tracked.order
-        row = R.order_row(order, self.billing)
-        row["updated_at"] = order.created_at
-        order.seq = self.conn.execute(insert(T.orders).returning(T.orders.c.seq), row).scalar_one()
-        insert_children(self.conn, [order])
-
-
-def insert_children(conn: Connection, orders: Iterable[Order]) -> None:
-    """Insert every child row of freshly inserted orders (their `seq` set), batched per table."""
-    batches: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for order in orders:
-        seq = order.seq
-        assert seq is not None
-        cur = order.currency
-        batches["order_lines"] += [R.line_row(seq, ln, cur) for ln in order.lines]
-        batches["payments"] += [R.payment_row(seq, p, cur) for p in order.payments]
-        batches["payment_operations"] += [
-            R.operation_row(seq, p.reference, op, cur)
-            for p in order.payments
-            for op in p.operations
-        ]
-        batches["shipments"] += [R.shipment_row(seq, s) for s in order.shipments]
-        batches["returns"] += [R.return_row(seq, r) for r in order.returns]
-        batches["refunds"] += [R.refund_row(seq, r, cur) for r in order.refunds]
-        batches["history"] += [R.history_row(seq, e) for e in order.history]
-    for name, rows in batches.items():
-        bulk_insert(conn, T.metadata.tables[name], rows)

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from postsales.adapters.cli.main import cli
 from postsales.core.bootstrap import Postsales
-from postsales.core.persistence import bulk
 from postsales.core.persistence import tables as T
+from postsales.core.persistence import writes
 from postsales.core.services.messages import parallel_import
 from postsales.core.services.messages.inbound import Importer, ImportReport
 from postsales.core.services.search import search_orders
@@ -185,7 +185,7 @@ def test_orders_imported_many_rows_per_statement_are_searchable(
 ) -> None:
     """The SQLite multi-row INSERTs cut at the statement's variable limit; every order lands,
     and the search indexes the triggers feed (names, addresses, billing words) hold them all."""
-    monkeypatch.setattr(bulk, "_variable_limit", lambda driver: 100)
+    monkeypatch.setattr(writes, "_variable_limit", lambda driver: 100)
     names = ["Hayes", "Okafor", "Lindqvist"]
     messages = [json.dumps(order_message(n, names[n % 3])) for n in range(1, 26)]
     report = Importer(app, batch_size=10).run(messages)

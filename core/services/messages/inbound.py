@@ -47,10 +47,10 @@ from ...persistence.ingest_rows import (
     from_order,
     known,
     record_inbound,
-    time_converter,
     write_orders,
 )
 from ...persistence.keys import cipher_for
+from ...persistence.times import stored_time
 from . import dead_letters, handlers, parallel_import
 from .ingest_orders import OrderRowsBuilder, sales_channel
 from .outbound import order_updated
@@ -283,7 +283,7 @@ class Importer:
                     order_id = handlers.HANDLERS[type_](self.app, uow, env, payload)
                 except handlers.RecordedRefusal as exc:  # its record on the order is kept
                     order_id, refusal = exc.order_id, exc
-                received_at = time_converter(self._dialect)(self.app.now())
+                received_at = stored_time(self._dialect)(self.app.now())
                 record_inbound(uow.conn, env.id, type_, order_id, received_at)
                 uow.commit()
             if refusal is not None:
@@ -347,7 +347,7 @@ class Importer:
                 seen.add(p.envelope.id)
                 taken.add(order_id)
                 fresh.append(p.rows)
-            write_orders(conn, fresh, time_converter(self._dialect)(app.now()), seqs)
+            write_orders(conn, fresh, stored_time(self._dialect)(app.now()), seqs)
             uow.commit()
         self.report.duplicates += duplicates
         self.report.refused += refused

@@ -36,10 +36,10 @@ from ...persistence.ingest_rows import (
     ORDER_COLUMNS,
     PAYMENT_COLUMNS,
     NewOrder,
-    time_converter,
 )
 from ...persistence.keys import cipher_for
 from ...persistence.rows import person_name
+from ...persistence.times import stored_time
 from ...phones import national_number
 from ...settings import SalesChannel
 
@@ -86,7 +86,7 @@ class OrderRowsBuilder:
         self.channels = settings.sales_channels
         self.outbox_type = settings.messages.type_prefix + "sales.order_management.updated"
         self.now: Callable[[], datetime] = app.now
-        self.time = time_converter(app.engine.dialect.name)
+        self.time = stored_time(app.engine.dialect.name)
         self.engine = app.engine
         self._cipher: BillingCipher | None = None
         self._scales: dict[str, Decimal] = {}
