@@ -154,13 +154,15 @@ def flow(app: Postsales, user: object, order_id: str, agent_lock: bool) -> None:
         app, order_id, "return", {"lines": [1], "reason": "Damaged", "comment": "bench"}, user
     )
     (refund_id,) = out.result["refunds"]
+    # The gateway confirms what was asked: another amount is refused (issue 17 item 9).
+    amount = next(r["amount"] for r in out.order["refunds"] if r["id"] == refund_id)
     ingest(
         app,
         {
             "id": f"conf-{refund_id}",
             "type": "payment.refund.confirmed",
             "created_at": "2026-11-12T11:02:51+00:00",
-            "payload": {"order_id": order_id, "refund_id": refund_id, "amount": "1.00"},
+            "payload": {"order_id": order_id, "refund_id": refund_id, "amount": amount},
         },
     )
     if agent_lock:
